@@ -1,0 +1,133 @@
+import fs from "node:fs";
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
+import type { Config } from "../config.ts";
+import type { DdlContext } from "./ddl.ts";
+
+export type QueryParams = Record<string, unknown>;
+
+/**
+ * The log store, always reached through @clickhouse/client: embedded chdb or a ClickHouse server,
+ * chosen once here from configuration. Callers never learn which.
+ */
+export interface Store {
+  readonly mode: "embedded" | "server";
+  readonly database: string;
+  readonly ddlContext: DdlContext;
+  readonly client: ClickHouseClient;
+  /** Fully qualified name of one of our tables. */
+  table(name: string): string;
+  rows<T>(query: string, params?: QueryParams): Promise<T[]>;
+  insert(table: string, values: readonly object[]): Promise<void>;
+  command(query: string, params?: QueryParams): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {}
+
+/** chdb permits one engine per process; every caller in the process shares it. */
+let embedded: { path: string; store: Store } | undefined;
+
+export async function openStore(config: Config): Promise<Store> {
+  const ch = config.clickhouse;
+  if (ch.mode === "server") return openServer(config);
+  if (embedded) {
+    if (embedded.path !== ch.path) {
+      throw new StoreError(`embedded store already open at ${embedded.path}; one data directory per process (asked for ${ch.path})`);
+    }
+    return embedded.store;
+  }
+  const store = openEmbedded(config, ch.path);
+  embedded = { path: ch.path, store };
+  return store;
+}
+
+function openEmbedded(config: Config, dir: string): Store {
+  fs.mkdirSync(dir, { recursive: true });
+  let connection;
+  try {
+    connection = createChdbConnection({ path: dir });
+  } catch (err) {
+    throw explainOpenError(err, dir);
+  }
+  const client = createClient({ connection, clickhouse_settings: settings(config) } as Parameters<typeof createClient>[0]);
+  return wrap(client, "embedded", config, () => {
+    embedded = undefined;
+  });
+}
+
+async function openServer(config: Config): Promise<Store> {
+  const ch = config.clickhouse;
+  if (ch.mode !== "server") throw new StoreError("not a server configuration");
+  const client = createClient({
+    url: ch.url,
+    username: ch.user,
+    password: ch.password,
+    request_timeout: config.queryTimeoutSeconds * 1000 + 5_000,
+    clickhouse_settings: settings(config),
+  });
+  const store = wrap(client, "server", config, () => undefined);
+  const alive = await client.ping();
+  if (!alive.success) {
+    await client.close();
+    throw new StoreError(`cannot reach ClickHouse at ${redact(ch.url)} (CLICKHOUSE_URL): ${alive.error.message}`);
+  }
+  return store;
+}
+
+function settings(config: Config) {
+  return {
+    // chdb and the server must agree on how 64-bit integers look in JSON.
+    output_format_json_quote_64bit_integers: 0,
+    max_execution_time: config.queryTimeoutSeconds,
+  } as const;
+}
+
+function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onClose: () => void): Store {
+  const ch = config.clickhouse;
+  const database = ch.database;
+  return {
+    mode,
+    database,
+    client,
+    ddlContext: { database, cluster: ch.cluster, ttlDays: config.logTtlDays },
+    table: (name) => `${database}.${name}`,
+    async rows<T>(query: string, params?: QueryParams) {
+      const result = await client.query({ query, query_params: params, format: "JSONEachRow" });
+      return result.json<T>();
+    },
+    async insert(table, values) {
+      if (values.length === 0) return;
+      await client.insert({ table: `${database}.${table}`, values: values as object[], format: "JSONEachRow" });
+    },
+    async command(query, params) {
+      await client.command({ query, query_params: params });
+    },
+    async ping() {
+      try {
+        return (await client.ping()).success;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      onClose();
+      await client.close();
+    },
+  };
+}
+
+function explainOpenError(err: unknown, dir: string): StoreError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/lock/i.test(message)) {
+    return new StoreError(
+      `the embedded store at ${dir} is in use by another process; reach that process over HTTP or stop it (${message.split("\n")[0]})`,
+    );
+  }
+  return new StoreError(`cannot open the embedded store at ${dir}: ${message.split("\n")[0]}`);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}

@@ -1,0 +1,59 @@
+import { createDatabase, createTable, type DdlContext } from "./ddl.ts";
+import type { Store } from "./client.ts";
+import {
+  baselinesTable,
+  deploymentsTable,
+  labelsTable,
+  modelVersionsTable,
+  predictionsTable,
+  schemaMigrationsTable,
+} from "./tables.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: (ctx: DdlContext) => string[];
+}
+
+/** Append only: a released migration is never edited, a change is a new entry. */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "log store: predictions, labels, deployments, registry, baselines",
+    statements: (ctx) =>
+      [predictionsTable, labelsTable, deploymentsTable, modelVersionsTable, baselinesTable].flatMap((t) =>
+        createTable(ctx, t),
+      ),
+  },
+];
+
+export interface MigrationReport {
+  applied: number[];
+  alreadyApplied: number[];
+}
+
+/** Applies what is missing, in order; running it again changes nothing. */
+export async function migrate(store: Store): Promise<MigrationReport> {
+  const ctx = store.ddlContext;
+  await store.command(createDatabase(ctx));
+  for (const sql of createTable(ctx, schemaMigrationsTable)) await store.command(sql);
+  const done = new Set(await appliedVersions(store));
+  const report: MigrationReport = { applied: [], alreadyApplied: [] };
+  for (const m of migrations) {
+    if (done.has(m.version)) {
+      report.alreadyApplied.push(m.version);
+      continue;
+    }
+    for (const sql of m.statements(ctx)) await store.command(sql);
+    await store.insert(schemaMigrationsTable.name, [{ version: m.version, name: m.name, applied_at: Date.now() * 1000 }]);
+    report.applied.push(m.version);
+  }
+  return report;
+}
+
+export async function appliedVersions(store: Store): Promise<number[]> {
+  const rows = await store.rows<{ version: number }>(
+    `SELECT DISTINCT version FROM ${store.table(schemaMigrationsTable.name)} ORDER BY version`,
+  );
+  return rows.map((r) => Number(r.version));
+}

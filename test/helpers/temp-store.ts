@@ -1,0 +1,30 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, type Config } from "../../config.ts";
+import { openStore, type Store } from "../../store/client.ts";
+import { migrate } from "../../store/migrations.ts";
+
+export interface TempStore {
+  config: Config;
+  store: Store;
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+/** A migrated embedded store in a fresh directory: one per test file, since chdb locks its directory. */
+export async function tempStore(env: Record<string, string> = {}): Promise<TempStore> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-test-"));
+  const config = loadConfig({ MLWATCH_DATA_DIR: dir, ...env });
+  const store = await openStore(config);
+  await migrate(store);
+  return {
+    config,
+    store,
+    dir,
+    async cleanup() {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
