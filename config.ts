@@ -16,6 +16,22 @@ const envSchema = z.object({
   MLWATCH_LOG_TTL_DAYS: z.coerce.number().int().min(0).default(90),
   MLWATCH_LOG_FEATURES: z.enum(["raw", "hash"]).default("raw"),
   MLWATCH_QUERY_TIMEOUT_S: z.coerce.number().positive().default(30),
+  MLWATCH_HOST: z.string().optional(),
+  MLWATCH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  MLWATCH_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  MLWATCH_BATCH_WINDOW_MS: z.coerce.number().min(0).max(50).default(1),
+  MLWATCH_BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(2048),
+  MLWATCH_MAX_INSTANCES: z.coerce.number().int().min(1).default(1000),
+  MLWATCH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  MLWATCH_INTRA_OP_THREADS: z.coerce.number().int().min(1).default(1),
+  MLWATCH_LOG_FLUSH_ROWS: z.coerce.number().int().min(1).default(10_000),
+  MLWATCH_LOG_FLUSH_MS: z.coerce.number().int().min(10).default(1000),
+  MLWATCH_SPOOL_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
+  MLWATCH_SPOOL_FULL_POLICY: z.enum(["drop", "refuse"]).default("refuse"),
+  MLWATCH_STATE_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS: z.coerce.number().int().min(1).default(200),
+  MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: z.coerce.number().positive().default(250),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -31,6 +47,25 @@ export interface Config {
   logFeatures: "raw" | "hash";
   queryTimeoutSeconds: number;
   logLevel: RawEnv["LOG_LEVEL"];
+  inference: InferenceConfig;
+}
+
+export interface InferenceConfig {
+  /** Without an admin token the service listens on loopback only. */
+  host: string;
+  port: number;
+  adminToken: string | undefined;
+  batchWindowMs: number;
+  batchMaxRows: number;
+  maxInstances: number;
+  maxBodyBytes: number;
+  intraOpThreads: number;
+  logFlushRows: number;
+  logFlushMs: number;
+  spoolMaxBytes: number;
+  spoolFullPolicy: "drop" | "refuse";
+  statePollMs: number;
+  autoRollback: { minRequests: number; maxErrorRate: number; maxP99Ms: number };
 }
 
 export class ConfigError extends Error {}
@@ -61,6 +96,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFeatures: e.MLWATCH_LOG_FEATURES,
     queryTimeoutSeconds: e.MLWATCH_QUERY_TIMEOUT_S,
     logLevel: e.LOG_LEVEL,
+    inference: {
+      host: e.MLWATCH_HOST ?? (e.MLWATCH_ADMIN_TOKEN ? "0.0.0.0" : "127.0.0.1"),
+      port: e.MLWATCH_PORT,
+      adminToken: e.MLWATCH_ADMIN_TOKEN,
+      batchWindowMs: e.MLWATCH_BATCH_WINDOW_MS,
+      batchMaxRows: e.MLWATCH_BATCH_MAX_ROWS,
+      maxInstances: e.MLWATCH_MAX_INSTANCES,
+      maxBodyBytes: e.MLWATCH_MAX_BODY_BYTES,
+      intraOpThreads: e.MLWATCH_INTRA_OP_THREADS,
+      logFlushRows: e.MLWATCH_LOG_FLUSH_ROWS,
+      logFlushMs: e.MLWATCH_LOG_FLUSH_MS,
+      spoolMaxBytes: e.MLWATCH_SPOOL_MAX_BYTES,
+      spoolFullPolicy: e.MLWATCH_SPOOL_FULL_POLICY,
+      statePollMs: e.MLWATCH_STATE_POLL_MS,
+      autoRollback: {
+        minRequests: e.MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS,
+        maxErrorRate: e.MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE,
+        maxP99Ms: e.MLWATCH_AUTO_ROLLBACK_MAX_P99_MS,
+      },
+    },
   };
 }
 

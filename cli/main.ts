@@ -1,0 +1,50 @@
+import { ConfigError } from "../config.ts";
+import { RegistryError } from "../models/registry.ts";
+import { StoreError } from "../store/client.ts";
+import { UsageError, type Command } from "./command.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { serveCommand } from "./commands/serve.ts";
+import { modelsCommand } from "./commands/models.ts";
+import { storeCommand } from "./commands/store.ts";
+import { trainCommand } from "./commands/train.ts";
+
+const commands: Command[] = [trainCommand, modelsCommand, storeCommand, serveCommand, demoCommand];
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    "mlwatch — watch ML models in production and fix them with a human in the loop",
+    "",
+    "usage: mlwatch <command> [options]   (mlwatch <command> --help for its options)",
+    "",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+  ].join("\n");
+}
+
+/** Errors a user can act on are one line and a non-zero exit; anything else is a bug and keeps its stack. */
+const expectedErrors = [UsageError, ConfigError, StoreError, RegistryError];
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(help());
+    return name ? 0 : 2;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`mlwatch: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (err) {
+    if (expectedErrors.some((E) => err instanceof E)) {
+      console.error(`mlwatch ${name}: ${(err as Error).message}`);
+      return err instanceof UsageError ? 2 : 1;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

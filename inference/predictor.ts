@@ -1,0 +1,221 @@
+import { performance } from "node:perf_hooks";
+import ort from "onnxruntime-node";
+import { binRow } from "../models/baseline.ts";
+import { encodedWidth, encodeRows, unknownCategories } from "../models/encode.ts";
+import type { Row } from "../models/schema.ts";
+import { nowMicros } from "../store/clock.ts";
+import type { PredictionRow, Variant } from "../store/tables.ts";
+import { MicroBatcher } from "./batcher.ts";
+import { featureHash } from "./feature-hash.ts";
+import type { ServingMetrics } from "./metrics.ts";
+import { assign, mirrorToShadow } from "./routing.ts";
+import type { LoadedVersion, SessionCache } from "./sessions.ts";
+import type { TrafficController } from "./traffic.ts";
+import { validateRows, type FieldError } from "./validate-rows.ts";
+
+export interface RowOutcome {
+  requestId: string;
+  predicted: string;
+  probabilities: number[];
+  confidence: number;
+  featureHash: string;
+}
+
+export interface PredictResult {
+  model: string;
+  version: string;
+  variant: Exclude<Variant, "shadow">;
+  outcomes: RowOutcome[];
+}
+
+export interface PredictRequest {
+  model: string;
+  instances: readonly unknown[];
+  requestIds: string[];
+  routingKey: string;
+  correlationId: string;
+}
+
+/** What the predictor needs of the log writer: a synchronous, durable append. */
+export interface PredictionLog {
+  append(rows: readonly PredictionRow[]): "ok" | "dropped" | "refused";
+}
+
+/** Told of every scored batch; the automatic-rollback guard listens here. */
+export type OutcomeListener = (model: string, version: string, variant: Variant, latencyMs: number, failed: boolean) => void;
+
+export class PredictError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 500 | 503,
+    readonly code: string,
+    message: string,
+    readonly fields: FieldError[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface PredictorOptions {
+  sessions: SessionCache;
+  traffic: TrafficController;
+  metrics: ServingMetrics;
+  log: PredictionLog;
+  logFeatures: "raw" | "hash";
+  batchWindowMs: number;
+  batchMaxRows: number;
+  onOutcome?: OutcomeListener;
+  onShadowError?: (err: unknown) => void;
+}
+
+export class Predictor {
+  private readonly batchers = new Map<string, MicroBatcher>();
+
+  constructor(private readonly o: PredictorOptions) {}
+
+  async predict(req: PredictRequest): Promise<PredictResult> {
+    const state = this.o.traffic.state(req.model);
+    if (!state?.primary) {
+      throw new PredictError(404, "unknown_model", state ? `model '${req.model}' has no deployed version` : `unknown model '${req.model}'`);
+    }
+    const target = assign(state, req.routingKey)!;
+    const loaded = await this.load(req.model, target.version, target.variant);
+    const errors = validateRows(req.instances, loaded.meta.schema);
+    if (errors.length > 0) {
+      for (const e of errors) this.o.metrics.errors.inc({ model: req.model, version: target.version, reason: e.code });
+      throw new PredictError(400, "invalid_features", `${errors[0]!.field}: ${errors[0]!.reason}`, errors);
+    }
+    const rows = req.instances as Row[];
+    this.countUnknownCategories(req.model, rows, loaded);
+    const encoded = encodeRows(rows, loaded.meta.schema, loaded.fill);
+    const outcomes = await this.score(loaded, target.variant, encoded, rows, req);
+    const shadowVersion = mirrorToShadow(state, req.requestIds[0] ?? req.routingKey);
+    if (shadowVersion && shadowVersion !== target.version) {
+      // After the answer: a shadow never delays or breaks the primary's reply.
+      setImmediate(() => void this.shadow(req, rows, shadowVersion).catch((err) => this.o.onShadowError?.(err)));
+    }
+    return { model: req.model, version: target.version, variant: target.variant, outcomes };
+  }
+
+  private async score(loaded: LoadedVersion, variant: Variant, encoded: Float32Array, rows: Row[], req: PredictRequest): Promise<RowOutcome[]> {
+    const { model, version } = loaded.meta;
+    const started = performance.now();
+    let probabilities: Float32Array;
+    try {
+      probabilities = await this.batcher(loaded).submit(encoded, rows.length);
+    } catch (err) {
+      const latencyMs = performance.now() - started;
+      this.o.metrics.errors.inc({ model, version, reason: "inference_failed" });
+      this.o.onOutcome?.(model, version, variant, latencyMs, true);
+      this.o.log.append(rows.map((row, i) => this.logRow(loaded, variant, row, req, i, null, latencyMs, `inference_failed: ${String(err)}`)));
+      throw new PredictError(500, "inference_failed", `model '${model}' version ${version} failed to score: ${String(err)}`);
+    }
+    const latencyMs = performance.now() - started;
+    const classes = loaded.meta.schema.classes;
+    const outcomes = rows.map((row, i) => toOutcome(req.requestIds[i]!, probabilities.subarray(i * classes.length, (i + 1) * classes.length), classes, row));
+    const logged = this.o.log.append(outcomes.map((o, i) => this.logRow(loaded, variant, rows[i]!, req, i, o, latencyMs, "")));
+    if (logged === "refused") {
+      this.o.metrics.errors.inc({ model, version, reason: "log_spool_full" });
+      throw new PredictError(503, "log_unavailable", "the prediction log is full and the store unreachable; refusing rather than losing the record");
+    }
+    this.record(model, version, variant, latencyMs, outcomes);
+    return outcomes;
+  }
+
+  /** A version that cannot load fails its requests like one that cannot score: counted, and seen by the guard. */
+  private async load(model: string, version: string, variant: Variant): Promise<LoadedVersion> {
+    try {
+      return await this.o.sessions.get(model, version);
+    } catch (err) {
+      this.o.metrics.errors.inc({ model, version, reason: "load_failed" });
+      this.o.onOutcome?.(model, version, variant, 0, true);
+      throw new PredictError(500, "load_failed", `model '${model}' version ${version} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private async shadow(req: PredictRequest, rows: Row[], version: string): Promise<void> {
+    const loaded = await this.load(req.model, version, "shadow");
+    if (validateRows(rows, loaded.meta.schema).length > 0) {
+      this.o.metrics.errors.inc({ model: req.model, version, reason: "shadow_schema_mismatch" });
+      return;
+    }
+    try {
+      await this.score(loaded, "shadow", encodeRows(rows, loaded.meta.schema, loaded.fill), rows, req);
+    } catch {
+      this.o.metrics.errors.inc({ model: req.model, version, reason: "shadow_failed" });
+    }
+  }
+
+  private record(model: string, version: string, variant: Variant, latencyMs: number, outcomes: RowOutcome[]): void {
+    const m = this.o.metrics;
+    m.predictions.inc({ model, version, variant }, outcomes.length);
+    m.latency.observe({ model, version, variant }, latencyMs);
+    if (variant !== "shadow") for (const o of outcomes) m.confidence.observe({ model, version }, o.confidence);
+    this.o.onOutcome?.(model, version, variant, latencyMs, false);
+  }
+
+  private countUnknownCategories(model: string, rows: Row[], loaded: LoadedVersion): void {
+    for (const row of rows) {
+      for (const feature of unknownCategories(row, loaded.meta.schema)) this.o.metrics.unknownCategories.inc({ model, feature });
+    }
+  }
+
+  private batcher(loaded: LoadedVersion): MicroBatcher {
+    const key = `${loaded.meta.model}\u0000${loaded.meta.version}`;
+    let b = this.batchers.get(key);
+    if (!b) {
+      b = new MicroBatcher(runner(loaded), {
+        width: encodedWidth(loaded.meta.schema),
+        outputs: loaded.meta.schema.classes.length,
+        windowMs: this.o.batchWindowMs,
+        maxRows: this.o.batchMaxRows,
+      });
+      this.batchers.set(key, b);
+    }
+    return b;
+  }
+
+  private logRow(loaded: LoadedVersion, variant: Variant, row: Row, req: PredictRequest, i: number, o: RowOutcome | null, latencyMs: number, error: string): PredictionRow {
+    const schema = loaded.meta.schema;
+    const raw = this.o.logFeatures === "raw";
+    return {
+      request_id: req.requestIds[i]!,
+      ts: nowMicros(),
+      model: loaded.meta.model,
+      version: loaded.meta.version,
+      variant,
+      feature_num: raw ? schema.features.filter((f) => f.type === "numeric").map((f) => numericOrNull(row[f.name])) : [],
+      feature_cat: raw ? schema.features.filter((f) => f.type === "categorical").map((f) => stringOrEmpty(row[f.name])) : [],
+      feature_bin: binRow(row, loaded.baseline),
+      feature_hash: o?.featureHash ?? featureHash(row),
+      predicted: o?.predicted ?? "",
+      probabilities: o?.probabilities ?? [],
+      confidence: o?.confidence ?? 0,
+      latency_us: Math.round(latencyMs * 1000),
+      error,
+      correlation_id: req.correlationId,
+    };
+  }
+}
+
+function runner(loaded: LoadedVersion) {
+  const width = encodedWidth(loaded.meta.schema);
+  return async (input: Float32Array, rows: number): Promise<Float32Array> => {
+    const feeds = { [loaded.inputName]: new ort.Tensor("float32", input, [rows, width]) };
+    const out = await loaded.session.run(feeds, [loaded.outputName]);
+    return out[loaded.outputName]!.data as Float32Array;
+  };
+}
+
+function toOutcome(requestId: string, p: Float32Array, classes: string[], row: Row): RowOutcome {
+  let best = 0;
+  for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;
+  return { requestId, predicted: classes[best]!, probabilities: Array.from(p), confidence: p[best]!, featureHash: featureHash(row) };
+}
+
+function numericOrNull(v: unknown): number | null {
+  return typeof v === "number" ? v : null;
+}
+
+function stringOrEmpty(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}

@@ -1,0 +1,98 @@
+import type { FastifyInstance } from "fastify";
+import type { Store } from "../../store/client.ts";
+import { deploymentHistory } from "../../store/deployments.ts";
+import { listVersions } from "../../models/registry.ts";
+import { bearerGuard } from "../auth.ts";
+import type { ServingMetrics } from "../metrics.ts";
+import { trafficChangeSchema } from "../traffic-changes.ts";
+import type { TrafficController } from "../traffic.ts";
+
+const audit = {
+  actor: { type: "string", minLength: 1, maxLength: 200 },
+  reason: { type: "string", minLength: 1, maxLength: 2000 },
+  proposal_id: { type: "string", maxLength: 200 },
+  approval_id: { type: "string", maxLength: 200 },
+  auto_approved: { type: "boolean" },
+  expected_event_id: { type: "string", maxLength: 200, description: "Refuse with 409 unless the newest traffic event is still this one." },
+} as const;
+
+const percent = { type: "number", minimum: 0, maximum: 100 } as const;
+const version = { type: "string", minLength: 1, maxLength: 64 } as const;
+
+/** The change each route accepts, besides the audit fields every change carries. */
+const changeBodies = {
+  deploy: { required: ["version", "role"], properties: { version, role: { enum: ["primary", "shadow", "canary"] }, percent } },
+  promote: { required: [], properties: { version } },
+  rollback: { required: [], properties: { version } },
+  split: { required: [], properties: { canary_percent: percent, shadow_percent: percent } },
+  remove: { required: ["role"], properties: { role: { enum: ["shadow", "canary"] } } },
+} as const;
+
+type ChangeBody = Record<string, unknown> & { actor: string; reason: string; proposal_id?: string; approval_id?: string; auto_approved?: boolean; expected_event_id?: string };
+
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; traffic: TrafficController; metrics: ServingMetrics; adminToken: string | undefined },
+): void {
+  app.register(async (admin) => {
+    admin.addHook("onRequest", bearerGuard(deps.adminToken));
+    const params = { type: "object", properties: { name: { type: "string", maxLength: 64 } }, required: ["name"] } as const;
+
+    admin.get<{ Params: { name: string } }>("/v1/admin/models/:name/versions", { schema: { summary: "Registered versions", params } }, async (req) => ({
+      versions: await listVersions(deps.store, req.params.name),
+    }));
+
+    admin.get<{ Params: { name: string } }>("/v1/admin/models/:name/traffic", { schema: { summary: "Current traffic state", params } }, async (req, reply) => {
+      const state = deps.traffic.state(req.params.name);
+      if (!state) return reply.code(404).send({ error: "not_found", field: "name", reason: `unknown model '${req.params.name}'` });
+      return { model: req.params.name, state, event_id: deps.traffic.eventId(req.params.name) };
+    });
+
+    admin.get<{ Params: { name: string }; Querystring: { limit?: number } }>(
+      "/v1/admin/models/:name/deployments",
+      { schema: { summary: "Deployment history, newest first", params, querystring: { type: "object", properties: { limit: { type: "integer", minimum: 1, maximum: 1000 } } } } },
+      async (req) => ({ events: await deploymentHistory(deps.store, req.params.name, req.query.limit ?? 100) }),
+    );
+
+    for (const [route, spec] of Object.entries(changeBodies)) {
+      admin.post<{ Params: { name: string }; Body: ChangeBody }>(
+        `/v1/admin/models/:name/${route}`,
+        {
+          schema: {
+            summary: `Traffic change: ${route}`,
+            params,
+            body: { type: "object", additionalProperties: false, required: ["actor", "reason", ...spec.required], properties: { ...spec.properties, ...audit } },
+          },
+        },
+        async (req) => {
+          const change = trafficChangeSchema.parse(toChange(route, req.body));
+          const event = await deps.traffic.change({
+            model: req.params.name,
+            change,
+            actor: req.body.actor,
+            reason: req.body.reason,
+            proposalId: req.body.proposal_id,
+            approvalId: req.body.approval_id,
+            autoApproved: req.body.auto_approved,
+            expectedEventId: req.body.expected_event_id,
+          });
+          deps.metrics.deployments.inc({ model: req.params.name, action: change.action });
+          return { event_id: event.eventId, state: event.state };
+        },
+      );
+    }
+  });
+}
+
+function toChange(route: string, b: Record<string, unknown>): unknown {
+  switch (route) {
+    case "deploy":
+      return { action: "deploy", role: b.role, version: b.version, percent: b.percent };
+    case "split":
+      return { action: "set_split", canaryPercent: b.canary_percent, shadowPercent: b.shadow_percent };
+    case "remove":
+      return { action: "remove", role: b.role };
+    default:
+      return { action: route, version: b.version };
+  }
+}

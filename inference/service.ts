@@ -1,0 +1,144 @@
+import path from "node:path";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { pino, type Logger } from "pino";
+import { Registry } from "prom-client";
+import type { Config } from "../config.ts";
+import type { Store } from "../store/client.ts";
+import type { LabelRow, PredictionRow } from "../store/tables.ts";
+import { AutoRollbackGuard } from "./auto-rollback.ts";
+import { installErrorHandler } from "./http-errors.ts";
+import { LogWriter } from "./log-writer.ts";
+import { createLogWriterMetrics } from "./log-writer-metrics.ts";
+import { createServingMetrics } from "./metrics.ts";
+import { Predictor } from "./predictor.ts";
+import { RecentPredictions } from "./recent-predictions.ts";
+import { registerAdminRoutes } from "./routes/admin.ts";
+import { registerAuditRoutes } from "./routes/audit.ts";
+import { registerFeedbackRoute } from "./routes/feedback.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerPredictRoute } from "./routes/predict.ts";
+import { SessionCache } from "./sessions.ts";
+import { TrafficController } from "./traffic.ts";
+
+export interface InferenceService {
+  app: FastifyInstance;
+  traffic: TrafficController;
+  registry: Registry;
+  predictions: LogWriter<PredictionRow>;
+  labels: LogWriter<LabelRow>;
+  /** Base URL once listening. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  config: Config;
+  store: Store;
+  logger?: Logger;
+  /** Extra routes hosted in the same process (the MCP endpoint, the agent's webhook). */
+  extend?: (app: FastifyInstance) => Promise<void> | void;
+}
+
+/** Builds and starts the inference service; the caller owns the store and closes it after us. */
+export async function startInferenceService({ config, store, logger, extend }: ServiceOptions): Promise<InferenceService> {
+  const cfg = config.inference;
+  const log = logger ?? pino({ level: config.logLevel });
+  const registry = new Registry();
+  const metrics = createServingMetrics(registry);
+  const writerMetrics = createLogWriterMetrics(registry);
+  const writer = <R extends object>(table: string) =>
+    LogWriter.open<R>({
+      store,
+      table,
+      dir: path.join(config.dataDir, "spool", table),
+      flushRows: cfg.logFlushRows,
+      flushIntervalMs: cfg.logFlushMs,
+      maxSpoolBytes: cfg.spoolMaxBytes,
+      spoolFullPolicy: cfg.spoolFullPolicy,
+      metrics: writerMetrics,
+      logger: log,
+    });
+  const [predictions, labels] = [await writer<PredictionRow>("predictions"), await writer<LabelRow>("labels")];
+
+  const traffic = new TrafficController(store);
+  await traffic.start(cfg.statePollMs);
+  const sessions = new SessionCache(store, cfg.intraOpThreads);
+  const guard = new AutoRollbackGuard(traffic, cfg.autoRollback, (model, version, reason, err) =>
+    err ? log.error({ model, version, err }, "automatic rollback failed") : log.warn({ model, version, reason }, "automatic rollback"),
+  );
+  const predictor = new Predictor({
+    sessions,
+    traffic,
+    metrics,
+    log: predictions,
+    logFeatures: config.logFeatures,
+    batchWindowMs: cfg.batchWindowMs,
+    batchMaxRows: cfg.batchMaxRows,
+    onOutcome: (...args) => guard.record(...args),
+    onShadowError: (err) => log.warn({ err }, "shadow scoring failed"),
+  });
+  const recent = new RecentPredictions();
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: cfg.maxBodyBytes,
+    requestIdHeader: false,
+    // Ajv's default strips unknown properties silently; a caller's typo must be an error instead.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  await app.register(swagger, { openapi: { info: { title: "mlwatch inference", version: "1" } } });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  installErrorHandler(app, metrics, (name) => traffic.state(name) !== undefined);
+  countHttp(app, metrics);
+  registerPredictRoute(app, predictor, recent, cfg.maxInstances);
+  registerFeedbackRoute(app, {
+    store,
+    recent,
+    labels,
+    metrics,
+    classesOf: async (model, version) => (await sessions.get(model, version)).meta.schema.classes,
+    maxLabels: cfg.maxInstances,
+  });
+  registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken });
+  registerAuditRoutes(app, store);
+  registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
+  await extend?.(app);
+
+  await Promise.all(traffic.modelNames().flatMap((m) => warmUp(sessions, traffic, m)));
+  const url = await app.listen({ host: cfg.host, port: cfg.port });
+  if (!cfg.adminToken) log.warn({ host: cfg.host }, "MLWATCH_ADMIN_TOKEN is not set: listening on loopback only");
+
+  return {
+    app,
+    traffic,
+    registry,
+    predictions,
+    labels,
+    url,
+    async close() {
+      traffic.stop();
+      await app.close();
+      await predictions.close();
+      await labels.close();
+      await sessions.close();
+    },
+  };
+}
+
+/** Load every deployed version's session before listening, so the first request pays no load. */
+function warmUp(sessions: SessionCache, traffic: TrafficController, model: string): Promise<unknown>[] {
+  const s = traffic.state(model);
+  const versions = [s?.primary, s?.canary?.version, s?.shadow?.version].filter((v): v is string => !!v);
+  return versions.map((v) => sessions.get(model, v).catch(() => undefined));
+}
+
+function countHttp(app: FastifyInstance, metrics: ReturnType<typeof createServingMetrics>): void {
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+}

@@ -1,0 +1,34 @@
+import type { Store } from "../../store/client.ts";
+import { makeDataset, type DatasetSpec } from "../../models/datasets/index.ts";
+import type { Dataset } from "../../models/schema.ts";
+import { registerVersion, type ModelVersion } from "../../models/registry.ts";
+import type { ModelSchema } from "../../models/schema.ts";
+import { trainModel } from "../../models/train.ts";
+
+export interface TrainOptions {
+  model: string;
+  kind?: "logistic" | "mlp";
+  dataset?: DatasetSpec;
+  /** A ready data set instead of a generator spec. */
+  data?: Dataset;
+  rows?: number;
+  seed?: number;
+  /** Register the artifact under another schema: a version whose session fails at run time. */
+  schemaOverride?: ModelSchema;
+}
+
+/** Trains for real and registers for real; small row counts keep a test file fast. */
+export async function registerTrained(store: Store, modelDir: string, o: TrainOptions): Promise<ModelVersion> {
+  const dataset = o.data ?? makeDataset(o.dataset ?? { generator: "credit" }, o.rows ?? 3000, o.seed ?? 1);
+  const kind = o.kind ?? "logistic";
+  const trained = trainModel({ dataset, kind, seed: o.seed ?? 1 });
+  return registerVersion(store, modelDir, {
+    model: o.model,
+    kind,
+    onnx: trained.onnx,
+    schema: o.schemaOverride ?? trained.schema,
+    metrics: trained.metrics,
+    trainingData: trained.trainingData,
+    baseline: trained.baseline,
+  });
+}
