@@ -15,11 +15,12 @@ const envSchema = z.object({
   MLWATCH_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "must be a plain identifier").optional(),
   MLWATCH_LOG_TTL_DAYS: z.coerce.number().int().min(0).default(90),
   MLWATCH_LOG_FEATURES: z.enum(["raw", "hash"]).default("raw"),
+  MLWATCH_LOG_PREDICTIONS: z.enum(["0", "1"]).default("1"),
   MLWATCH_QUERY_TIMEOUT_S: z.coerce.number().positive().default(30),
   MLWATCH_HOST: z.string().optional(),
   MLWATCH_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   MLWATCH_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
-  MLWATCH_BATCH_WINDOW_MS: z.coerce.number().min(0).max(50).default(1),
+  MLWATCH_BATCH_WINDOW_MS: z.coerce.number().min(0).max(50).default(0),
   MLWATCH_BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(2048),
   MLWATCH_MAX_INSTANCES: z.coerce.number().int().min(1).default(1000),
   MLWATCH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
@@ -45,6 +46,8 @@ export interface Config {
     | { mode: "server"; url: string; user: string; password: string; database: string; cluster: string | undefined };
   logTtlDays: number;
   logFeatures: "raw" | "hash";
+  /** Off only to measure what logging costs: nothing unlogged can be monitored. */
+  logPredictions: boolean;
   queryTimeoutSeconds: number;
   logLevel: RawEnv["LOG_LEVEL"];
   inference: InferenceConfig;
@@ -94,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : { mode: "embedded", path: path.join(dataDir, "chdb"), database: e.CLICKHOUSE_DATABASE },
     logTtlDays: e.MLWATCH_LOG_TTL_DAYS,
     logFeatures: e.MLWATCH_LOG_FEATURES,
+    logPredictions: e.MLWATCH_LOG_PREDICTIONS === "1",
     queryTimeoutSeconds: e.MLWATCH_QUERY_TIMEOUT_S,
     logLevel: e.LOG_LEVEL,
     inference: {

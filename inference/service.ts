@@ -72,7 +72,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
     sessions,
     traffic,
     metrics,
-    log: predictions,
+    log: config.logPredictions ? predictions : { append: () => "ok" },
     logFeatures: config.logFeatures,
     batchWindowMs: cfg.batchWindowMs,
     batchMaxRows: cfg.batchMaxRows,

@@ -1,0 +1,138 @@
+/**
+ * Serving throughput and latency against the real inference service on loopback.
+ * The load generator (autocannon) runs in its own process so it does not share the server's event
+ * loop. Run: npx tsx bench/serving.ts [--seconds 5]
+ * Prints a table and writes bench/results/serving.json.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { pino } from "pino";
+import { loadConfig } from "../config.ts";
+import { generateCredit } from "../models/datasets/credit.ts";
+import { registerVersion } from "../models/registry.ts";
+import { trainModel } from "../models/train.ts";
+import { openStore, type Store } from "../store/client.ts";
+import { migrate } from "../store/migrations.ts";
+import { startInferenceService, type InferenceService } from "../inference/service.ts";
+
+const run = promisify(execFile);
+const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 5;
+const TOKEN = "bench-admin-token-0123456789";
+
+interface Case {
+  logging: boolean;
+  connections: number;
+  batch: number;
+  reqPerSec: number;
+  rowsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function autocannon(url: string, body: string, connections: number, duration: number) {
+  const bin = path.resolve("node_modules/.bin/autocannon");
+  const args = ["-j", "-c", String(connections), "-d", String(duration), "-m", "POST", "-H", "content-type=application/json", "-b", body, url];
+  const { stdout } = await run(bin, args, { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(stdout) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
+  };
+}
+
+async function service(dir: string, logging: boolean): Promise<{ store: Store; svc: InferenceService; version: string; second: string }> {
+  const config = loadConfig({ MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: TOKEN, MLWATCH_LOG_PREDICTIONS: logging ? "1" : "0", LOG_LEVEL: "warn" });
+  const store = await openStore(config);
+  await migrate(store);
+  const register = async (seed: number) => {
+    const t = trainModel({ dataset: generateCredit(10_000, seed), kind: "logistic", seed });
+    return (await registerVersion(store, config.modelDir, { model: "credit", kind: "logistic", onnx: t.onnx, schema: t.schema, metrics: t.metrics, trainingData: t.trainingData, baseline: t.baseline })).version;
+  };
+  const version = await register(1);
+  const second = await register(2);
+  const svc = await startInferenceService({ config, store, logger: pino({ level: "warn" }) });
+  await admin(svc, "deploy", { version, role: "primary" });
+  return { store, svc, version, second };
+}
+
+async function admin(svc: InferenceService, route: string, body: Record<string, unknown>) {
+  const res = await fetch(`${svc.url}/v1/admin/models/credit/${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ actor: "bench", reason: "bench", ...body }),
+  });
+  if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
+}
+
+async function main() {
+  const rows = generateCredit(64, 7).examples.map((e) => e.row);
+  const bodies = { 1: JSON.stringify({ features: rows[0] }), 32: JSON.stringify({ instances: rows.slice(0, 32) }) } as const;
+  const cases: Case[] = [];
+  let rollback = { changes: 0, requests: 0, non2xx: 0, errors: 0 };
+  for (const logging of [true, false]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-bench-serving-"));
+    const { store, svc, version, second } = await service(dir, logging);
+    const url = `${svc.url}/v1/models/credit/predict`;
+    await autocannon(url, bodies[1], 10, 2); // warm-up
+    for (const batch of [1, 32] as const) {
+      for (const connections of [1, 10, 50]) {
+        const r = await autocannon(url, bodies[batch], connections, seconds);
+        const c = { logging, connections, batch, reqPerSec: r.requests.average, rowsPerSec: r.requests.average * batch, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+        cases.push(c);
+        console.log(JSON.stringify(c));
+      }
+    }
+    if (logging) rollback = await rollbackUnderLoad(svc, url, bodies[1], version, second);
+    await svc.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  report(cases, rollback);
+}
+
+/** Flip the primary back and forth under 50 connections; every request must still succeed. */
+async function rollbackUnderLoad(svc: InferenceService, url: string, body: string, v1: string, v2: string) {
+  const load = autocannon(url, body, 50, seconds * 2);
+  let changes = 0;
+  const end = Date.now() + seconds * 2000 - 500;
+  await new Promise((r) => setTimeout(r, 300));
+  while (Date.now() < end) {
+    await admin(svc, "deploy", { version: changes % 2 === 0 ? v2 : v1, role: "primary" });
+    changes++;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const r = await load;
+  return { changes, requests: Math.round(r.requests.average * seconds * 2), non2xx: r.non2xx, errors: r.errors };
+}
+
+function report(cases: Case[], rollback: { changes: number; requests: number; non2xx: number; errors: number }) {
+  console.log("\nlogging  batch  conns  req/s     rows/s     p50 ms  p99 ms  non2xx");
+  for (const c of cases) {
+    console.log(
+      `${(c.logging ? "on" : "off").padEnd(7)}  ${String(c.batch).padEnd(5)}  ${String(c.connections).padEnd(5)}  ${c.reqPerSec.toFixed(0).padEnd(8)}  ${c.rowsPerSec.toFixed(0).padEnd(9)}  ${String(c.p50Ms).padEnd(6)}  ${String(c.p99Ms).padEnd(6)}  ${c.non2xx + c.errors}`,
+    );
+  }
+  const cost = [1, 32].flatMap((batch) =>
+    [1, 10, 50].map((connections) => {
+      const on = cases.find((c) => c.logging && c.batch === batch && c.connections === connections)!;
+      const off = cases.find((c) => !c.logging && c.batch === batch && c.connections === connections)!;
+      return { batch, connections, loggingCostPct: (1 - on.reqPerSec / off.reqPerSec) * 100 };
+    }),
+  );
+  console.log("\nlogging cost (throughput lost with logging on):");
+  for (const c of cost) console.log(`  batch ${c.batch}, ${c.connections} conns: ${c.loggingCostPct.toFixed(1)}%`);
+  console.log(`\nrollback under load: ${rollback.changes} primary changes during ${rollback.requests} requests at 50 conns: ${rollback.non2xx + rollback.errors} failed`);
+  fs.mkdirSync("bench/results", { recursive: true });
+  fs.writeFileSync(
+    "bench/results/serving.json",
+    JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} cores`, seconds, cases, loggingCost: cost, rollback }, null, 2),
+  );
+}
+
+await main();

@@ -1,0 +1,96 @@
+import { computeBaseline, featureBaselines, imputationFill, type ModelBaseline } from "./baseline.ts";
+import { encodedWidth, encodeRows, numericSlots } from "./encode.ts";
+import { evaluate, type ClassMetrics } from "./evaluate.ts";
+import { exportOnnx } from "./onnx-export.ts";
+import { predictProba } from "./predict.ts";
+import { Rng, subSeed } from "./rng.ts";
+import type { Dataset, Example, ModelSchema } from "./schema.ts";
+import type { TrainingData } from "./train/fit.ts";
+import { trainLogistic } from "./train/logistic.ts";
+import { trainMlp } from "./train/mlp.ts";
+import type { ModelKind, TrainedModel } from "./train/network.ts";
+
+export interface TrainRequest {
+  dataset: Dataset;
+  kind: ModelKind;
+  /** Drives the split, the initialisation, the batch order and the baseline samples. */
+  seed: number;
+  /** Share of rows held out for evaluation and the prediction baseline. */
+  testFraction?: number;
+  /** Overrides the kind's default epoch count. */
+  epochs?: number;
+}
+
+// Type aliases rather than interfaces: the registry takes these as Record<string, unknown>.
+export type TrainMetrics = {
+  accuracy: number;
+  logLoss: number;
+  perClass: ClassMetrics[];
+  trainRows: number;
+  testRows: number;
+};
+
+export type TrainingDataInfo = {
+  description: string;
+  /** Rows in the dataset, before the split. */
+  rows: number;
+  seed: number;
+};
+
+export interface TrainResult {
+  onnx: Uint8Array;
+  schema: ModelSchema;
+  metrics: TrainMetrics;
+  baseline: ModelBaseline;
+  trainingData: TrainingDataInfo;
+  /** The model itself, for predictProba. */
+  weights: TrainedModel;
+}
+
+/** Split, fit, evaluate on the held-out rows, export ONNX and compute the baseline. Pure: no I/O. */
+export function trainModel(request: TrainRequest): TrainResult {
+  const { dataset, kind, seed, testFraction = 0.2 } = request;
+  const schema = dataset.schema;
+  const { train, test } = split(dataset.examples, testFraction, seed);
+  const features = featureBaselines(train.map((e) => e.row), schema, seed);
+  // Imputing with the baseline's means is what serving can reproduce: it has the baseline, not the data.
+  const fill = imputationFill(features, schema);
+  const weights = fit(kind, encodeSplit(train, schema, fill), seed, request.epochs);
+  const labels = Int32Array.from(test, (e) => e.label);
+  const proba = predictProba(weights, encodeRows(test.map((e) => e.row), schema, fill), test.length);
+  const evaluation = evaluate(proba, labels, schema.classes);
+  return {
+    onnx: exportOnnx(weights, schema),
+    schema,
+    metrics: { ...evaluation, trainRows: train.length, testRows: test.length },
+    baseline: computeBaseline(features, { proba, labels, classes: schema.classes.length }, seed),
+    trainingData: { description: dataset.name, rows: dataset.examples.length, seed },
+    weights,
+  };
+}
+
+function split(examples: readonly Example[], testFraction: number, seed: number): { train: Example[]; test: Example[] } {
+  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`testFraction must be strictly between 0 and 1, not ${testFraction}`);
+  const testRows = Math.round(examples.length * testFraction);
+  if (testRows < 1 || testRows >= examples.length) {
+    throw new Error(`cannot hold out ${testFraction} of ${examples.length} rows and keep both splits non-empty`);
+  }
+  const shuffled = new Rng(subSeed(seed, "split")).shuffle([...examples]);
+  return { train: shuffled.slice(testRows), test: shuffled.slice(0, testRows) };
+}
+
+function encodeSplit(examples: readonly Example[], schema: ModelSchema, fill: readonly number[]): TrainingData {
+  return {
+    x: encodeRows(examples.map((e) => e.row), schema, fill),
+    labels: Int32Array.from(examples, (e) => e.label),
+    rows: examples.length,
+    width: encodedWidth(schema),
+    classes: schema.classes.length,
+    numericSlots: numericSlots(schema),
+  };
+}
+
+function fit(kind: ModelKind, data: TrainingData, seed: number, epochs: number | undefined): TrainedModel {
+  const options = epochs === undefined ? { seed } : { seed, epochs };
+  return kind === "logistic" ? trainLogistic(data, options) : trainMlp(data, options);
+}
