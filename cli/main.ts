@@ -1,4 +1,5 @@
 import { ConfigError } from "../config.ts";
+import { CsvError } from "../models/datasets/csv.ts";
 import { RegistryError } from "../models/registry.ts";
 import { StoreError } from "../store/client.ts";
 import { UsageError, type Command } from "./command.ts";
@@ -22,7 +23,7 @@ function help(): string {
 }
 
 /** Errors a user can act on are one line and a non-zero exit; anything else is a bug and keeps its stack. */
-const expectedErrors = [UsageError, ConfigError, StoreError, RegistryError];
+const expectedErrors = [UsageError, ConfigError, StoreError, RegistryError, CsvError];
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
