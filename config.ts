@@ -29,6 +29,7 @@ const envSchema = z.object({
   MLWATCH_LOG_FLUSH_MS: z.coerce.number().int().min(10).default(1000),
   MLWATCH_SPOOL_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
   MLWATCH_SPOOL_FULL_POLICY: z.enum(["drop", "refuse"]).default("refuse"),
+  MLWATCH_FAULT_INJECTION: z.enum(["0", "1"]).default("0"),
   MLWATCH_STATE_POLL_MS: z.coerce.number().int().min(50).default(1000),
   MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS: z.coerce.number().int().min(1).default(200),
   MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
@@ -68,6 +69,8 @@ export interface InferenceConfig {
   spoolMaxBytes: number;
   spoolFullPolicy: "drop" | "refuse";
   statePollMs: number;
+  /** Simulations only: exposes an admin route that injects latency and errors. */
+  faultInjection: boolean;
   autoRollback: { minRequests: number; maxErrorRate: number; maxP99Ms: number };
 }
 
@@ -114,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       spoolMaxBytes: e.MLWATCH_SPOOL_MAX_BYTES,
       spoolFullPolicy: e.MLWATCH_SPOOL_FULL_POLICY,
       statePollMs: e.MLWATCH_STATE_POLL_MS,
+      faultInjection: e.MLWATCH_FAULT_INJECTION === "1",
       autoRollback: {
         minRequests: e.MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS,
         maxErrorRate: e.MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE,

@@ -47,7 +47,7 @@ async function autocannon(url: string, body: string, connections: number, durati
 }
 
 async function service(dir: string, logging: boolean): Promise<{ store: Store; svc: InferenceService; version: string; second: string }> {
-  const config = loadConfig({ MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: TOKEN, MLWATCH_LOG_PREDICTIONS: logging ? "1" : "0", LOG_LEVEL: "warn" });
+  const config = loadConfig({ ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: TOKEN, MLWATCH_LOG_PREDICTIONS: logging ? "1" : "0", LOG_LEVEL: "warn" });
   const store = await openStore(config);
   await migrate(store);
   const register = async (seed: number) => {

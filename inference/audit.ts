@@ -1,4 +1,5 @@
 import type { Store } from "../store/client.ts";
+import { nowMicros } from "../store/clock.ts";
 
 export interface AuditSummary {
   model: string;
@@ -17,18 +18,18 @@ const SUMMARY_SQL = (table: string) => `
          quantilesIf(0.5, 0.95, 0.99)(latency_us, error = '') AS q,
          sumForEach(arrayMap(b -> toUInt64(b = least(toUInt8(floor(confidence * 5)), 4)), [0, 1, 2, 3, 4])) AS hist
   FROM ${table} FINAL
-  WHERE model = {model:String} AND ts >= now64(6) - toIntervalSecond({seconds:UInt32})
+  WHERE model = {model:String} AND ts >= fromUnixTimestamp64Micro({fromUs:Int64})
   GROUP BY version, variant ORDER BY version, variant`;
 
 /** The whole-model latency quantiles cannot be summed from per-version ones, so they get their own pass. */
 const OVERALL_SQL = (table: string) => `
   SELECT quantilesIf(0.5, 0.95, 0.99)(latency_us, error = '') AS q
   FROM ${table} FINAL
-  WHERE model = {model:String} AND ts >= now64(6) - toIntervalSecond({seconds:UInt32}) AND variant != 'shadow'`;
+  WHERE model = {model:String} AND ts >= fromUnixTimestamp64Micro({fromUs:Int64}) AND variant != 'shadow'`;
 
 export async function auditSummary(store: Store, model: string, windowSeconds: number): Promise<AuditSummary> {
   const table = store.table("predictions");
-  const params = { model, seconds: windowSeconds };
+  const params = { model, fromUs: nowMicros() - windowSeconds * 1_000_000 };
   type Group = { version: string; variant: string; total: number; errors: number; q: number[]; hist: number[] };
   const groups = await store.rows<Group>(SUMMARY_SQL(table), params);
   const [overall] = await store.rows<{ q: number[] }>(OVERALL_SQL(table), params);

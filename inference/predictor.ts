@@ -6,6 +6,7 @@ import type { Row } from "../models/schema.ts";
 import { nowMicros } from "../store/clock.ts";
 import type { PredictionRow, Variant } from "../store/tables.ts";
 import { MicroBatcher } from "./batcher.ts";
+import type { FaultInjector } from "./faults.ts";
 import { featureHash } from "./feature-hash.ts";
 import type { ServingMetrics } from "./metrics.ts";
 import { assign, mirrorToShadow } from "./routing.ts";
@@ -65,6 +66,8 @@ export interface PredictorOptions {
   batchMaxRows: number;
   onOutcome?: OutcomeListener;
   onShadowError?: (err: unknown) => void;
+  /** Present only when fault injection is enabled (simulations). */
+  faults?: FaultInjector;
 }
 
 export class Predictor {
@@ -101,6 +104,7 @@ export class Predictor {
     const started = performance.now();
     let probabilities: Float32Array;
     try {
+      if (variant !== "shadow") await this.o.faults?.before(model);
       probabilities = await this.batcher(loaded).submit(encoded, rows.length);
     } catch (err) {
       const latencyMs = performance.now() - started;

@@ -8,6 +8,7 @@ import type { Config } from "../config.ts";
 import type { Store } from "../store/client.ts";
 import type { LabelRow, PredictionRow } from "../store/tables.ts";
 import { AutoRollbackGuard } from "./auto-rollback.ts";
+import { FaultInjector } from "./faults.ts";
 import { installErrorHandler } from "./http-errors.ts";
 import { LogWriter } from "./log-writer.ts";
 import { createLogWriterMetrics } from "./log-writer-metrics.ts";
@@ -68,7 +69,9 @@ export async function startInferenceService({ config, store, logger, extend }: S
   const guard = new AutoRollbackGuard(traffic, cfg.autoRollback, (model, version, reason, err) =>
     err ? log.error({ model, version, err }, "automatic rollback failed") : log.warn({ model, version, reason }, "automatic rollback"),
   );
+  const faults = cfg.faultInjection ? new FaultInjector() : undefined;
   const predictor = new Predictor({
+    faults,
     sessions,
     traffic,
     metrics,
@@ -102,7 +105,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
     classesOf: async (model, version) => (await sessions.get(model, version)).meta.schema.classes,
     maxLabels: cfg.maxInstances,
   });
-  registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken });
+  registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
   registerAuditRoutes(app, store);
   registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
   await extend?.(app);

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import type { Config } from "../config.ts";
 import type { DdlContext } from "./ddl.ts";
@@ -84,6 +84,9 @@ function settings(config: Config) {
   } as const;
 }
 
+/** One parsing thread per insert: background logging must not take both cores from serving. */
+const INSERT_SETTINGS: ClickHouseSettings = { input_format_parallel_parsing: 0, max_insert_threads: 1 };
+
 function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onClose: () => void): Store {
   const ch = config.clickhouse;
   const database = ch.database;
@@ -98,8 +101,19 @@ function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onC
       return result.json<T>();
     },
     async insert(table, values) {
-      if (values.length === 0) return;
-      await client.insert({ table: `${database}.${table}`, values: values as object[], format: "JSONEachRow" });
+      const first = values[0];
+      if (!first) return;
+      // Rows as arrays under one column list: ClickHouse parses JSONCompactEachRow about a quarter
+      // faster than keyed objects, and in embedded mode that parsing shares the cores with serving.
+      const columns = Object.keys(first);
+      const rows = values.map((v) => columns.map((c) => (v as Record<string, unknown>)[c]));
+      await client.insert({
+        table: `${database}.${table}`,
+        values: rows,
+        columns: columns as [string, ...string[]],
+        format: "JSONCompactEachRow",
+        clickhouse_settings: INSERT_SETTINGS,
+      });
     },
     async command(query, params) {
       await client.command({ query, query_params: params });

@@ -1,5 +1,7 @@
+import { nowMicros } from "./clock.ts";
 import { createDatabase, createTable, type DdlContext } from "./ddl.ts";
 import type { Store } from "./client.ts";
+import { proposalsTable } from "./proposals-table.ts";
 import {
   baselinesTable,
   deploymentsTable,
@@ -25,6 +27,11 @@ export const migrations: Migration[] = [
         createTable(ctx, t),
       ),
   },
+  {
+    version: 2,
+    name: "proposals: actions awaiting a person's approval",
+    statements: (ctx) => createTable(ctx, proposalsTable),
+  },
 ];
 
 export interface MigrationReport {
@@ -45,7 +52,7 @@ export async function migrate(store: Store): Promise<MigrationReport> {
       continue;
     }
     for (const sql of m.statements(ctx)) await store.command(sql);
-    await store.insert(schemaMigrationsTable.name, [{ version: m.version, name: m.name, applied_at: Date.now() * 1000 }]);
+    await store.insert(schemaMigrationsTable.name, [{ version: m.version, name: m.name, applied_at: nowMicros() }]);
     report.applied.push(m.version);
   }
   return report;

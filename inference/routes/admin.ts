@@ -3,6 +3,7 @@ import type { Store } from "../../store/client.ts";
 import { deploymentHistory } from "../../store/deployments.ts";
 import { listVersions } from "../../models/registry.ts";
 import { bearerGuard } from "../auth.ts";
+import { faultSettingsSchema, type FaultInjector } from "../faults.ts";
 import type { ServingMetrics } from "../metrics.ts";
 import { trafficChangeSchema } from "../traffic-changes.ts";
 import type { TrafficController } from "../traffic.ts";
@@ -32,7 +33,7 @@ type ChangeBody = Record<string, unknown> & { actor: string; reason: string; pro
 
 export function registerAdminRoutes(
   app: FastifyInstance,
-  deps: { store: Store; traffic: TrafficController; metrics: ServingMetrics; adminToken: string | undefined },
+  deps: { store: Store; traffic: TrafficController; metrics: ServingMetrics; adminToken: string | undefined; faults?: FaultInjector },
 ): void {
   app.register(async (admin) => {
     admin.addHook("onRequest", bearerGuard(deps.adminToken));
@@ -53,6 +54,23 @@ export function registerAdminRoutes(
       { schema: { summary: "Deployment history, newest first", params, querystring: { type: "object", properties: { limit: { type: "integer", minimum: 1, maximum: 1000 } } } } },
       async (req) => ({ events: await deploymentHistory(deps.store, req.params.name, req.query.limit ?? 100) }),
     );
+
+    const faults = deps.faults;
+    if (faults) {
+      admin.put<{ Params: { name: string }; Body: unknown }>(
+        "/v1/admin/models/:name/faults",
+        { schema: { summary: "Inject latency or errors (MLWATCH_FAULT_INJECTION=1 only)", params } },
+        async (req, reply) => {
+          const parsed = faultSettingsSchema.safeParse(req.body);
+          if (!parsed.success) {
+            const issue = parsed.error.issues[0]!;
+            return reply.code(400).send({ error: "invalid_request", field: `body.${issue.path.join(".")}`, reason: issue.message });
+          }
+          faults.set(req.params.name, parsed.data);
+          return { model: req.params.name, faults: parsed.data };
+        },
+      );
+    }
 
     for (const [route, spec] of Object.entries(changeBodies)) {
       admin.post<{ Params: { name: string }; Body: ChangeBody }>(

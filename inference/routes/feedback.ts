@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Store } from "../../store/client.ts";
+import { nowMicros } from "../../store/clock.ts";
 import type { LabelRow } from "../../store/tables.ts";
 import type { ServingMetrics } from "../metrics.ts";
 import type { RecentPrediction, RecentPredictions } from "../recent-predictions.ts";
@@ -52,7 +53,7 @@ export function registerFeedbackRoute(
       const accepted: LabelRow[] = [];
       const unknown: string[] = [];
       const invalid: { request_id: string; reason: string }[] = [];
-      const now = Date.now() * 1000;
+      const now = nowMicros();
       for (const item of items) {
         const p = found.get(item.request_id);
         if (!p) {

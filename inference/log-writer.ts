@@ -1,0 +1,549 @@
+import fs from "node:fs";
+import { performance } from "node:perf_hooks";
+import type { Readable } from "node:stream";
+import type { Store } from "../store/client.ts";
+import type { LogWriterMetrics } from "./log-writer-metrics.ts";
+import { encodeLines, listSegments, lockSpool, readSegment, segmentPath, writeFully } from "./spool.ts";
+
+/**
+ * The asynchronous, bounded, crash-safe writer of log rows (one instance per table: predictions,
+ * feedback labels). The request path only calls `append`, which is synchronous and never touches
+ * the store; inserts happen later, in the background, in batches.
+ *
+ * How rows travel. `append` writes the rows as JSON lines to the open segment file of the spool
+ * directory (`segment-<seq>.jsonl`). When the open segment holds `flushRows` rows, or every
+ * `flushIntervalMs`, the segment is rotated (closed; the next append opens the next one) and
+ * inserted into the store; the file is deleted only after its insert succeeded. A segment whose
+ * insert failed stays on disk and is retried with backoff (100 ms doubling to 5 s). Segments are
+ * tried oldest first; a failed one goes to the back, so one bad segment cannot hold up the others.
+ *
+ * The spool file is the buffer: rows are not kept in memory. A segment this process wrote whole
+ * (at most `flushRows` rows, no write error) is already valid JSONEachRow, so its bytes are
+ * streamed to the store as they are (`INSERT … FORMAT JSONEachRow` through the store's
+ * @clickhouse/client, embedded or server alike) — measured about twice as fast as encoding row
+ * objects again. Any other segment (left by a previous process, cut by a write error, or larger
+ * than `flushRows` because of one big append) is read back line by line, incomplete lines skipped
+ * and counted, and inserted with `store.insert` in chunks of at most `flushRows` rows.
+ *
+ * Durability. `append` returns after the rows' bytes were handed to the kernel with write(2)
+ * (`fs.writeSync`, looping over short writes); there is no fsync. So a row whose `append` returned
+ * "ok" survives the end of this process by any means — an exception, SIGKILL, the OOM killer —
+ * because it sits in the kernel's page cache, which the kernel writes to disk on its own; the next
+ * `open()` on the same directory replays it. It does NOT survive a power loss, a kernel panic or a
+ * host/VM reset before the kernel wrote the page back (on Linux usually within about 30 s,
+ * vm.dirty_expire_centisecs), nor the loss of the disk; the same goes for a new segment file's
+ * directory entry, which is not fsynced either. Rows answered "dropped" or "refused" were not
+ * written anywhere.
+ *
+ * At least once, deduplicated downstream. A crash between an insert and the unlink of its segment,
+ * or a retry after part of a segment went in, inserts rows a second time. Both tables are
+ * ReplacingMergeTree keyed by request id (predictions: model, hour of ts, request_id, variant;
+ * labels: model, request_id) and a replayed row carries the key it was appended with (ts is set
+ * before `append`), so the copies collapse: queries with FINAL count a row once at any time, plain
+ * queries once the parts merged.
+ *
+ * Restart. `open()` registers every segment a previous process left (after a crash, or unflushed at
+ * close) and replays them in the background, concurrently with new appends, instead of holding up
+ * start-up: a full spool (1 GiB by default) takes minutes to insert, and the service should answer
+ * meanwhile. New rows go to new segments after the old ones; the old ones count against
+ * `maxSpoolBytes` from the start. A last line cut short by the crash is skipped and counted
+ * (`skippedLines`); a line cut exactly after its closing brace is still a whole row and kept.
+ *
+ * Bounds. Disk: the segment files never exceed `maxSpoolBytes`; an append that would is answered
+ * per `spoolFullPolicy`: "drop" (not logged, counted) or "refuse" (the caller answers 503). A spool
+ * write error (disk full, I/O error) is answered the same way. Memory: no rows are held; an insert
+ * in flight holds one segment's bytes (at most `flushRows` rows) or one parsed chunk of at most
+ * `flushRows` rows. An outage of the store costs disk, not memory.
+ */
+
+export interface LogWriterLogger {
+  warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}
+
+export interface LogWriterOptions {
+  store: Store;
+  /** Table name without the database, e.g. "predictions". */
+  table: string;
+  /** The spool directory, one per table, e.g. `<MLWATCH_DATA_DIR>/spool/predictions`. Created if missing. */
+  dir: string;
+  /** Rows per segment and per insert. Default 10,000. */
+  flushRows?: number;
+  /** A non-empty open segment is flushed at least this often. Default 1,000 ms. */
+  flushIntervalMs?: number;
+  /** Upper bound of the spool's size on disk. Default 1 GiB. */
+  maxSpoolBytes?: number;
+  /** What `append` does when the spool is full. Default "refuse". */
+  spoolFullPolicy?: "drop" | "refuse";
+  metrics?: LogWriterMetrics;
+  logger?: LogWriterLogger;
+}
+
+export type AppendResult = "ok" | "dropped" | "refused";
+
+export interface LogWriterStats {
+  /** Rows in the open segment: appended, on disk, not yet handed to an insert (at most flushRows but for one larger append). */
+  buffered: number;
+  /** Closed segments on disk awaiting insert: failed ones and leftovers of a previous process. */
+  pendingSegments: number;
+  /** Bytes of all segment files, the open one included. */
+  spoolBytes: number;
+  /** Rows inserted (a segment counts when all its rows are in; a replayed duplicate counts again). */
+  flushedRows: number;
+  droppedRows: number;
+  refusedRows: number;
+  /** Failed insert attempts of a segment. */
+  failedFlushes: number;
+  /** Lines read back from the spool that were not a whole row. */
+  skippedLines: number;
+  /** Duration in milliseconds of the last flush pass that inserted or tried to insert something. */
+  lastFlushMs: number;
+  /** Whether the last insert attempt succeeded (true until one is made). */
+  storeWritable: boolean;
+}
+
+const DEFAULTS = { flushRows: 10_000, flushIntervalMs: 1_000, maxSpoolBytes: 1024 ** 3, spoolFullPolicy: "refuse" } as const;
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5_000;
+
+interface OpenSegment {
+  seq: number;
+  path: string;
+  fd: number;
+  bytes: number;
+  rows: number;
+}
+
+interface ClosedSegment {
+  seq: number;
+  path: string;
+  bytes: number;
+  /** Rows, when this process wrote the whole file without error: its bytes can go to the store as they are. */
+  wholeRows: number | undefined;
+}
+
+/** An insert that the store rejected, as opposed to a segment that could not be read. */
+class InsertFailed extends Error {
+  constructor(readonly storeError: unknown) {
+    super(storeError instanceof Error ? storeError.message : String(storeError));
+  }
+}
+
+type Children = {
+  bufferedRows: { set(v: number): void };
+  spoolBytes: { set(v: number): void };
+  spoolSegments: { set(v: number): void };
+  flushedRows: { inc(v: number): void };
+  droppedRows: { inc(v: number): void };
+  refusedRows: { inc(v: number): void };
+  flushFailures: { inc(v?: number): void };
+  skippedLines: { inc(v: number): void };
+  flushDuration: { observe(v: number): void };
+};
+
+export class LogWriter<R extends object> {
+  private readonly store: Store;
+  private readonly table: string;
+  private readonly dir: string;
+  private readonly flushRows: number;
+  private readonly maxSpoolBytes: number;
+  private readonly policy: "drop" | "refuse";
+  private readonly logger: LogWriterLogger | undefined;
+  private readonly m: Children | undefined;
+  private readonly releaseLock: () => void;
+
+  private open: OpenSegment | undefined;
+  private readonly closed: ClosedSegment[] = [];
+  private nextSeq: number;
+  private spoolBytes: number;
+
+  private readonly timer: NodeJS.Timeout;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs = FIRST_BACKOFF_MS;
+  private flushScheduled = false;
+  /** Passes run one after another on this chain; it never rejects. */
+  private tail: Promise<void> = Promise.resolve();
+  /** A pass on the chain that has not started yet: callers arriving now share it. */
+  private queued: Promise<void> | undefined;
+  private running = false;
+  private closing: Promise<void> | undefined;
+  private shut = false;
+  private full = false;
+
+  private flushedRows = 0;
+  private droppedRows = 0;
+  private refusedRows = 0;
+  private failedFlushes = 0;
+  private skippedLines = 0;
+  private lastFlushMs = 0;
+  private storeWritable = true;
+
+  /** Creates the directory, locks it, starts the timer and begins replaying leftover segments. */
+  static async open<R extends object>(opts: LogWriterOptions): Promise<LogWriter<R>> {
+    const flushRows = opts.flushRows ?? DEFAULTS.flushRows;
+    const flushIntervalMs = opts.flushIntervalMs ?? DEFAULTS.flushIntervalMs;
+    const maxSpoolBytes = opts.maxSpoolBytes ?? DEFAULTS.maxSpoolBytes;
+    if (!Number.isInteger(flushRows) || flushRows < 1) throw new RangeError(`flushRows must be a positive integer, got ${flushRows}`);
+    if (!(flushIntervalMs > 0)) throw new RangeError(`flushIntervalMs must be positive, got ${flushIntervalMs}`);
+    if (!(maxSpoolBytes > 0)) throw new RangeError(`maxSpoolBytes must be positive, got ${maxSpoolBytes}`);
+    await fs.promises.mkdir(opts.dir, { recursive: true });
+    const release = lockSpool(opts.dir);
+    try {
+      const leftovers = listSegments(opts.dir);
+      return new LogWriter<R>(opts, { flushRows, flushIntervalMs, maxSpoolBytes }, leftovers, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private constructor(
+    opts: LogWriterOptions,
+    limits: { flushRows: number; flushIntervalMs: number; maxSpoolBytes: number },
+    leftovers: { seq: number; path: string; bytes: number }[],
+    releaseLock: () => void,
+  ) {
+    this.store = opts.store;
+    this.table = opts.table;
+    this.dir = opts.dir;
+    this.flushRows = limits.flushRows;
+    this.maxSpoolBytes = limits.maxSpoolBytes;
+    this.policy = opts.spoolFullPolicy ?? DEFAULTS.spoolFullPolicy;
+    this.logger = opts.logger;
+    this.releaseLock = releaseLock;
+    this.m = opts.metrics && children(opts.metrics, opts.table);
+    for (const s of leftovers) this.closed.push({ ...s, wholeRows: undefined });
+    this.nextSeq = (leftovers.at(-1)?.seq ?? 0) + 1;
+    this.spoolBytes = leftovers.reduce((sum, s) => sum + s.bytes, 0);
+    this.timer = setInterval(() => this.tick(), limits.flushIntervalMs);
+    this.timer.unref();
+    this.publish();
+    if (leftovers.length > 0) {
+      this.logger?.warn({ table: this.table, dir: this.dir, segments: leftovers.length, bytes: this.spoolBytes }, "replaying log spool left by a previous process");
+      this.scheduleFlush();
+    }
+  }
+
+  /**
+   * Writes the rows to the spool, synchronously, and returns; never waits for, or fails because
+   * of, the store. "dropped"/"refused": the spool is full (or could not be written) and the rows
+   * were not logged; "refused" also after `close()`. Rows must be JSON-serialisable (a BigInt or a
+   * cycle throws, as JSON.stringify does).
+   */
+  append(rows: readonly R[]): AppendResult {
+    if (rows.length === 0) return "ok";
+    if (this.shut) return this.reject(rows.length, "refused");
+    const data = encodeLines(rows);
+    if (this.spoolBytes + data.length > this.maxSpoolBytes) return this.reject(rows.length, this.onFull());
+    // Keep a segment within flushRows rows, so that it can be inserted as it is, in one piece.
+    if (this.open && this.open.rows > 0 && this.open.rows + rows.length > this.flushRows) this.rotate(true, true);
+    let seg: OpenSegment;
+    try {
+      seg = this.open ?? this.openSegment();
+      writeFully(seg.fd, data);
+    } catch (err) {
+      this.afterWriteError(err);
+      return this.reject(rows.length, this.onFull());
+    }
+    seg.bytes += data.length;
+    this.spoolBytes += data.length;
+    seg.rows += rows.length;
+    if (this.full) {
+      this.full = false;
+      this.logger?.warn({ table: this.table, spoolBytes: this.spoolBytes }, "log spool accepting rows again");
+    }
+    if (seg.rows >= this.flushRows) this.rotate(true, true);
+    this.publish();
+    return "ok";
+  }
+
+  /**
+   * Rotates the open segment and inserts every closed segment, retrying failed ones now whatever
+   * the backoff. Never rejects: the outcome is in `stats()` (storeWritable, pendingSegments).
+   * Calls made while a flush runs share the next pass, so the returned promise covers every row
+   * appended before the call.
+   */
+  flush(): Promise<void> {
+    if (this.queued) return this.queued;
+    const next: Promise<void> = this.tail.then(() => {
+      if (this.queued === next) this.queued = undefined;
+      return this.pass();
+    });
+    this.queued = next;
+    this.tail = next;
+    return next;
+  }
+
+  stats(): LogWriterStats {
+    return {
+      buffered: this.open?.rows ?? 0,
+      pendingSegments: this.closed.length,
+      spoolBytes: this.spoolBytes,
+      flushedRows: this.flushedRows,
+      droppedRows: this.droppedRows,
+      refusedRows: this.refusedRows,
+      failedFlushes: this.failedFlushes,
+      skippedLines: this.skippedLines,
+      lastFlushMs: this.lastFlushMs,
+      storeWritable: this.storeWritable,
+    };
+  }
+
+  /**
+   * Stops accepting rows (append answers "refused"), stops the timers and makes one last flush
+   * attempt. Segments it could not insert stay on disk for the next `open()` on this directory.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.shut = true;
+      clearInterval(this.timer);
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      await this.flush();
+      this.rotate(true, false);
+      this.releaseLock();
+      this.publish();
+    })();
+    return this.closing;
+  }
+
+  private openSegment(): OpenSegment {
+    const seq = this.nextSeq;
+    const p = segmentPath(this.dir, seq);
+    const fd = fs.openSync(p, "a");
+    this.nextSeq = seq + 1;
+    this.open = { seq, path: p, fd, bytes: 0, rows: 0 };
+    return this.open;
+  }
+
+  /** Closes the open segment and queues it for insert; the next append opens a new one. */
+  private rotate(whole: boolean, scheduleFlush: boolean): void {
+    const seg = this.open;
+    if (!seg) return;
+    this.open = undefined;
+    try {
+      fs.closeSync(seg.fd);
+    } catch {
+      // Closing only releases the descriptor; the bytes are already written.
+    }
+    if (seg.bytes === 0) {
+      fs.rmSync(seg.path, { force: true });
+      return;
+    }
+    const wholeRows = whole && seg.rows <= this.flushRows ? seg.rows : undefined;
+    this.closed.push({ seq: seg.seq, path: seg.path, bytes: seg.bytes, wholeRows });
+    if (scheduleFlush) this.scheduleFlush();
+  }
+
+  private afterWriteError(err: unknown): void {
+    const seg = this.open;
+    if (seg) {
+      // Part of the lines may be on disk: account for them, and close the segment so that a torn
+      // line stays its last one (skipped when read back) rather than being glued to the next append.
+      try {
+        const size = fs.fstatSync(seg.fd).size;
+        this.spoolBytes += size - seg.bytes;
+        seg.bytes = size;
+      } catch {
+        // Keep the old figure.
+      }
+      this.rotate(false, true);
+    }
+    this.logger?.warn({ table: this.table, dir: this.dir, err: String(err) }, "cannot write the log spool");
+  }
+
+  private onFull(): "dropped" | "refused" {
+    if (!this.full) {
+      this.full = true;
+      this.logger?.warn({ table: this.table, spoolBytes: this.spoolBytes, maxSpoolBytes: this.maxSpoolBytes, policy: this.policy }, "log spool full");
+    }
+    return this.policy === "drop" ? "dropped" : "refused";
+  }
+
+  private reject(n: number, result: "dropped" | "refused"): AppendResult {
+    if (result === "dropped") {
+      this.droppedRows += n;
+      this.m?.droppedRows.inc(n);
+    } else {
+      this.refusedRows += n;
+      this.m?.refusedRows.inc(n);
+    }
+    return result;
+  }
+
+  private tick(): void {
+    if (this.running || this.retryTimer || this.shut) return;
+    if ((this.open?.bytes ?? 0) > 0 || this.closed.length > 0) void this.flush();
+  }
+
+  /** A flush soon, off the caller's stack, unless the store is in backoff (the retry will come). */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.retryTimer || this.shut) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.shut && !this.retryTimer) void this.flush();
+    });
+  }
+
+  private scheduleRetry(): void {
+    if (this.shut || this.retryTimer) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.flush();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private async pass(): Promise<void> {
+    this.running = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.rotate(true, false);
+    const started = performance.now();
+    const tried = new Set<ClosedSegment>();
+    let failed = false;
+    try {
+      for (;;) {
+        const seg = this.closed.find((s) => !tried.has(s));
+        if (!seg) break;
+        tried.add(seg);
+        const outcome = await this.insertSegment(seg);
+        if (outcome === "ok") continue;
+        failed = true;
+        if (outcome === "store-failed") break;
+      }
+    } catch (err) {
+      // Not expected (insertSegment classifies its errors); never let a pass reject.
+      failed = true;
+      this.logger?.warn({ table: this.table, err: String(err) }, "log flush failed unexpectedly");
+    }
+    if (tried.size > 0) {
+      this.lastFlushMs = performance.now() - started;
+      this.m?.flushDuration.observe(this.lastFlushMs / 1000);
+    }
+    if (failed) this.scheduleRetry();
+    else this.backoffMs = FIRST_BACKOFF_MS;
+    this.running = false;
+    this.publish();
+  }
+
+  private async insertSegment(seg: ClosedSegment): Promise<"ok" | "store-failed" | "read-failed"> {
+    let inserted = 0;
+    let skipped = 0;
+    try {
+      if (seg.wholeRows !== undefined) {
+        await this.insertFile(seg.path);
+        inserted = seg.wholeRows;
+      } else {
+        const outcome = await readSegment(seg.path, this.flushRows, (chunk) => this.insertRows(chunk));
+        inserted = outcome.rows;
+        skipped = outcome.skipped;
+      }
+    } catch (err) {
+      this.toBack(seg);
+      if (err instanceof InsertFailed) {
+        this.failedFlushes++;
+        this.m?.flushFailures.inc();
+        if (this.storeWritable) {
+          this.logger?.warn({ table: this.table, err: err.message }, "log store not writable; rows stay in the spool and are retried");
+        }
+        this.storeWritable = false;
+        return "store-failed";
+      }
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+        // Removed by someone else: nothing left to insert.
+        this.forget(seg);
+        this.logger?.warn({ table: this.table, segment: seg.path }, "log spool segment vanished before it was inserted");
+        return "ok";
+      }
+      this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot read log spool segment; will retry");
+      return "read-failed";
+    }
+    try {
+      await fs.promises.unlink(seg.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        // Its rows are in the store; if the file outlives us, a restart inserts them again (deduplicated).
+        this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot delete flushed log spool segment");
+      }
+    }
+    this.forget(seg);
+    this.flushedRows += inserted;
+    this.m?.flushedRows.inc(inserted);
+    if (skipped > 0) {
+      this.skippedLines += skipped;
+      this.m?.skippedLines.inc(skipped);
+      this.logger?.warn({ table: this.table, segment: seg.path, skipped }, "skipped incomplete lines in log spool segment");
+    }
+    if (!this.storeWritable) this.logger?.info?.({ table: this.table }, "log store writable again");
+    this.storeWritable = true;
+    return "ok";
+  }
+
+  /** A whole segment is JSONEachRow already: its bytes go to the store unparsed. */
+  private async insertFile(file: string): Promise<void> {
+    const handle = await fs.promises.open(file, "r"); // a missing file is a read error, not the store's
+    const body = handle.createReadStream();
+    try {
+      const result = await this.store.client.exec({ query: `INSERT INTO ${this.store.table(this.table)} FORMAT JSONEachRow`, values: body });
+      await drain(result.stream);
+    } catch (err) {
+      throw new InsertFailed(err);
+    } finally {
+      body.destroy();
+    }
+  }
+
+  private async insertRows(rows: readonly object[]): Promise<void> {
+    try {
+      await this.store.insert(this.table, rows);
+    } catch (err) {
+      throw new InsertFailed(err);
+    }
+  }
+
+  private forget(seg: ClosedSegment): void {
+    const i = this.closed.indexOf(seg);
+    if (i === -1) return;
+    this.closed.splice(i, 1);
+    this.spoolBytes -= seg.bytes;
+  }
+
+  private toBack(seg: ClosedSegment): void {
+    const i = this.closed.indexOf(seg);
+    if (i !== -1) this.closed.push(...this.closed.splice(i, 1));
+  }
+
+  private publish(): void {
+    const m = this.m;
+    if (!m) return;
+    m.bufferedRows.set(this.open?.rows ?? 0);
+    m.spoolBytes.set(this.spoolBytes);
+    m.spoolSegments.set(this.closed.length);
+  }
+}
+
+/** The (empty) response of an INSERT must be read to its end to free the connection. */
+async function drain(stream: Readable): Promise<void> {
+  for await (const _ of stream) {
+    // nothing to keep
+  }
+}
+
+function children(m: LogWriterMetrics, table: string): Children {
+  const labels = { table };
+  return {
+    bufferedRows: m.bufferedRows.labels(labels),
+    spoolBytes: m.spoolBytes.labels(labels),
+    spoolSegments: m.spoolSegments.labels(labels),
+    flushedRows: m.flushedRows.labels(labels),
+    droppedRows: m.droppedRows.labels(labels),
+    refusedRows: m.refusedRows.labels(labels),
+    flushFailures: m.flushFailures.labels(labels),
+    skippedLines: m.skippedLines.labels(labels),
+    flushDuration: m.flushDuration.labels(labels),
+  };
+}
