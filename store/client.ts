@@ -85,7 +85,7 @@ function settings(config: Config) {
 }
 
 /** One parsing thread per insert: background logging must not take both cores from serving. */
-const INSERT_SETTINGS: ClickHouseSettings = { input_format_parallel_parsing: 0, max_insert_threads: 1 };
+const INSERT_SETTINGS: ClickHouseSettings = { input_format_parallel_parsing: 0, max_insert_threads: "1" };
 
 function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onClose: () => void): Store {
   const ch = config.clickhouse;
