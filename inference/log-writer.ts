@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import type { Readable } from "node:stream";
 import type { Store } from "../store/client.ts";
 import type { LogWriterMetrics } from "./log-writer-metrics.ts";
 import { encodeLines, listSegments, lockSpool, readSegment, segmentPath, writeFully } from "./spool.ts";
@@ -488,8 +487,7 @@ export class LogWriter<R extends object> {
     const handle = await fs.promises.open(file, "r"); // a missing file is a read error, not the store's
     const body = handle.createReadStream();
     try {
-      const result = await this.store.client.exec({ query: `INSERT INTO ${this.store.table(this.table)} FORMAT JSONEachRow`, values: body });
-      await drain(result.stream);
+      await this.store.insertJsonLines(this.table, body);
     } catch (err) {
       throw new InsertFailed(err);
     } finally {
@@ -523,13 +521,6 @@ export class LogWriter<R extends object> {
     m.bufferedRows.set(this.open?.rows ?? 0);
     m.spoolBytes.set(this.spoolBytes);
     m.spoolSegments.set(this.closed.length);
-  }
-}
-
-/** The (empty) response of an INSERT must be read to its end to free the connection. */
-async function drain(stream: Readable): Promise<void> {
-  for await (const _ of stream) {
-    // nothing to keep
   }
 }
 

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import type { Readable } from "node:stream";
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import type { Config } from "../config.ts";
@@ -19,6 +20,8 @@ export interface Store {
   table(name: string): string;
   rows<T>(query: string, params?: QueryParams): Promise<T[]>;
   insert(table: string, values: readonly object[]): Promise<void>;
+  /** Inserts text that already is JSONEachRow (one object per line) without parsing it here. */
+  insertJsonLines(table: string, body: Readable): Promise<void>;
   command(query: string, params?: QueryParams): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -114,6 +117,15 @@ function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onC
         format: "JSONCompactEachRow",
         clickhouse_settings: INSERT_SETTINGS,
       });
+    },
+    async insertJsonLines(table, body) {
+      const result = await client.exec({
+        query: `INSERT INTO ${database}.${table} FORMAT JSONEachRow`,
+        values: body,
+        clickhouse_settings: INSERT_SETTINGS,
+      });
+      // The response body must be consumed or the connection is never released.
+      for await (const _ of result.stream) void _;
     },
     async command(query, params) {
       await client.command({ query, query_params: params });
