@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { Store } from "../store/client.ts";
+import { nowMicros } from "../store/clock.ts";
 import { baselinesTable, modelVersionsTable } from "../store/tables.ts";
 import type { FeatureBaseline, ModelBaseline } from "./baseline.ts";
 import { recordDeploymentEvent } from "../store/deployments.ts";
@@ -65,7 +66,7 @@ export async function registerVersion(store: Store, modelDir: string, input: New
   checkBaselineMatches(schema, input.baseline);
   const version = String((await latestVersionNumber(store, model)) + 1);
   const artifact = writeArtifact(modelDir, model, version, input.onnx);
-  const now = Date.now() * 1000;
+  const now = nowMicros();
   try {
     await store.insert(baselinesTable.name, baselineRows(model, version, input.baseline, now));
     const row = {
@@ -139,7 +140,7 @@ export async function setStatus(store: Store, model: string, version: string, st
       kind: current.kind,
       status,
       created_at: Date.parse(current.createdAt + "Z") * 1000,
-      updated_at: Date.now() * 1000,
+      updated_at: nowMicros(),
       sha256: current.sha256,
       artifact: current.artifact,
       schema: JSON.stringify(current.schema),
