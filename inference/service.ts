@@ -1,5 +1,5 @@
 import path from "node:path";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { pino, type Logger } from "pino";
@@ -86,7 +86,8 @@ export async function startInferenceService({ config, store, logger, extend }: S
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request log lines would cost more than the request itself at this rate; errors still log.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.maxBodyBytes,
     requestIdHeader: false,
     // Ajv's default strips unknown properties silently; a caller's typo must be an error instead.

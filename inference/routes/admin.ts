@@ -64,7 +64,8 @@ export function registerAdminRoutes(
           const parsed = faultSettingsSchema.safeParse(req.body);
           if (!parsed.success) {
             const issue = parsed.error.issues[0]!;
-            return reply.code(400).send({ error: "invalid_request", field: `body.${issue.path.join(".")}`, reason: issue.message });
+            const path = issue.code === "unrecognized_keys" ? issue.keys : issue.path;
+            return reply.code(400).send({ error: "invalid_request", field: ["body", ...path].join("."), reason: issue.message });
           }
           faults.set(req.params.name, parsed.data);
           return { model: req.params.name, faults: parsed.data };

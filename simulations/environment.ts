@@ -1,0 +1,80 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { loadConfig, type Config } from "../config.ts";
+import { openStore, type Store } from "../store/client.ts";
+import { migrate } from "../store/migrations.ts";
+import { useTimeSource, useWallClock } from "../store/clock.ts";
+import { startInferenceService, type InferenceService } from "../inference/service.ts";
+import type { FastifyInstance } from "fastify";
+
+/** Tokens the simulation's roles use; the agent's can never approve, the approver's can. */
+export const SIM_TOKENS = {
+  admin: "sim-admin-token-0123456789",
+  mcp: "sim-agent-token-0123456789",
+  approver: "sim-approver-token-0123456789",
+} as const;
+
+/** The virtual clock every role in this process reads through store/clock.ts. */
+export class VirtualClock {
+  us: number;
+  constructor(startUs: number) {
+    this.us = startUs;
+  }
+  advanceSeconds(s: number): void {
+    this.us += Math.round(s * 1e6);
+  }
+}
+
+export interface SimulationEnvironment {
+  config: Config;
+  store: Store;
+  service: InferenceService;
+  clock: VirtualClock;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * All roles in one process, talking over their real protocols on loopback: one embedded store
+ * (chdb allows one per process), the inference service with fault injection, and whatever else
+ * `extend` mounts on the same server (the MCP endpoint, the agent's webhook).
+ */
+export async function startEnvironment(opts: { dataDir?: string; extend?: (app: FastifyInstance, env: { config: Config; store: Store }) => Promise<void> | void } = {}): Promise<SimulationEnvironment> {
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-sim-"));
+  const clock = new VirtualClock(Date.now() * 1000);
+  useTimeSource(() => clock.us);
+  const config = loadConfig({
+    ...process.env,
+    MLWATCH_DATA_DIR: dataDir,
+    MLWATCH_HOST: "127.0.0.1",
+    MLWATCH_PORT: "0",
+    MLWATCH_ADMIN_TOKEN: SIM_TOKENS.admin,
+    MLWATCH_FAULT_INJECTION: "1",
+    MLWATCH_LOG_FLUSH_MS: "200",
+    MLWATCH_STATE_POLL_MS: "500",
+    LOG_LEVEL: "warn",
+  });
+  const store = await openStore(config);
+  await migrate(store);
+  const service = await startInferenceService({
+    config,
+    store,
+    logger: pino({ level: "warn" }),
+    extend: opts.extend ? (app) => opts.extend!(app, { config, store }) : undefined,
+  });
+  return {
+    config,
+    store,
+    service,
+    clock,
+    dataDir,
+    async close() {
+      await service.close();
+      await store.close();
+      useWallClock();
+      if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
