@@ -3,13 +3,27 @@ import { CsvError } from "../models/datasets/csv.ts";
 import { RegistryError } from "../models/registry.ts";
 import { StoreError } from "../store/client.ts";
 import { UsageError, type Command } from "./command.ts";
+import { agentCommand } from "./commands/agent.ts";
+import { approveCommand } from "./commands/approve.ts";
+import { chatCommand } from "./commands/chat.ts";
 import { demoCommand } from "./commands/demo.ts";
+import { mcpCommand } from "./commands/mcp.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { modelsCommand } from "./commands/models.ts";
 import { storeCommand } from "./commands/store.ts";
 import { trainCommand } from "./commands/train.ts";
 
-const commands: Command[] = [trainCommand, modelsCommand, storeCommand, serveCommand, demoCommand];
+const commands: Command[] = [
+  trainCommand,
+  modelsCommand,
+  storeCommand,
+  serveCommand,
+  mcpCommand,
+  agentCommand,
+  chatCommand,
+  approveCommand,
+  demoCommand,
+];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

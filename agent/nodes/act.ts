@@ -1,0 +1,27 @@
+import { extractFacts } from "../facts.ts";
+import type { ActionResult, AgentStateType, AgentUpdate } from "../state.ts";
+import { ToolError } from "../tools.ts";
+import { entry, numbered, summarize, type AgentDeps } from "./common.ts";
+import { describeAction } from "./propose.ts";
+
+/** apply_action on the approved proposal. `retrain` may answer "not implemented": reported, then escalated. */
+export async function act(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
+  const p = state.proposal!;
+  const traffic = extractFacts(state.evidence, deps.config, deps.now()).traffic;
+  const before = traffic ?? { primary: null, previous: null, canary: null };
+  const expectedPrimary = p.action === "rollback" ? (p.version ?? before.previous) : p.action === "promote" ? (p.version ?? null) : before.primary;
+  const args = { proposal_id: p.proposalId };
+  try {
+    const data = await deps.tools.apply(p.proposalId);
+    const result: ActionResult = { ok: true, proposalId: p.proposalId, detail: `applied ${describeAction(p)}`, appliedAtUs: deps.now() * 1000, before, expectedPrimary };
+    const evidence = numbered(state, [{ node: "act", tool: "apply_action", args, summary: summarize.applied(data), data }]);
+    return { actionResult: result, evidence, status: "applied", timeline: [entry(deps, "act", `${result.detail} (${p.proposalId})`)] };
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    const detail = err.notImplemented
+      ? `the MCP server does not implement '${p.action}' yet (${err.message}); escalating to a person`
+      : `apply_action failed: ${err.message}; escalating to a person`;
+    const result: ActionResult = { ok: false, proposalId: p.proposalId, detail, notImplemented: err.notImplemented, before, expectedPrimary };
+    return { actionResult: result, status: "escalated", timeline: [entry(deps, "act", detail)] };
+  }
+}

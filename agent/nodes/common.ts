@@ -1,0 +1,73 @@
+import type { AgentConfig } from "../configuration.ts";
+import type { Reasoner } from "../diagnosis.ts";
+import { pct } from "../facts.ts";
+import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
+import { ToolError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools } from "../tools.ts";
+
+/** What every node may use besides the state; injected once by `buildGraph`. */
+export interface AgentDeps {
+  tools: McpTools;
+  reasoner: Reasoner;
+  config: AgentConfig;
+  /** Only with `config.autoApprove`: a connection authenticated with the approver token (simulation). */
+  approver?: McpTools;
+  /** Milliseconds; a simulation passes its virtual clock. */
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Where the incident summary is printed. */
+  print: (text: string) => void;
+}
+
+type Unnumbered = Omit<Evidence, "id">;
+
+/** Calls one tool and keeps the result (or the tool's error) as evidence with the call that produced it. */
+export async function observe<T>(node: string, tool: string, args: Record<string, unknown>, run: () => Promise<T>, summarize: (d: T) => string): Promise<{ data: T | null; evidence: Unnumbered }> {
+  try {
+    const data = await run();
+    return { data, evidence: { node, tool, args, summary: summarize(data), data } };
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    return { data: null, evidence: { node, tool, args, summary: `failed: ${err.message}`, data: { error: err.message } } };
+  }
+}
+
+/** Evidence ids run E1, E2, ... over the whole incident. */
+export function numbered(state: Pick<AgentStateType, "evidence">, items: Unnumbered[]): Evidence[] {
+  return items.map((e, i) => ({ id: `E${state.evidence.length + i + 1}`, ...e }));
+}
+
+export function entry(deps: AgentDeps, node: string, event: string): TimelineEntry {
+  return { at: new Date(deps.now()).toISOString(), node, event };
+}
+
+export const summarize = {
+  health: (h: HealthResult) =>
+    `${h.total} requests, error rate ${pct(h.errorRate)}, p99 ${fmtMs(h.latencyMs.p99)}` +
+    (h.errorsByReason.length ? `; errors: ${h.errorsByReason.map((r) => `${r.reason} ${r.count}`).join(", ")}` : "") +
+    (h.byVersion.length > 1 ? `; by version: ${h.byVersion.map((v) => `v${v.version} ${pct(v.errorRate)} / p99 ${fmtMs(v.latencyMs.p99)}`).join(", ")}` : ""),
+  accuracy: (a: AccuracyResult) =>
+    `realized ${a.accuracy === null ? "n/a" : pct(a.accuracy)} on ${a.labelled} labelled rows` +
+    (a.labelCoverage !== null ? ` (coverage ${pct(a.labelCoverage)})` : "") +
+    `, estimated ${a.estimatedAccuracy === null ? "n/a" : pct(a.estimatedAccuracy)}` +
+    (a.byVersion.length ? `; by version: ${a.byVersion.map((v) => `v${v.version} ${v.accuracy === null ? "n/a" : pct(v.accuracy)} (n=${v.labelled}, est ${v.estimatedAccuracy === null ? "n/a" : pct(v.estimatedAccuracy)})`).join(", ")}` : ""),
+  drift: (d: DriftResult) => {
+    const top = [...d.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1)).slice(0, 3);
+    return `dataset ${d.dataset.drifted ? "DRIFTED" : "not drifted"}${d.dataset.share !== null ? ` (share ${pct(d.dataset.share)})` : ""}; top by PSI: ${top.map((f) => `${f.feature} ${f.psi === null ? "n/a" : f.psi.toFixed(3)}${f.drifted ? "*" : ""}`).join(", ") || "none"}`;
+  },
+  deployments: (h: DeploymentHistory) => {
+    const e = h.events[0];
+    return e ? `${h.events.length} events; newest: ${e.action} v${e.version || "?"} by ${e.actor || "?"} at ${new Date(e.ts / 1000).toISOString()}${e.state ? ` → primary v${e.state.primary ?? "none"}` : ""}` : "no deployments";
+  },
+  logs: (l: LogsResult) => `${l.rows.length} wrong predictions sampled`,
+  /** compare_model_versions answers with a verdict in words; anything else is shown as JSON, cut short. */
+  compare: (c: Record<string, unknown>) => (typeof c.verdict === "string" ? `${c.verdict}${typeof c.better === "string" ? ` (better: v${c.better})` : ""}` : summarize.object(c)),
+  applied: (a: Record<string, unknown>) => {
+    const s = a.state as { primary?: string | null; canary?: { version: string; percent: number } | null } | undefined;
+    return s ? `applied; traffic now primary v${s.primary ?? "none"}${s.canary ? `, canary v${s.canary.version} at ${s.canary.percent}%` : ""}` : summarize.object(a);
+  },
+  object: (o: unknown) => JSON.stringify(o).slice(0, 300),
+};
+
+function fmtMs(x: number | null): string {
+  return x === null ? "n/a" : `${x.toFixed(1)} ms`;
+}

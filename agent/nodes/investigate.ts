@@ -1,0 +1,37 @@
+import { extractFacts } from "../facts.ts";
+import type { AgentStateType, AgentUpdate, Evidence } from "../state.ts";
+import { entry, numbered, observe, summarize, type AgentDeps } from "./common.ts";
+
+/**
+ * More evidence than monitoring needs, all through MCP tools: accuracy by version and over time over
+ * a window long enough to include the version before the last deployment, drift of the serving
+ * version by feature, samples of wrong predictions, and the two versions side by side when a
+ * deployment is recent. Health, deployments and the model-wide drift verdict came with monitor.
+ */
+export async function investigate(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
+  const { tools, config } = deps;
+  const model = state.model;
+  const window = { lastSeconds: config.windowSeconds };
+  const lookback = { lastSeconds: Math.max(config.windowSeconds, config.thresholds.recentDeploySeconds) };
+  const facts = extractFacts(state.evidence, config, deps.now());
+  const primary = facts.traffic?.primary ?? undefined;
+  const dep = facts.recentDeployment;
+
+  const accArgs = { model, window: lookback };
+  const driftArgs = { model, window, ...(primary ? { version: primary } : {}) };
+  const logArgs = { model, correct: false, orderBy: "confidence" as const, limit: 20, window };
+  const calls: Promise<{ evidence: Omit<Evidence, "id"> }>[] = [
+    observe("investigate", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), summarize.accuracy),
+    observe("investigate", "detect_data_drift", driftArgs, () => tools.drift(driftArgs), summarize.drift),
+    observe("investigate", "query_inference_logs", logArgs, () => tools.logs(logArgs), summarize.logs),
+  ];
+  if (dep?.previousVersion) {
+    const cmpArgs = { model, versionA: dep.previousVersion, versionB: dep.version, window: lookback };
+    calls.push(observe("investigate", "compare_model_versions", cmpArgs, () => tools.compare(cmpArgs), summarize.compare));
+  }
+  const evidence = numbered(state, (await Promise.all(calls)).map((c) => c.evidence));
+  return {
+    evidence,
+    timeline: [entry(deps, "investigate", `gathered ${evidence.length} more facts: ${evidence.map((e) => `${e.id} ${e.tool}`).join(", ")}`)],
+  };
+}

@@ -1,0 +1,42 @@
+import { accuracyOf, extractFacts, sloViolations } from "../facts.ts";
+import type { AgentStateType, AgentUpdate, Observations } from "../state.ts";
+import { entry, numbered, observe, summarize, type AgentDeps } from "./common.ts";
+
+/** Health, accuracy (realized, or CBPE's estimate while labels lag), drift verdict and traffic, against the SLOs. */
+export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
+  const { tools, config } = deps;
+  const window = { lastSeconds: config.windowSeconds };
+  const args = { model: state.model, window };
+  const calls = await Promise.all([
+    observe("monitor", "get_model_health", args, () => tools.health(args), summarize.health),
+    observe("monitor", "get_model_accuracy", args, () => tools.accuracy(args), summarize.accuracy),
+    observe("monitor", "detect_data_drift", args, () => tools.drift(args), summarize.drift),
+    observe("monitor", "get_deployment_history", { model: state.model, limit: 10 }, () => tools.deployments({ model: state.model, limit: 10 }), summarize.deployments),
+  ]);
+  const evidence = numbered(state, calls.map((c) => c.evidence));
+  const facts = extractFacts(evidence, config, deps.now());
+  const violations = sloViolations(facts, config);
+  const primary = facts.serving[0];
+  const observations: Observations = {
+    window,
+    health: primary && primary.errorRate !== null ? { total: primary.total ?? 0, errorRate: primary.errorRate, p99Ms: primary.p99Ms } : null,
+    accuracy: primary
+      ? { realized: primary.realized, labelled: primary.labelled, estimated: primary.estimated, baseline: primary.baseline, coverage: calls[1].data?.labelCoverage ?? null }
+      : null,
+    drift: facts.drift ? { drifted: facts.drift.datasetDrifted, share: facts.drift.share, top: facts.drift.ranked.slice(0, 5).map((f) => ({ feature: f.feature, psi: f.psi, drifted: f.drifted })) } : null,
+    violations,
+  };
+  const alert = state.trigger.kind === "alert" ? state.trigger.alert : null;
+  const acc = primary ? accuracyOf(primary, config.thresholds.minLabelled) : null;
+  const event = violations.length
+    ? `SLO breach: ${violations.join("; ")}`
+    : alert
+      ? `alert ${alert.alertname} fired; SLOs look met (${acc ? `${acc.source} accuracy ${(acc.value * 100).toFixed(1)}%` : "no accuracy yet"}), investigating anyway`
+      : "healthy";
+  return {
+    observations,
+    evidence,
+    status: violations.length || alert ? "investigating" : "healthy",
+    timeline: [entry(deps, "monitor", event)],
+  };
+}

@@ -1,0 +1,367 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { z } from "zod";
+
+// The one module that knows the MCP server's tool names and result shapes (mcp-server/tools/*.ts
+// and the analysis reports they return). Each schema first normalises a result into the fields the
+// agent reads — adding them beside the server's own, never removing any, so parsing a parsed result
+// again gives the same thing — and is loose (z.looseObject) about everything else. A change of shape
+// on the server touches this file and nothing else.
+
+export type Window = { lastSeconds?: number; fromUs?: number; toUs?: number };
+
+/** What the agent needs of an MCP client; the SDK's Client satisfies it. */
+export interface ToolClient {
+  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export class ToolError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly args: Record<string, unknown>,
+    message: string,
+  ) {
+    super(`${tool}: ${message}`);
+  }
+  /** The server said the action exists in the contract but does nothing yet (retrain, today). */
+  get notImplemented(): boolean {
+    return /not implemented/i.test(this.message);
+  }
+}
+
+const num = z.number();
+const optNum = num.nullish().transform((v) => v ?? null);
+
+type Obj = Record<string, unknown>;
+const isObj = (o: unknown): o is Obj => typeof o === "object" && o !== null && !Array.isArray(o);
+const objects = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
+const numOr = (v: unknown, fallback: number | null): number | null => (typeof v === "number" ? v : fallback);
+
+/** Adds `canonical` from the first alias present, keeping every original key. */
+function rename(o: unknown, aliases: Record<string, string[]>): unknown {
+  if (!isObj(o)) return o;
+  const out: Obj = { ...o };
+  for (const [canonical, alts] of Object.entries(aliases)) {
+    if (out[canonical] !== undefined) continue;
+    const alt = alts.find((a) => out[a] !== undefined);
+    if (alt) out[canonical] = out[alt];
+  }
+  return out;
+}
+
+const timestampUs = z.union([num, z.string()]).transform((v) => (typeof v === "number" ? v : Date.parse(v) * 1000));
+
+// ── read-only tools ───────────────────────────────────────────────────────────────────────────
+
+/** list_models → `{ models: [{ model, versions, traffic, lastHour, ... }] }`. */
+export const modelListSchema = z.looseObject({
+  models: z.array(z.preprocess((m) => rename(m, { name: ["model"] }), z.looseObject({ name: z.string() }))),
+});
+
+/**
+ * get_model_accuracy → AccuracyReport (analysis/accuracy.ts) plus baselineAccuracy per version:
+ * `predictions`, `labelled`, `accuracy`, `interval: {lower, upper}`, `estimated: {accuracy, ...}`
+ * (a plain number in trend buckets). Normalised to total / interval {low, high} / estimatedAccuracy.
+ */
+function accuracyFigures(o: unknown): unknown {
+  if (!isObj(o)) return o;
+  const iv = isObj(o.interval) ? o.interval : null;
+  const est = o.estimated;
+  return {
+    ...o,
+    total: numOr(o.total, numOr(o.predictions, null)),
+    interval: iv ? { ...iv, low: numOr(iv.low, numOr(iv.lower, null)), high: numOr(iv.high, numOr(iv.upper, null)) } : null,
+    estimatedAccuracy: numOr(o.estimatedAccuracy, typeof est === "number" ? est : isObj(est) ? numOr(est.accuracy, null) : null),
+  };
+}
+const figures = {
+  total: optNum,
+  labelled: z.number().default(0),
+  labelCoverage: optNum,
+  /** Realized accuracy on labelled rows. */
+  accuracy: optNum,
+  interval: z.looseObject({ low: num, high: num }).nullish().transform((v) => v ?? null),
+  /** CBPE's estimate from the confidence distribution; what there is while labels lag. */
+  estimatedAccuracy: optNum,
+  /** The version's held-out accuracy at training time. */
+  baselineAccuracy: optNum,
+};
+export const accuracySchema = z.preprocess(
+  (o) => (isObj(o) ? { ...(accuracyFigures(o) as Obj), byVersion: objects(o.byVersion).map(accuracyFigures), trend: objects(o.trend).map(accuracyFigures) } : o),
+  z.looseObject({
+    model: z.string().optional(),
+    ...figures,
+    byVersion: z.array(z.looseObject({ version: z.coerce.string(), ...figures })),
+    trend: z.array(z.looseObject({ startUs: optNum, ...figures })),
+  }),
+);
+export type AccuracyResult = z.infer<typeof accuracySchema>;
+
+/**
+ * detect_data_drift → DriftReport (analysis/drift.ts): features sorted by PSI, each with `missing:
+ * {reference, current}` rates and, when categorical, `unseen: {reference, current, rows, values}`
+ * (current = share of rows whose value training never saw). `dataset` is null when nothing was tested.
+ */
+function driftFeature(o: unknown): unknown {
+  if (!isObj(o)) return o;
+  const unseen = isObj(o.unseen) ? o.unseen : null;
+  const missing = isObj(o.missing) ? o.missing : isObj(o.missingRate) ? o.missingRate : {};
+  return {
+    ...o,
+    missingRate: { reference: numOr(missing.reference, null), current: numOr(missing.current, null) },
+    unseenShare: numOr(o.unseenShare, unseen ? numOr(unseen.current, null) : null),
+    unseenCategories: Array.isArray(o.unseenCategories) ? o.unseenCategories : objects(unseen?.values).map((v) => ({ category: String(v.value), rows: v.rows })),
+  };
+}
+const driftFeatureSchema = z.preprocess(
+  driftFeature,
+  z.looseObject({
+    feature: z.string(),
+    type: z.string().optional(),
+    method: z.string().nullish().transform((v) => v ?? "none"),
+    score: optNum,
+    psi: optNum,
+    pValue: optNum,
+    drifted: z.boolean().default(false),
+    missingRate: z.object({ reference: optNum, current: optNum }),
+    unseenCategories: z.array(z.looseObject({ category: z.string() })),
+    unseenShare: optNum,
+  }),
+);
+export type DriftFeature = z.infer<typeof driftFeatureSchema>;
+
+export const driftSchema = z.preprocess(
+  (o) => (isObj(o) ? { ...o, features: objects(o.features) } : o),
+  z.looseObject({
+    model: z.string().optional(),
+    version: z.string().optional(),
+    features: z.array(driftFeatureSchema),
+    prediction: z.looseObject({ drifted: z.boolean().default(false), psi: optNum }).nullish().transform((v) => v ?? null),
+    dataset: z.looseObject({ drifted: z.boolean(), share: optNum, driftedCount: optNum }).nullish().transform((v) => v ?? { drifted: false, share: null, driftedCount: null }),
+  }),
+);
+export type DriftResult = z.infer<typeof driftSchema>;
+
+/**
+ * get_model_health → HealthReport (analysis/health.ts): `served: {rows, errors, errorRate, latencyMs}`
+ * for callers' traffic, `byVersion` per (version, variant), `errorsByReason: [{reason, rows, byVersion}]`.
+ * Normalised to top-level total / errorRate / latencyMs and one entry per version that callers saw
+ * (primary and canary rows together, shadow left out), each with its own errors by reason.
+ */
+function health(o: unknown): unknown {
+  if (!isObj(o) || o.total !== undefined) return o;
+  const served = isObj(o.served) ? o.served : {};
+  const reasons = objects(o.errorsByReason);
+  const versions = new Map<string, { rows: number; errors: number; p99: number | null; p95: number | null; p50: number | null }>();
+  for (const v of objects(o.byVersion)) {
+    if (v.variant === "shadow") continue;
+    const key = String(v.version);
+    const acc = versions.get(key) ?? { rows: 0, errors: 0, p99: null, p95: null, p50: null };
+    const lat = isObj(v.latencyMs) ? v.latencyMs : {};
+    const max = (a: number | null, b: unknown) => (typeof b === "number" ? Math.max(a ?? b, b) : a);
+    versions.set(key, { rows: acc.rows + (numOr(v.rows, 0) ?? 0), errors: acc.errors + (numOr(v.errors, 0) ?? 0), p99: max(acc.p99, lat.p99), p95: max(acc.p95, lat.p95), p50: max(acc.p50, lat.p50) });
+  }
+  const reasonsOf = (version: string) =>
+    reasons
+      .map((r) => ({ reason: String(r.reason), count: objects(r.byVersion).filter((b) => String(b.version) === version && b.variant !== "shadow").reduce((a, b) => a + (numOr(b.rows, 0) ?? 0), 0) }))
+      .filter((r) => r.count > 0);
+  return {
+    ...o,
+    total: numOr(served.rows, 0),
+    errorRate: numOr(served.errorRate, 0),
+    latencyMs: isObj(served.latencyMs) ? served.latencyMs : { p50: null, p95: null, p99: null },
+    errorsByReason: reasons.map((r) => ({ ...r, count: numOr(r.count, numOr(r.rows, 0)) })),
+    byVariant: o.byVersion,
+    byVersion: [...versions].map(([version, v]) => ({
+      version,
+      total: v.rows,
+      errorRate: v.rows > 0 ? v.errors / v.rows : 0,
+      latencyMs: { p50: v.p50, p95: v.p95, p99: v.p99 },
+      errorsByReason: reasonsOf(version),
+    })),
+  };
+}
+const latencySchema = z.looseObject({ p50: optNum, p95: optNum, p99: optNum });
+const reasonCounts = z.array(z.looseObject({ reason: z.string(), count: num }));
+const healthFigures = { total: z.number(), errorRate: z.number(), latencyMs: latencySchema, errorsByReason: reasonCounts };
+export const healthSchema = z.preprocess(
+  health,
+  z.looseObject({ model: z.string().optional(), ...healthFigures, byVersion: z.array(z.looseObject({ version: z.string(), ...healthFigures })) }),
+);
+export type HealthResult = z.infer<typeof healthSchema>;
+
+const trafficStateSchema = z.looseObject({
+  primary: z.string().nullable(),
+  previous: z.string().nullable().default(null),
+  canary: z.looseObject({ version: z.string(), percent: num }).nullable().default(null),
+  shadow: z.looseObject({ version: z.string(), percent: num }).nullable().default(null),
+});
+
+/** get_deployment_history → `{ events: [{ event_id, ts (ISO), action, version, previous_version, state, ... }] }`, newest first. */
+const deploymentEventSchema = z.preprocess(
+  (o) => rename(o, { previousVersion: ["previous_version"], eventId: ["event_id"], proposalId: ["proposal_id"], autoApproved: ["auto_approved"] }),
+  z.looseObject({
+    eventId: z.string().optional(),
+    ts: timestampUs,
+    action: z.string(),
+    version: z.string().default(""),
+    previousVersion: z.string().default(""),
+    state: trafficStateSchema.nullish().transform((v) => v ?? null),
+    actor: z.string().default(""),
+    reason: z.string().default(""),
+  }),
+);
+export const deploymentsSchema = z.looseObject({ events: z.array(deploymentEventSchema) });
+export type DeploymentHistory = z.infer<typeof deploymentsSchema>;
+
+/** query_inference_logs → LogPage: `{ rows: [{ requestId, predicted, label, correct, confidence, features, ... }] }`. */
+export const logsSchema = z.looseObject({ rows: z.array(z.looseObject({})) });
+export type LogsResult = z.infer<typeof logsSchema>;
+
+const anyObject = z.looseObject({});
+
+// ── actions ───────────────────────────────────────────────────────────────────────────────────
+
+export const actions = ["rollback", "set_traffic_split", "promote", "retrain"] as const;
+export type ActionName = (typeof actions)[number];
+
+/** The proposal view every action tool returns (mcp-server/proposal-view.ts): snake_case, target in `params`. */
+export const proposalSchema = z.preprocess(
+  (o) => {
+    const p = isObj(o) && isObj(o.proposal) && o.proposal_id === undefined ? o.proposal : o;
+    const params = isObj(p) && isObj(p.params) ? p.params : {};
+    return rename(isObj(p) ? { ...params, ...p, canaryPercent: p.canaryPercent ?? params.canary_percent } : p, {
+      proposalId: ["proposal_id", "id"],
+      expiresAt: ["expires_at"],
+      decidedBy: ["decided_by"],
+      decisionReason: ["decision_reason"],
+    });
+  },
+  z.looseObject({
+    proposalId: z.string(),
+    model: z.string().optional(),
+    action: z.string().optional(),
+    version: z.string().nullish(),
+    canaryPercent: num.nullish(),
+    status: z.string(),
+    effect: z.string().nullish().transform((e) => e ?? ""),
+    expiresAt: z.string().nullish().transform((v) => v ?? null),
+    decidedBy: z.string().nullish(),
+    decisionReason: z.string().nullish(),
+  }),
+);
+const proposalListSchema = z.looseObject({ proposals: z.array(proposalSchema) });
+
+export interface ProposeArgs {
+  model: string;
+  action: ActionName;
+  version?: string;
+  canaryPercent?: number;
+  reason: string;
+}
+
+// ── the client ────────────────────────────────────────────────────────────────────────────────
+
+/** One typed method per tool. Every method returns the parsed structuredContent. */
+export class McpTools {
+  constructor(private readonly client: ToolClient) {}
+
+  async call<S extends z.ZodType>(tool: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> {
+    const result = (await this.client.callTool({ name: tool, arguments: args })) as {
+      isError?: boolean;
+      structuredContent?: unknown;
+      content?: { type: string; text?: string }[];
+    };
+    const text = (result.content ?? []).flatMap((c) => (c.type === "text" && c.text ? [c.text] : [])).join("\n");
+    if (result.isError) throw new ToolError(tool, args, text || "the tool reported an error");
+    const data = result.structuredContent ?? parseJson(text);
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      throw new ToolError(tool, args, `unexpected result shape: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
+    }
+    return parsed.data;
+  }
+
+  listModels() {
+    return this.call("list_models", {}, modelListSchema);
+  }
+  accuracy(args: { model: string; version?: string; window?: Window }) {
+    return this.call("get_model_accuracy", args, accuracySchema);
+  }
+  drift(args: { model: string; version?: string; window?: Window; reference?: "baseline" | Window; correction?: "none" | "bonferroni" | "benjamini-hochberg" }) {
+    return this.call("detect_data_drift", args, driftSchema);
+  }
+  logs(args: { model: string; limit?: number; correct?: boolean; version?: string; window?: Window; orderBy?: "ts" | "confidence" | "latency" }) {
+    return this.call("query_inference_logs", args, logsSchema);
+  }
+  compare(args: { model: string; versionA: string; versionB: string; window?: Window; mode?: string }) {
+    return this.call("compare_model_versions", args, anyObject);
+  }
+  featureDistribution(args: { model: string; feature: string; version?: string; window?: Window }) {
+    return this.call("get_feature_distribution", args, anyObject);
+  }
+  health(args: { model: string; window?: Window }) {
+    return this.call("get_model_health", args, healthSchema);
+  }
+  deployments(args: { model: string; limit?: number }) {
+    return this.call("get_deployment_history", args, deploymentsSchema);
+  }
+  propose(args: ProposeArgs) {
+    return this.call("propose_action", { ...args }, proposalSchema);
+  }
+  apply(proposalId: string) {
+    return this.call("apply_action", { proposal_id: proposalId }, anyObject);
+  }
+  getProposal(proposalId: string) {
+    return this.call("get_proposal", { proposal_id: proposalId }, proposalSchema);
+  }
+  listProposals(args: { model?: string; status?: string } = {}) {
+    return this.call("list_proposals", args, proposalListSchema);
+  }
+  /** Only exists on a connection authenticated with the approver token. */
+  approve(args: { proposal_id: string; decision: "approve" | "reject"; approver?: string; reason: string }) {
+    return this.call("approve_action", args, proposalSchema);
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+export type McpTarget = { url: string; token?: string | undefined } | { command: string; args: string[]; env?: Record<string, string> };
+
+/** Connects now; use `lazyMcpTools` where connecting must wait for the first call. */
+export async function connectMcp(target: McpTarget, name = "mlwatch-agent"): Promise<McpTools> {
+  return new McpTools(await connectClient(target, name));
+}
+
+/** Connects on the first tool call (the graph exported for LangGraph Studio is built at import). */
+export function lazyMcpTools(target: McpTarget, name = "mlwatch-agent"): McpTools {
+  let client: Promise<Client> | undefined;
+  return new McpTools({
+    callTool: async (params) => (await (client ??= connectClient(target, name))).callTool(params),
+    close: async () => {
+      if (client) await (await client).close();
+    },
+  });
+}
+
+async function connectClient(target: McpTarget, name: string): Promise<Client> {
+  const client = new Client({ name, version: "0.1.0" });
+  const transport =
+    "url" in target
+      ? new StreamableHTTPClientTransport(new URL(target.url), target.token ? { requestInit: { headers: { authorization: `Bearer ${target.token}` } } } : {})
+      : new StdioClientTransport({ command: target.command, args: target.args, ...(target.env ? { env: target.env } : {}), stderr: "inherit" });
+  await client.connect(transport);
+  return client;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

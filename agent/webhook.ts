@@ -1,0 +1,88 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { AgentRunner } from "./runner.ts";
+import type { AlertPayload } from "./state.ts";
+
+/** Alertmanager's webhook body (version 4), as much of it as an investigation needs. */
+const labels = z.record(z.string(), z.string());
+export const alertmanagerSchema = z.object({
+  version: z.literal("4"),
+  status: z.enum(["firing", "resolved"]),
+  receiver: z.string().optional(),
+  groupKey: z.string().optional(),
+  alerts: z
+    .array(
+      z.object({
+        status: z.enum(["firing", "resolved"]),
+        labels: labels.and(z.object({ alertname: z.string().min(1).max(200), model: z.string().min(1).max(64) })),
+        annotations: labels.default({}),
+        startsAt: z.string().min(1),
+        endsAt: z.string().optional(),
+        generatorURL: z.string().optional(),
+        fingerprint: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+
+export interface WebhookOptions {
+  runner: Pick<AgentRunner, "launch">;
+  /** Bearer token Alertmanager sends (its `http_config.authorization`); unset = loopback callers only. */
+  token: string | undefined;
+}
+
+/**
+ * POST /v1/alerts on the serving process: one investigation run per firing alert's model
+ * (deduplicated against an incident already open for it). Answers 202 with the incident (= thread)
+ * and run ids at once; the runs go on in the background and print their incident summaries.
+ */
+export function registerAlertWebhook(app: FastifyInstance, o: WebhookOptions): void {
+  const guard = bearer(o.token);
+  app.post("/v1/alerts", { schema: { summary: "Alertmanager webhook: starts an agent investigation per firing alert" } }, async (req, reply) => {
+    const denied = guard(req, reply);
+    if (denied) return denied;
+    const parsed = alertmanagerSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return reply.code(400).send({ error: "invalid_request", field: issue.path.join(".") || "body", reason: issue.message });
+    }
+    const accepted = [];
+    const ignored = [];
+    for (const a of parsed.data.alerts) {
+      if (a.status !== "firing") {
+        ignored.push({ alertname: a.labels.alertname, model: a.labels.model, reason: "resolved" });
+        continue;
+      }
+      const alert: AlertPayload = {
+        alertname: a.labels.alertname,
+        status: a.status,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: a.startsAt,
+        ...(a.fingerprint ? { fingerprint: a.fingerprint } : {}),
+      };
+      const run = await o.runner.launch(a.labels.model, { kind: "alert", alert });
+      run.done.catch((err) => req.log.error({ err, incident: run.incidentId }, "agent run failed"));
+      accepted.push({ model: a.labels.model, alertname: alert.alertname, incident_id: run.incidentId, thread_id: run.incidentId, run_id: run.runId || null, deduplicated: run.deduplicated });
+    }
+    return reply.code(202).send({ accepted, ignored });
+  });
+}
+
+function bearer(token: string | undefined) {
+  const expected = token ? digest(token) : undefined;
+  return (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
+    if (!expected) {
+      const a = req.socket.remoteAddress ?? "";
+      return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.") ? undefined : reply.code(403).send({ error: "forbidden", reason: "MLWATCH_ALERT_TOKEN is not set, so alerts are accepted from loopback only" });
+    }
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
+    if (!m) return reply.code(401).send({ error: "unauthorized", field: "authorization", reason: "missing bearer token" });
+    return timingSafeEqual(digest(m[1]!), expected) ? undefined : reply.code(403).send({ error: "forbidden", field: "authorization", reason: "wrong token" });
+  };
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}

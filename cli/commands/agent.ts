@@ -1,0 +1,70 @@
+import type { Command } from "../command.ts";
+import { parse, UsageError, wantsHelp } from "../command.ts";
+import { AgentConfigError, loadAgentConfig } from "../../agent/configuration.ts";
+import { renderRequest } from "../../agent/chat.ts";
+import { openAgent, type Agent } from "../../agent/runtime.ts";
+
+const usage = `usage: mlwatch agent [--model m] [--once] [--interval s]
+
+Watches models on a schedule: for every model list_models returns (or --model's), checks accuracy
+(realized, or CBPE's estimate while labels lag), drift and health against the SLOs through the MCP
+server at MLWATCH_URL (default http://127.0.0.1:$MLWATCH_PORT/mcp, token MLWATCH_MCP_TOKEN).
+A healthy model prints nothing. A breach is investigated and diagnosed; a remedy is proposed and
+waits for a person in \`mlwatch chat\`. Runs are checkpointed in $MLWATCH_DATA_DIR/agent-checkpoints.sqlite,
+so a run waiting for approval survives a restart.
+
+  --model m       watch one model
+  --once          one round, then exit
+  --interval s    seconds between rounds (default MLWATCH_AGENT_INTERVAL_S, 300)`;
+
+export const agentCommand: Command = {
+  name: "agent",
+  summary: "watch models on a schedule, diagnose breaches and propose fixes for a person to approve",
+  usage,
+  async run(argv) {
+    if (wantsHelp(argv)) {
+      console.log(usage);
+      return;
+    }
+    const { values } = parse(argv, { model: { type: "string" }, once: { type: "boolean", default: false }, interval: { type: "string" } });
+    const config = loadAgentConfig();
+    const interval = values.interval === undefined ? config.intervalSeconds : Number(values.interval);
+    if (!(interval > 0)) throw new UsageError(`--interval must be a positive number of seconds, got '${values.interval}'`);
+    const agent = await openAgent(config).catch((err: unknown) => {
+      throw new AgentConfigError(`cannot reach the MCP server at ${config.mcp.url}: ${err instanceof Error ? err.message : String(err)} (is \`mlwatch serve\` running?)`);
+    });
+    try {
+      await round(agent, values.model);
+      if (values.once) return;
+      await new Promise<void>((resolve) => {
+        let busy = false;
+        const timer = setInterval(() => {
+          if (busy) return;
+          busy = true;
+          round(agent, values.model).finally(() => (busy = false));
+        }, interval * 1000);
+        const stop = () => {
+          clearInterval(timer);
+          resolve();
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+    } finally {
+      await agent.close();
+    }
+  },
+};
+
+/** One pass over the models. Healthy models are silent; summaries print from the graph's summarize node. */
+async function round(agent: Agent, only: string | undefined): Promise<void> {
+  const models = only ? [only] : (await agent.tools.listModels()).models.map((m) => m.name);
+  for (const model of models) {
+    try {
+      const r = await agent.runner.start(model);
+      if (r.awaiting && !r.deduplicated) console.log(`${renderRequest(r.awaiting)}\n→ decide in \`mlwatch chat\``);
+    } catch (err) {
+      console.error(`mlwatch agent: ${model}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}

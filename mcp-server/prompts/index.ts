@@ -1,0 +1,7 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { ToolDeps } from "../deps.ts";
+import { registerInvestigateModelPrompt } from "./investigate-model.ts";
+
+export function registerPrompts(server: McpServer, deps: ToolDeps): void {
+  registerInvestigateModelPrompt(server, deps);
+}

@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { trafficStateSchema, type TrafficState } from "../store/deployments.ts";
+import { effectiveStatus, iso, proposalActions, proposalStatuses, type Proposal } from "./proposals.ts";
+
+/** How every tool shows a proposal: times as ISO strings, the derived status, the effect in words. */
+export const proposalViewSchema = z.object({
+  proposal_id: z.string(),
+  model: z.string(),
+  action: z.enum(proposalActions),
+  params: z.object({
+    version: z.string().optional(),
+    canary_percent: z.number().optional(),
+    shadow_percent: z.number().optional(),
+    base_version: z.string().optional().describe("retrain: the version whose schema the new one keeps"),
+    train_from: z.string().optional().describe("retrain: start of the labelled traffic it learns from"),
+    train_to: z.string().optional(),
+  }),
+  reason: z.string(),
+  proposed_by: z.string(),
+  status: z.enum(proposalStatuses),
+  created_at: z.string(),
+  expires_at: z.string(),
+  based_on_event_id: z.string().describe("The traffic event the effect was computed from; applying refuses if traffic has moved on since."),
+  current_state: trafficStateSchema.describe("Traffic state when proposed."),
+  resulting_state: trafficStateSchema.nullable().describe("Traffic state after applying; null when traffic does not change."),
+  effect: z.string(),
+  approval_id: z.string().nullable(),
+  decided_by: z.string().nullable(),
+  decision_reason: z.string().nullable(),
+  decided_at: z.string().nullable(),
+  applied_by: z.string().nullable(),
+  applied_event_id: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type ProposalView = z.infer<typeof proposalViewSchema>;
+
+export function viewProposal(p: Proposal, nowUs: number): ProposalView {
+  const orNull = (s: string) => (s === "" ? null : s);
+  return {
+    proposal_id: p.id,
+    model: p.model,
+    action: p.action,
+    params: {
+      ...(p.params.version !== undefined ? { version: p.params.version } : {}),
+      ...(p.params.canaryPercent !== undefined ? { canary_percent: p.params.canaryPercent } : {}),
+      ...(p.params.shadowPercent !== undefined ? { shadow_percent: p.params.shadowPercent } : {}),
+      ...(p.params.baseVersion !== undefined ? { base_version: p.params.baseVersion } : {}),
+      ...(p.params.fromUs !== undefined ? { train_from: iso(p.params.fromUs) } : {}),
+      ...(p.params.toUs !== undefined ? { train_to: iso(p.params.toUs) } : {}),
+    },
+    reason: p.reason,
+    proposed_by: p.proposedBy,
+    status: effectiveStatus(p, nowUs),
+    created_at: iso(p.createdAt),
+    expires_at: iso(p.expiresAt),
+    based_on_event_id: p.baseEventId,
+    current_state: p.before,
+    resulting_state: p.after,
+    effect: effectOf(p),
+    approval_id: orNull(p.approvalId),
+    decided_by: orNull(p.decidedBy),
+    decision_reason: orNull(p.decisionReason),
+    decided_at: p.decidedAt > 0 ? iso(p.decidedAt) : null,
+    applied_by: orNull(p.appliedBy),
+    applied_event_id: orNull(p.appliedEventId),
+    error: orNull(p.error),
+  };
+}
+
+export function effectOf(p: Proposal): string {
+  if (!p.after) {
+    const span = p.params.fromUs !== undefined && p.params.toUs !== undefined ? ` ${iso(p.params.fromUs)} – ${iso(p.params.toUs)}` : "";
+    return `train a new version of '${p.model}' (schema of v${p.params.baseVersion ?? "?"}) on its labelled traffic${span}, registered as staging; traffic stays ${describeState(p.before)}`;
+  }
+  return `${describeState(p.before)}  →  ${describeState(p.after)}`;
+}
+
+export function describeState(s: TrafficState): string {
+  const role = (r: { version: string; percent: number } | null) => (r ? `v${r.version} at ${r.percent}%` : "none");
+  return `primary ${s.primary ? `v${s.primary}` : "none"}, canary ${role(s.canary)}, shadow ${role(s.shadow)}`;
+}

@@ -1,0 +1,41 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { decide } from "../actions.ts";
+import { APPROVE_SCOPE } from "../auth.ts";
+import type { ToolDeps } from "../deps.ts";
+import { ToolError } from "../limits.ts";
+import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
+import { registerToolSpec } from "../tool-kit.ts";
+
+/**
+ * Registered only for a caller who authenticated over HTTP with the approver token, and checked
+ * again per call against the request's auth info: an agent's session never sees it.
+ */
+export function registerApproveActionTool(server: McpServer, deps: ToolDeps): void {
+  registerToolSpec(server, deps, {
+    name: "approve_action",
+    title: "Approve or reject a proposal (people only)",
+    description:
+      "A person's decision on a pending proposal: 'approve' lets apply_action apply it, 'reject' closes it for good. Only available " +
+      "to a caller holding the approver credential. Read the proposal's effect and reason (get_proposal) before deciding.",
+    input: z
+      .object({
+        proposal_id: z.string().min(1).max(100),
+        decision: z.enum(["approve", "reject"]),
+        approver: z.string().min(1).max(200).optional().describe("Name of the person deciding; recorded in the audit log (default: the approver credential)."),
+        reason: z.string().max(2000).optional(),
+      })
+      .strict(),
+    output: proposalViewSchema,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    async run({ proposal_id, decision, approver, reason }, ctx) {
+      if (deps.principal.role !== "approver" || !ctx.authInfo?.scopes.includes(APPROVE_SCOPE)) {
+        throw new ToolError("approve_action needs the approver credential (MLWATCH_APPROVER_TOKEN over HTTP); an agent cannot approve");
+      }
+      const now = deps.clock();
+      const p = await decide(deps.store, proposal_id, { approve: decision === "approve", by: approver ?? deps.principal.name, reason: reason ?? "" }, now);
+      const view = viewProposal(p, now);
+      return { summary: `Proposal ${p.id} ${view.status} by ${p.decidedBy}: ${view.effect}.`, data: view };
+    },
+  });
+}

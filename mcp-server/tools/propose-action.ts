@@ -1,0 +1,48 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { propose } from "../actions.ts";
+import type { ToolDeps } from "../deps.ts";
+import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
+import { proposalActions } from "../proposals.ts";
+import { registerToolSpec } from "../tool-kit.ts";
+import { windowSchema } from "../../analysis/index.ts";
+import { anchored } from "../windows.ts";
+
+const percent = z.number().min(0).max(100);
+
+export function registerProposeActionTool(server: McpServer, deps: ToolDeps): void {
+  registerToolSpec(server, deps, {
+    name: "propose_action",
+    title: "Propose a remediation",
+    description:
+      "Records a proposed change for a person to approve; it changes nothing by itself. Returns the proposal id, the exact effect " +
+      "(current traffic state → resulting state), the traffic event it is based on and when it expires. Actions: " +
+      "'rollback' (end a running canary, or make `version` / the previous version primary), 'promote' (make `version`, or the canary/shadow, primary), " +
+      "'set_traffic_split' (change canaryPercent and/or shadowPercent of the current canary/shadow), 'retrain' (train a new version on the " +
+      "labelled traffic of `window`, default the last 24 h, keeping the primary's schema; it is registered as staging and serves nothing until a later proposal deploys it). " +
+      "State the evidence in `reason` (metrics, windows, tool results): the approver reads it. After a person approves, call apply_action.",
+    input: z
+      .object({
+        model: z.string().min(1).max(64).describe("Model name."),
+        action: z.enum(proposalActions),
+        version: z.string().min(1).max(64).optional().describe("Target version for rollback or promote; omit for the default target."),
+        canaryPercent: percent.optional().describe("set_traffic_split only: new share of requests answered by the canary (0–100)."),
+        shadowPercent: percent.optional().describe("set_traffic_split only: new share of requests mirrored to the shadow (0–100)."),
+        window: windowSchema.optional().describe("retrain only: the labelled traffic to learn from, e.g. only what came after a drift (default the last 24 h)."),
+        reason: z.string().min(1).max(2000).describe("Why, with the evidence; shown to the person who approves."),
+      })
+      .strict(),
+    output: proposalViewSchema.extend({ next_step: z.string() }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    async run({ window, ...args }) {
+      const now = deps.clock();
+      const p = await propose(deps.store, { ...args, window: window ? anchored(window, now) : undefined }, deps.principal.name, now, deps.proposalTtlSeconds);
+      const view = viewProposal(p, now);
+      const nextStep = `A person must approve it (\`mlwatch approve ${p.id}\`) before apply_action can apply it; it expires at ${view.expires_at}.`;
+      return {
+        summary: `Proposed ${p.action} of '${p.model}' as ${p.id} (pending approval): ${view.effect}. Based on event ${p.baseEventId || "(none)"}. ${nextStep}`,
+        data: { ...view, next_step: nextStep },
+      };
+    },
+  });
+}

@@ -1,0 +1,158 @@
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { decide } from "../actions.ts";
+import { APPROVE_SCOPE, authenticateApprover, authenticateMcp, type AuthOutcome, type HttpAuthPolicy, type Principal, type RequestFacts } from "../auth.ts";
+import { listProposals, ProposalError, proposalStatuses, UnknownProposalError, type ProposalStatus } from "../proposals.ts";
+import { viewProposal } from "../proposal-view.ts";
+import { createMcpServer, type McpDeps } from "../server.ts";
+import { nowMicros } from "../../store/clock.ts";
+
+export interface McpHttpOptions extends HttpAuthPolicy {
+  /** Everything but who calls (set per request) and where the admin API is (see inferenceUrl). */
+  deps: Omit<McpDeps, "principal" | "inferenceUrl">;
+  /** Admin API base URL; unset: this Fastify instance's own listener, as when `mlwatch serve` hosts us. */
+  inferenceUrl?: string;
+  path?: string;
+}
+
+const INVALID_JSON = Symbol("invalid json");
+
+/**
+ * Streamable HTTP, stateless: each POST gets a fresh server and transport (the SDK's documented
+ * stateless pattern), so no session state lives here and any replica can answer any request.
+ * Also hosts the approver-only `POST /v1/approvals/:id`.
+ */
+export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<void> {
+  const path = options.path ?? "/mcp";
+  const inferenceUrl = () => options.inferenceUrl ?? ownUrl(app);
+  const clock = options.deps.clock ?? nowMicros;
+
+  await app.register(async (scope) => {
+    // JSON-RPC wants a JSON-RPC parse error, not the HTTP error envelope, for a body that is not JSON.
+    scope.removeContentTypeParser("application/json");
+    scope.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+      try {
+        done(null, body === "" ? undefined : JSON.parse(body as string));
+      } catch {
+        done(null, INVALID_JSON);
+      }
+    });
+
+    const principals = new WeakMap<FastifyRequest, Principal>();
+    scope.addHook("onRequest", async (request, reply) => {
+      // Default deny: every route of this scope but the MCP endpoint itself is the approver's.
+      const isApproval = request.routeOptions.url !== path;
+      const outcome = (isApproval ? authenticateApprover : authenticateMcp)(facts(request), options);
+      if (!outcome.ok) return refuse(reply, outcome, isApproval);
+      principals.set(request, outcome.principal);
+    });
+
+    scope.post(path, async (request, reply) => {
+      if (request.body === INVALID_JSON) return reply.code(400).send(rpcError(-32700, "Parse error: the body is not valid JSON"));
+      const principal = principals.get(request)!;
+      reply.hijack();
+      const server = createMcpServer({ ...options.deps, inferenceUrl: inferenceUrl(), principal });
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      reply.raw.on("close", () => {
+        void transport.close();
+        void server.close();
+      });
+      try {
+        await server.connect(transport);
+        const req = Object.assign(request.raw, { auth: authInfo(principal) });
+        await transport.handleRequest(req, reply.raw, request.body);
+      } catch (err) {
+        request.log.error({ err }, "MCP request failed");
+        if (!reply.raw.headersSent) {
+          reply.raw.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify(rpcError(-32603, "Internal server error")));
+        }
+      }
+    });
+
+    // Stateless: no standalone SSE stream to GET and no session to DELETE.
+    for (const method of ["GET", "DELETE"] as const) {
+      scope.route({
+        method,
+        url: path,
+        handler: async (_request, reply) => reply.code(405).header("allow", "POST").send(rpcError(-32000, "Method not allowed: this endpoint is stateless; POST JSON-RPC messages")),
+      });
+    }
+
+    scope.get<{ Querystring: { status?: string; model?: string } }>("/v1/approvals", async (request, reply) => {
+      const { status, model } = request.query;
+      if (status !== undefined && !(proposalStatuses as readonly string[]).includes(status)) {
+        return reply.code(400).send({ error: "invalid_request", field: "querystring.status", reason: `status must be one of ${proposalStatuses.join(", ")}` });
+      }
+      const now = clock();
+      const found = await listProposals(options.deps.store, { status: status as ProposalStatus | undefined, model, nowUs: now, limit: 200, offset: 0 });
+      return { proposals: found.map((p) => viewProposal(p, now)) };
+    });
+
+    scope.post<{ Params: { id: string }; Body: unknown }>(
+      "/v1/approvals/:id",
+      { schema: { params: { type: "object", properties: { id: { type: "string", maxLength: 100 } }, required: ["id"] } } },
+      async (request, reply) => {
+        const body = request.body;
+        const parsed = parseApproval(body);
+        if (typeof parsed === "string") return reply.code(400).send({ error: "invalid_request", reason: parsed });
+        const now = clock();
+        try {
+          const p = await decide(options.deps.store, request.params.id, { approve: parsed.decision === "approve", by: parsed.approver, reason: parsed.reason }, now);
+          return { proposal: viewProposal(p, now) };
+        } catch (err) {
+          if (err instanceof UnknownProposalError) return reply.code(404).send({ error: "not_found", reason: err.message });
+          if (err instanceof ProposalError) return reply.code(409).send({ error: "conflict", reason: err.message });
+          throw err;
+        }
+      },
+    );
+  });
+}
+
+function facts(request: FastifyRequest): RequestFacts {
+  return {
+    authorization: request.headers.authorization,
+    origin: request.headers.origin,
+    host: request.headers.host,
+    remoteAddress: request.socket.remoteAddress,
+  };
+}
+
+function refuse(reply: FastifyReply, outcome: Extract<AuthOutcome, { ok: false }>, plainJson: boolean) {
+  if (outcome.status === 401) reply.header("www-authenticate", 'Bearer realm="mlwatch"');
+  const body = plainJson ? { error: outcome.status === 401 ? "unauthorized" : "forbidden", reason: outcome.reason } : rpcError(-32001, outcome.reason);
+  return reply.code(outcome.status).send(body);
+}
+
+/** The SDK hands this to tool handlers as `extra.authInfo`; approve_action checks the scope. */
+function authInfo(p: Principal): AuthInfo {
+  return { token: "(redacted)", clientId: p.name, scopes: p.role === "approver" ? [APPROVE_SCOPE] : [] };
+}
+
+function parseApproval(body: unknown): { decision: "approve" | "reject"; approver: string; reason: string } | string {
+  if (body === INVALID_JSON) return "the body is not valid JSON";
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return "expected a JSON object {decision, approver, reason?}";
+  const b = body as Record<string, unknown>;
+  const unknownKey = Object.keys(b).find((k) => !["decision", "approver", "reason"].includes(k));
+  if (unknownKey) return `unknown property '${unknownKey}'`;
+  const decision = b.decision ?? "approve";
+  if (decision !== "approve" && decision !== "reject") return "decision must be 'approve' or 'reject'";
+  if (typeof b.approver !== "string" || b.approver.length === 0 || b.approver.length > 200) return "approver (the person's name, 1–200 characters) is required";
+  if (b.reason !== undefined && (typeof b.reason !== "string" || b.reason.length > 2000)) return "reason must be a string of at most 2000 characters";
+  return { decision, approver: b.approver, reason: (b.reason as string | undefined) ?? "" };
+}
+
+function rpcError(code: number, message: string) {
+  return { jsonrpc: "2.0", error: { code, message }, id: null };
+}
+
+/** This process's own listener: over loopback when it listens there or on every interface. */
+function ownUrl(app: FastifyInstance): string {
+  const address = app.server.address() as AddressInfo | null;
+  if (!address || typeof address === "string") throw new Error("the MCP endpoint's own address is unknown; set MLWATCH_INFERENCE_URL");
+  const wildcard = address.address === "0.0.0.0" || address.address === "::";
+  const host = wildcard ? "127.0.0.1" : address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
