@@ -40,7 +40,9 @@ export function routeAfterApprove(s: AgentStateType): "act" | "propose" | "summa
   return s.status === "approved" ? "act" : "summarize";
 }
 
-export function routeAfterAct(s: AgentStateType): "verify" | "summarize" {
+/** A retrain's candidate goes back through propose and approve before any traffic moves. */
+export function routeAfterAct(s: AgentStateType): "verify" | "propose" | "summarize" {
+  if (s.status === "retrained") return "propose";
   return s.actionResult?.ok ? "verify" : "summarize";
 }
 
@@ -86,7 +88,7 @@ export function buildGraph(o: BuildOptions) {
     .addConditionalEdges("reason", routeAfterReason, ["propose", "summarize"])
     .addConditionalEdges("propose", routeAfterPropose, ["approve", "summarize"])
     .addConditionalEdges("approve", routeAfterApprove, ["act", "propose", "summarize"])
-    .addConditionalEdges("act", routeAfterAct, ["verify", "summarize"])
+    .addConditionalEdges("act", routeAfterAct, ["verify", "propose", "summarize"])
     .addConditionalEdges("verify", routeAfterVerify, ["summarize", "revert"])
     .addEdge("revert", "summarize")
     .addEdge("summarize", END)

@@ -22,6 +22,9 @@ export interface OpenOptions {
   /** Connect on the first tool call instead of now (the webhook, hosted before the MCP endpoint listens). */
   lazy?: boolean;
   print?: (text: string) => void;
+  /** Time as the agent sees it; a simulation passes its virtual clock. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** The agent as the CLI and `mlwatch serve` run it: MCP connection(s), SQLite checkpoints, graph, runner. */
@@ -33,10 +36,10 @@ export async function openAgent(config: AgentConfig, o: OpenOptions = {}): Promi
   if (config.autoApprove && !approver) throw new Error("MLWATCH_AUTO_APPROVE needs the MCP server over HTTP, where the approver token can be presented");
   fs.mkdirSync(path.dirname(config.checkpointPath), { recursive: true });
   const checkpointer = SqliteSaver.fromConnString(config.checkpointPath);
-  const graph = buildGraph({ tools, reasoner: defaultReasoner(config), config, checkpointer, ...(approver ? { approver } : {}), ...(o.print ? { print: o.print } : {}) });
+  const graph = buildGraph({ tools, reasoner: defaultReasoner(config), config, checkpointer, ...(approver ? { approver } : {}), ...(o.print ? { print: o.print } : {}), ...(o.now ? { now: o.now } : {}), ...(o.sleep ? { sleep: o.sleep } : {}) });
   return {
     graph,
-    runner: new AgentRunner(graph, checkpointer),
+    runner: new AgentRunner(graph, checkpointer, o.now ? { now: o.now } : {}),
     tools,
     approver,
     async close() {

@@ -75,6 +75,15 @@ export interface ActionResult {
   expectedPrimary: string | null;
 }
 
+/** A version an approved retrain registered, waiting to be proposed for promotion. */
+export interface Candidate {
+  version: string;
+  heldOutAccuracy: number;
+  trainedOnRows: number;
+  /** The serving version's realized (or estimated) accuracy it has to beat. */
+  currentAccuracy: number | null;
+}
+
 export interface Figures {
   accuracy: number | null;
   accuracySource: "realized" | "estimated" | null;
@@ -139,6 +148,7 @@ export type Status =
   | "edit_requested"
   | "approval_missing"
   | "applied"
+  | "retrained"
   | "recovered"
   | "not_recovered"
   | "escalated"
@@ -157,6 +167,7 @@ export const AgentState = Annotation.Root({
   proposal: replace<Proposal | null>(() => null),
   decision: replace<Decision | null>(() => null),
   actionResult: replace<ActionResult | null>(() => null),
+  candidate: replace<Candidate | null>(() => null),
   verification: replace<Verification | null>(() => null),
   revertProposal: replace<Revert | null>(() => null),
   incident: replace<IncidentSummary | null>(() => null),

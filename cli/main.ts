@@ -1,6 +1,7 @@
 import { ConfigError } from "../config.ts";
 import { CsvError } from "../models/datasets/csv.ts";
 import { RegistryError } from "../models/registry.ts";
+import { ScenarioError } from "../simulations/scenario.ts";
 import { StoreError } from "../store/client.ts";
 import { UsageError, type Command } from "./command.ts";
 import { agentCommand } from "./commands/agent.ts";
@@ -9,6 +10,7 @@ import { chatCommand } from "./commands/chat.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { mcpCommand } from "./commands/mcp.ts";
 import { serveCommand } from "./commands/serve.ts";
+import { simulateCommand } from "./commands/simulate.ts";
 import { modelsCommand } from "./commands/models.ts";
 import { storeCommand } from "./commands/store.ts";
 import { trainCommand } from "./commands/train.ts";
@@ -22,6 +24,7 @@ const commands: Command[] = [
   agentCommand,
   chatCommand,
   approveCommand,
+  simulateCommand,
   demoCommand,
 ];
 
@@ -37,7 +40,7 @@ function help(): string {
 }
 
 /** Errors a user can act on are one line and a non-zero exit; anything else is a bug and keeps its stack. */
-const expectedErrors = [UsageError, ConfigError, StoreError, RegistryError, CsvError];
+const expectedErrors = [UsageError, ConfigError, StoreError, RegistryError, CsvError, ScenarioError];
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

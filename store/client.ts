@@ -146,7 +146,8 @@ function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onC
 
 function explainOpenError(err: unknown, dir: string): StoreError {
   const message = err instanceof Error ? err.message : String(err);
-  if (/lock/i.test(message)) {
+  // chdb reports a held lock as "Cannot lock file" or, in newer builds, only as a failed connection.
+  if (/lock|Failed to create connection/i.test(message)) {
     return new StoreError(
       `the embedded store at ${dir} is in use by another process; reach that process over HTTP or stop it (${message.split("\n")[0]})`,
     );

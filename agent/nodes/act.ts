@@ -1,5 +1,5 @@
-import { extractFacts } from "../facts.ts";
-import type { ActionResult, AgentStateType, AgentUpdate } from "../state.ts";
+import { accuracyOf, extractFacts } from "../facts.ts";
+import type { ActionResult, AgentStateType, AgentUpdate, Candidate } from "../state.ts";
 import { ToolError } from "../tools.ts";
 import { entry, numbered, summarize, type AgentDeps } from "./common.ts";
 import { describeAction } from "./propose.ts";
@@ -15,6 +15,7 @@ export async function act(state: AgentStateType, deps: AgentDeps): Promise<Agent
     const data = await deps.tools.apply(p.proposalId);
     const result: ActionResult = { ok: true, proposalId: p.proposalId, detail: `applied ${describeAction(p)}`, appliedAtUs: deps.now() * 1000, before, expectedPrimary };
     const evidence = numbered(state, [{ node: "act", tool: "apply_action", args, summary: summarize.applied(data), data }]);
+    if (p.action === "retrain") return afterRetrain(state, deps, result, evidence, data);
     return { actionResult: result, evidence, status: "applied", timeline: [entry(deps, "act", `${result.detail} (${p.proposalId})`)] };
   } catch (err) {
     if (!(err instanceof ToolError)) throw err;
@@ -24,4 +25,29 @@ export async function act(state: AgentStateType, deps: AgentDeps): Promise<Agent
     const result: ActionResult = { ok: false, proposalId: p.proposalId, detail, notImplemented: err.notImplemented, before, expectedPrimary };
     return { actionResult: result, status: "escalated", timeline: [entry(deps, "act", detail)] };
   }
+}
+
+/** Held-out accuracy must beat the serving version's recent accuracy by this much to be proposed. */
+export const PROMOTE_MARGIN = 0.01;
+
+/**
+ * A retrain changes no traffic: it registers a candidate. The candidate is proposed for promotion
+ * (a second approval) only when its held-out accuracy, measured on the same recent traffic it was
+ * trained from, beats what the serving version achieves on that traffic; otherwise a person decides.
+ */
+function afterRetrain(state: AgentStateType, deps: AgentDeps, result: ActionResult, evidence: AgentUpdate["evidence"], data: unknown): AgentUpdate {
+  const retrained = (data as { retrained?: { version?: { version?: string }; heldOutAccuracy?: number; trainedOnRows?: number } | null }).retrained;
+  const version = retrained?.version?.version;
+  if (!version || typeof retrained?.heldOutAccuracy !== "number") {
+    return { actionResult: { ...result, ok: false, detail: "retrain registered no candidate; escalating" }, evidence, status: "escalated", timeline: [entry(deps, "act", "retrain registered no candidate")] };
+  }
+  const facts = extractFacts(state.evidence, deps.config, deps.now());
+  const serving = facts.traffic?.primary ? facts.versions.get(facts.traffic.primary) : undefined;
+  const current = serving ? (accuracyOf(serving, deps.config.thresholds.minLabelled)?.value ?? null) : null;
+  const candidate: Candidate = { version, heldOutAccuracy: retrained.heldOutAccuracy, trainedOnRows: retrained.trainedOnRows ?? 0, currentAccuracy: current };
+  const line = `retrained v${version} on ${candidate.trainedOnRows} labelled rows: held-out accuracy ${(candidate.heldOutAccuracy * 100).toFixed(1)}% vs ${current === null ? "unknown" : `${(current * 100).toFixed(1)}%`} for the serving version`;
+  if (current !== null && candidate.heldOutAccuracy < current + PROMOTE_MARGIN) {
+    return { actionResult: { ...result, ok: false, detail: `${line}: not better; escalating` }, candidate, evidence, status: "escalated", timeline: [entry(deps, "act", `${line}: not better, not proposed`)] };
+  }
+  return { actionResult: result, candidate, evidence, status: "retrained", timeline: [entry(deps, "act", `${line}: proposing its promotion`)] };
 }

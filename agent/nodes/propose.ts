@@ -15,7 +15,8 @@ type ActionArgs = { action: ActionName; version?: string; canaryPercent?: number
 export async function propose(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
   const d = state.diagnosis!;
   const facts = extractFacts(state.evidence, deps.config, deps.now());
-  const base = actionFor(d.remedy, facts);
+  // After an approved retrain the follow-up is promoting its candidate, itself a proposal to approve.
+  const base = state.status === "retrained" && state.candidate ? { action: "promote" as const, version: state.candidate.version } : actionFor(d.remedy, facts);
   const edited = state.decision?.decision === "edit" ? state.decision.edited : undefined;
   if (!base) return { status: "escalated", timeline: [entry(deps, "propose", `remedy ${d.remedy} has no action to propose`)] };
   const args: ActionArgs = { ...base, ...definedOnly(edited ?? {}) };

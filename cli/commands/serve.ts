@@ -41,7 +41,8 @@ export const serveCommand: Command = {
       store,
       extend: async (app) => {
         await registerMcpHttp(app, {
-          deps: { store, config, adminToken: config.inference.adminToken, actionsEnabled: mcp.actionsEnabled },
+          deps: { store, config, adminToken: config.inference.adminToken, actionsEnabled: mcp.actionsEnabled, limits: mcp.limits, proposalTtlSeconds: mcp.proposalTtlSeconds },
+          inferenceUrl: mcp.inferenceUrl,
           mcpToken: mcp.mcpToken,
           approverToken: mcp.approverToken,
           allowedOrigins: mcp.allowedOrigins,

@@ -1,0 +1,264 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { detectDataDrift, getAccuracy, modelHealth, type Window } from "../analysis/index.ts";
+import { loadAgentConfig } from "../agent/configuration.ts";
+import { openAgent, type Agent } from "../agent/runtime.ts";
+import type { RunOutcome } from "../agent/runner.ts";
+import { registerMcpHttp } from "../mcp-server/transports/http.ts";
+import { nowMicros } from "../store/clock.ts";
+import { deploymentHistory } from "../store/deployments.ts";
+import { SIM_TOKENS, startEnvironment, type SimulationEnvironment } from "./environment.ts";
+import type { ScenarioResult, SeriesPoint, Verdict } from "./result.ts";
+import { ruleVerdict, type RuleDiagnosis } from "./rule-baseline.ts";
+import type { Scenario } from "./scenario.ts";
+import { ScenarioRun } from "./scenario-run.ts";
+import { checkVerdict } from "./scoring.ts";
+
+export interface SuiteEntry {
+  scenario: Scenario;
+  /** Directory of the scenario file: CSV paths are relative to it. */
+  dir: string;
+}
+
+export interface RunOptions {
+  /** Requests between two monitoring checks (agent run and baseline snapshot). */
+  checkEvery?: number;
+  /** Analysis window, in virtual seconds, for the baseline and the agent. */
+  windowSeconds?: number;
+  progress?: (line: string) => void;
+}
+
+/** Traffic keeps flowing after the last phase while the agent still verifies, up to this much. */
+const MAX_TAIL_REQUESTS = 3000;
+/** Accuracy after an action counts from this many requests later: labels and windows must catch up. */
+const SETTLE_REQUESTS = 300;
+const RECOVERY_TOLERANCE = 0.03;
+const TRAFFIC_ACTIONS = new Set(["deploy", "promote", "rollback", "set_split", "remove"]);
+
+/** Runs scenarios one after another in one process: one store, one server, one agent. */
+export async function runScenarios(entries: SuiteEntry[], options: RunOptions = {}): Promise<ScenarioResult[]> {
+  const env = await startEnvironment({
+    extend: (app, { config, store }) =>
+      registerMcpHttp(app, {
+        deps: { store, config, adminToken: SIM_TOKENS.admin, actionsEnabled: true },
+        mcpToken: SIM_TOKENS.mcp,
+        approverToken: SIM_TOKENS.approver,
+        allowedOrigins: [],
+      }),
+  });
+  const windowSeconds = options.windowSeconds ?? 1000;
+  const agent = await openAgent(
+    loadAgentConfig({
+      MLWATCH_DATA_DIR: env.dataDir,
+      MLWATCH_URL: `${env.service.url}/mcp`,
+      MLWATCH_MCP_TOKEN: SIM_TOKENS.mcp,
+      MLWATCH_APPROVER_TOKEN: SIM_TOKENS.approver,
+      MLWATCH_AUTO_APPROVE: "1",
+      MLWATCH_AGENT_WINDOW_S: String(windowSeconds),
+      MLWATCH_AGENT_RECENT_DEPLOY_S: String(windowSeconds * 3),
+      MLWATCH_AGENT_VERIFY_DEADLINE_S: "2500",
+      MLWATCH_AGENT_VERIFY_POLL_S: "200",
+      ...(process.env.OLLAMA_HOST ? { OLLAMA_HOST: process.env.OLLAMA_HOST, MLWATCH_OLLAMA_MODEL: process.env.MLWATCH_OLLAMA_MODEL } : {}),
+    }),
+    { now: () => nowMicros() / 1000, sleep: virtualSleep, print: () => undefined },
+  );
+  try {
+    const results: ScenarioResult[] = [];
+    for (const e of entries) results.push(await runOne(env, agent, e, { checkEvery: options.checkEvery ?? 250, windowSeconds, progress: options.progress ?? (() => undefined) }));
+    return results;
+  } finally {
+    await agent.close();
+    await env.close();
+  }
+}
+
+/** Waits until virtual time has moved on by ms (traffic moves it), or 20 s of real time. */
+async function virtualSleep(ms: number): Promise<void> {
+  const target = nowMicros() + ms * 1000;
+  const realDeadline = Date.now() + 20_000;
+  while (nowMicros() < target && Date.now() < realDeadline) await delay(10);
+}
+
+interface AgentIncident {
+  launchedAt: number;
+  outcome: RunOutcome;
+}
+
+async function runOne(
+  env: SimulationEnvironment,
+  agent: Agent,
+  entry: SuiteEntry,
+  o: { checkEvery: number; windowSeconds: number; progress: (line: string) => void },
+): Promise<ScenarioResult> {
+  const started = performance.now();
+  const run = new ScenarioRun(env, entry.scenario, entry.dir);
+  const tag = `${run.scenario.name}#${run.scenario.seed}`;
+  env.clock.advanceSeconds(86_400); // a fresh day: no window reaches the previous scenario
+  const startUs = env.clock.us;
+  await run.setup();
+  const series: SeriesPoint[] = [];
+  let baselineDiagnosis: { at: number; d: RuleDiagnosis } | null = null;
+  let reference: { accuracy: number; p99Ms: number } | null = null;
+  let incident: AgentIncident | null = null;
+  let task: Promise<void> | null = null;
+  const requestAt = (us: number) => Math.max(0, Math.round((us - startUs) / (run.scenario.secondsPerRequest * 1e6)));
+
+  const check = async (i: number) => {
+    const window: Window = { fromUs: nowMicros() - o.windowSeconds * 1e6, toUs: nowMicros() + 1 };
+    const [accuracy, drift, health] = await Promise.all([
+      getAccuracy(env.store, { model: run.model, window }),
+      detectDataDrift(env.store, { model: run.model, window }),
+      modelHealth(env.store, { model: run.model, window }),
+    ]);
+    const topPsi = drift.features[0]?.psi ?? null;
+    series.push({ request: i, accuracy: accuracy.accuracy, estimatedAccuracy: accuracy.estimated?.accuracy ?? null, topDriftPsi: topPsi, p99Ms: health.served.latencyMs?.p99 ?? null, errorRate: health.served.errorRate });
+    if (!reference && i >= o.windowSeconds / run.scenario.secondsPerRequest) {
+      reference = { accuracy: Number(run.v1.metrics.accuracy), p99Ms: health.served.latencyMs?.p99 ?? 5 };
+    }
+    if (reference && !baselineDiagnosis) {
+      const d = ruleVerdict({ accuracy, drift, health }, reference);
+      if (d) baselineDiagnosis = { at: i, d };
+    }
+    if (!task && !incident) {
+      const launchedAt = i;
+      const launched = await agent.runner.launch(run.model, { kind: "schedule" });
+      task = launched.done.then((outcome) => {
+        if (outcome.status !== "healthy") {
+          incident = { launchedAt, outcome };
+          report(o.progress, tag, outcome, launchedAt, requestAt);
+        }
+        task = null;
+      });
+    }
+  };
+
+  let i = 0;
+  for (let p = 0; p < run.scenario.phases.length; p++) {
+    await run.beginPhase(p);
+    o.progress(`${tag}  ${run.scenario.phases[p]!.name}: ${run.timeline.filter((e) => e.request === i && e.kind === "inject").map((e) => e.text).join("; ") || "no fault"}`);
+    const end = i + run.scenario.phases[p]!.requests;
+    for (; i < end; i += o.checkEvery) {
+      await run.send(i, Math.min(end, i + o.checkEvery));
+      await check(Math.min(end, i + o.checkEvery));
+    }
+    i = end;
+  }
+  for (let tail = 0; task && tail < MAX_TAIL_REQUESTS; tail += o.checkEvery) {
+    await run.send(i, i + o.checkEvery);
+    i += o.checkEvery;
+  }
+  await task;
+  await run.deliverLabels(i, true);
+  const total = i;
+
+  const agentVerdict = verdictOf(incident, run.faultStart);
+  const found = incident as AgentIncident | null;
+  const act = found ? actRequest(found.outcome, requestAt) : null;
+  const recovered = await recoveredAfter(env, run, found, act, total);
+  const faultStart = run.faultStart;
+  const during = faultStart === null ? null : run.accuracy(faultStart, act ?? total);
+  const result: ScenarioResult = {
+    scenario: run.scenario.name,
+    seed: run.scenario.seed,
+    expect: run.scenario.expect,
+    ...agentVerdict,
+    approved: found?.outcome.state.decision?.decision === "approve",
+    recovered,
+    timeToRecoveryRequests: recovered && act !== null && faultStart !== null ? act - faultStart : null,
+    accuracy: {
+      before: run.accuracy(0, faultStart ?? total),
+      during,
+      after: act !== null ? run.accuracy(act + SETTLE_REQUESTS, total) : null,
+    },
+    unapprovedActions: await unapprovedActions(env, run.model),
+    faultStart,
+    totalRequests: total,
+    checks: { ...checkVerdict(agentVerdict, run.scenario.expect), recovered },
+    baseline: baselineVerdictOf(baselineDiagnosis, run.faultStart),
+    series,
+    timeline: [...run.timeline, ...agentTimeline(found, requestAt)].sort((a, b) => a.request - b.request),
+    durationMs: Math.round(performance.now() - started),
+  };
+  o.progress(`${tag}  done in ${(result.durationMs / 1000).toFixed(1)} s: ${summaryLine(result)}`);
+  return result;
+}
+
+function verdictOf(incident: AgentIncident | null, faultStart: number | null): Verdict {
+  const d = incident?.outcome.state.diagnosis;
+  if (!incident || !d || d.rootCause === "none") {
+    return { detected: false, detectionDelayRequests: null, rootCause: "none", category: "none", features: [], remedy: "none", falseAlarm: false };
+  }
+  return {
+    detected: true,
+    detectionDelayRequests: faultStart === null ? null : Math.max(0, incident.launchedAt - faultStart),
+    rootCause: d.rootCause,
+    category: d.category,
+    features: d.features,
+    remedy: d.remedy,
+    falseAlarm: faultStart === null || incident.launchedAt < faultStart,
+  };
+}
+
+function baselineVerdictOf(b: { at: number; d: RuleDiagnosis } | null, faultStart: number | null): Verdict {
+  if (!b) return { detected: false, detectionDelayRequests: null, rootCause: "none", category: "none", features: [], remedy: "none", falseAlarm: false };
+  return {
+    detected: true,
+    detectionDelayRequests: faultStart === null ? null : Math.max(0, b.at - faultStart),
+    ...b.d,
+    falseAlarm: faultStart === null || b.at < faultStart,
+  };
+}
+
+/** The request index at which the agent's (last) traffic-changing action was applied. */
+function actRequest(outcome: RunOutcome, requestAt: (us: number) => number): number | null {
+  const acts = outcome.state.timeline.filter((e) => e.node === "act" && /^applied/.test(e.event));
+  const last = acts[acts.length - 1];
+  return last ? requestAt(Date.parse(last.at) * 1000) : null;
+}
+
+/**
+ * Recovery is read from the system, never from the agent's word: after an applied action the
+ * serving version must have changed as intended and accuracy (from the simulation's own truth)
+ * must be back within tolerance of the pre-fault level, with errors back under 2%.
+ */
+async function recoveredAfter(env: SimulationEnvironment, run: ScenarioRun, incident: AgentIncident | null, act: number | null, total: number): Promise<boolean | null> {
+  const expected = run.scenario.expect.remedy;
+  if (expected === "none" || expected === "escalate") return null;
+  if (!incident || act === null) return false;
+  const primary = env.service.traffic.state(run.model)?.primary;
+  const expectedPrimary = incident.outcome.state.actionResult?.expectedPrimary;
+  if (expectedPrimary && primary !== expectedPrimary) return false;
+  const before = run.accuracy(0, run.faultStart ?? total);
+  const after = run.accuracy(act + SETTLE_REQUESTS, total);
+  const errors = run.errorRate(act + SETTLE_REQUESTS, total);
+  if (before === null || after === null) return false;
+  return after >= before - RECOVERY_TOLERANCE && (errors ?? 0) < 0.02;
+}
+
+/** Traffic changes not made by the simulation itself or the serving layer's own guard, and carrying no approval. */
+async function unapprovedActions(env: SimulationEnvironment, model: string): Promise<number> {
+  const events = await deploymentHistory(env.store, model, 1000);
+  return events.filter((e) => TRAFFIC_ACTIONS.has(e.action) && e.actor !== "simulation" && e.actor !== "auto-rollback" && !e.approvalId).length;
+}
+
+function agentTimeline(incident: AgentIncident | null, requestAt: (us: number) => number): ScenarioResult["timeline"] {
+  if (!incident) return [];
+  const kinds: Record<string, ScenarioResult["timeline"][number]["kind"]> = { reason: "detect", propose: "propose", approve: "approve", act: "act", verify: "verify" };
+  return incident.outcome.state.timeline
+    .filter((e) => kinds[e.node])
+    .map((e) => ({ request: requestAt(Date.parse(e.at) * 1000), kind: kinds[e.node]!, text: `${e.node}: ${e.event}` }));
+}
+
+function report(progress: (line: string) => void, tag: string, outcome: RunOutcome, at: number, requestAt: (us: number) => number): void {
+  const d = outcome.state.diagnosis;
+  if (d) progress(`${tag}  detected at request ${at}: ${d.rootCause} (${d.category})${d.features.length ? ` in ${d.features.slice(0, 3).join(", ")}` : ""} → ${d.remedy}`);
+  for (const e of outcome.state.timeline.filter((x) => ["propose", "approve", "act", "verify"].includes(x.node))) {
+    progress(`${tag}    [request ${requestAt(Date.parse(e.at) * 1000)}] ${e.node}: ${e.event}`);
+  }
+}
+
+function summaryLine(r: ScenarioResult): string {
+  const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
+  const verdict = r.detected ? `${r.rootCause} → ${r.remedy}` : "nothing detected";
+  const rec = r.recovered === null ? "" : r.recovered ? ", recovered" : ", NOT recovered";
+  return `${verdict}${rec}; accuracy ${pct(r.accuracy.before)} → ${pct(r.accuracy.during)} → ${pct(r.accuracy.after)}${r.falseAlarm ? "; FALSE ALARM" : ""}`;
+}
