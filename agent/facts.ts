@@ -222,6 +222,11 @@ export function sloViolations(facts: Facts, config: AgentConfig): string[] {
   if (facts.drift && (facts.drift.datasetDrifted || (facts.drift.share ?? 0) >= config.thresholds.driftShare)) {
     out.push(`dataset drift: ${facts.drift.shifted.length} feature(s) drifted${facts.drift.share !== null ? ` (share ${pct(facts.drift.share)})` : ""}`);
   }
+  // One input can break a model while the dataset verdict (a share of all features) stays calm.
+  const unseen = facts.unseen.find((u) => (u.share ?? 0) > config.thresholds.unseenShare);
+  if (unseen) out.push(`${unseen.feature}: ${pct(unseen.share ?? 0)} of values never seen in training`);
+  const missing = facts.missingRise.find((m) => m.rise > config.thresholds.missingRise);
+  if (missing) out.push(`${missing.feature}: missing in ${pct(missing.current)} of rows (was ${pct(missing.reference)})`);
   return out;
 }
 

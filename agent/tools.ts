@@ -259,6 +259,8 @@ export interface ProposeArgs {
   action: ActionName;
   version?: string;
   canaryPercent?: number;
+  /** retrain only: the labelled traffic to learn from. */
+  window?: { lastSeconds: number };
   reason: string;
 }
 

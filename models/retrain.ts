@@ -21,6 +21,8 @@ export interface RetrainResult {
   version: ModelVersion;
   trainedOnRows: number;
   heldOutAccuracy: number;
+  /** What the versions that served those same rows got right: the bar the candidate must clear. */
+  servingAccuracy: number;
   addedCategories: Record<string, string[]>;
 }
 
@@ -29,7 +31,7 @@ const NEW_CATEGORY_MIN_COUNT = 20;
 
 /** Newest labelled, successfully answered rows of the window; raw features are required. */
 const LABELLED_ROWS_SQL = (predictions: string, labels: string) => `
-  SELECT p.feature_num AS num, p.feature_cat AS cat, l.label AS label
+  SELECT p.feature_num AS num, p.feature_cat AS cat, p.predicted AS predicted, l.label AS label
   FROM ${predictions} AS p FINAL
   INNER JOIN ${labels} AS l FINAL ON l.request_id = p.request_id AND l.model = p.model
   WHERE p.model = {model:String} AND p.variant != 'shadow' AND p.error = ''
@@ -47,7 +49,7 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
   const base = await getVersion(store, r.model, r.baseVersion);
   const numeric = base.schema.features.filter((f) => f.type === "numeric");
   const categorical = base.schema.features.filter((f) => f.type === "categorical");
-  const rows = await store.rows<{ num: (number | null)[]; cat: string[]; label: string }>(
+  const rows = await store.rows<{ num: (number | null)[]; cat: string[]; predicted: string; label: string }>(
     LABELLED_ROWS_SQL(store.table("predictions"), store.table("labels")),
     { model: r.model, fromUs: r.fromUs, toUs: r.toUs, numeric: numeric.length, categorical: categorical.length, maxRows: r.maxRows ?? 50_000 },
   );
@@ -79,7 +81,8 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
     tags: ["retrained", `from:${r.baseVersion}`],
     actor: r.actor,
   });
-  return { version, trainedOnRows: examples.length, heldOutAccuracy: trained.metrics.accuracy, addedCategories: added };
+  const servingAccuracy = rows.filter((x) => x.predicted === x.label).length / rows.length;
+  return { version, trainedOnRows: examples.length, heldOutAccuracy: trained.metrics.accuracy, servingAccuracy, addedCategories: added };
 }
 
 function decode(x: { num: (number | null)[]; cat: string[] }, numeric: FeatureSpec[], categorical: FeatureSpec[]): { row: Row } {

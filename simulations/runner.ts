@@ -31,7 +31,9 @@ export interface RunOptions {
 const MAX_TAIL_REQUESTS = 3000;
 /** Accuracy after an action counts from this many requests later: labels and windows must catch up. */
 const SETTLE_REQUESTS = 300;
-const RECOVERY_TOLERANCE = 0.03;
+/** Recovered: at most this far below the pre-fault accuracy, and most of the loss regained. */
+const RECOVERY_TOLERANCE = 0.05;
+const RECOVERED_SHARE_OF_LOSS = 0.5;
 const TRAFFIC_ACTIONS = new Set(["deploy", "promote", "rollback", "set_split", "remove"]);
 
 /** Runs scenarios one after another in one process: one store, one server, one agent. */
@@ -217,8 +219,8 @@ function actRequest(outcome: RunOutcome, requestAt: (us: number) => number): num
 
 /**
  * Recovery is read from the system, never from the agent's word: after an applied action the
- * serving version must have changed as intended and accuracy (from the simulation's own truth)
- * must be back within tolerance of the pre-fault level, with errors back under 2%.
+ * serving version must have changed as intended, accuracy (from the simulation's own truth) must be
+ * within 5 points of the pre-fault level with at least half of the loss regained, and errors under 2%.
  */
 async function recoveredAfter(env: SimulationEnvironment, run: ScenarioRun, incident: AgentIncident | null, act: number | null, total: number): Promise<boolean | null> {
   const expected = run.scenario.expect.remedy;
@@ -228,10 +230,13 @@ async function recoveredAfter(env: SimulationEnvironment, run: ScenarioRun, inci
   const expectedPrimary = incident.outcome.state.actionResult?.expectedPrimary;
   if (expectedPrimary && primary !== expectedPrimary) return false;
   const before = run.accuracy(0, run.faultStart ?? total);
+  const during = run.accuracy(run.faultStart ?? 0, act);
   const after = run.accuracy(act + SETTLE_REQUESTS, total);
   const errors = run.errorRate(act + SETTLE_REQUESTS, total);
   if (before === null || after === null) return false;
-  return after >= before - RECOVERY_TOLERANCE && (errors ?? 0) < 0.02;
+  // A shifted population can be harder for any model: judge the regained share of the loss too.
+  const regained = during === null || during >= before || after - during >= RECOVERED_SHARE_OF_LOSS * (before - during);
+  return after >= before - RECOVERY_TOLERANCE && regained && (errors ?? 0) < 0.02;
 }
 
 /** Traffic changes not made by the simulation itself or the serving layer's own guard, and carrying no approval. */

@@ -17,8 +17,11 @@ export const injectionSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("missing_values"), feature: z.string().min(1), fraction, rampRequests: ramp }),
   z.object({
     type: z.literal("bad_deploy"),
-    labelNoise: fraction.default(0).describe("share of training labels flipped for the worse version"),
-    dropFeatures: z.array(z.string().min(1)).default([]).describe("features the worse version never sees"),
+    labelNoise: fraction.default(0).describe("share of the first class's training labels flipped to the second (a labelling bug) for the worse version"),
+    dropFeatures: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("features blanked in the worse version's training data (its baseline then sees them as always missing)"),
     rampRequests: ramp,
   }),
   z.object({ type: z.literal("latency_regression"), extraMs: z.number().min(0).max(5000), fraction, rampRequests: ramp }),

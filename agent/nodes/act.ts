@@ -1,4 +1,4 @@
-import { accuracyOf, extractFacts } from "../facts.ts";
+import { extractFacts } from "../facts.ts";
 import type { ActionResult, AgentStateType, AgentUpdate, Candidate } from "../state.ts";
 import { ToolError } from "../tools.ts";
 import { entry, numbered, summarize, type AgentDeps } from "./common.ts";
@@ -32,19 +32,19 @@ export const PROMOTE_MARGIN = 0.01;
 
 /**
  * A retrain changes no traffic: it registers a candidate. The candidate is proposed for promotion
- * (a second approval) only when its held-out accuracy, measured on the same recent traffic it was
- * trained from, beats what the serving version achieves on that traffic; otherwise a person decides.
+ * (a second approval) only when its held-out accuracy beats what the serving version achieved on
+ * the same recent labelled traffic; otherwise a person decides.
  */
 function afterRetrain(state: AgentStateType, deps: AgentDeps, result: ActionResult, evidence: AgentUpdate["evidence"], data: unknown): AgentUpdate {
-  const retrained = (data as { retrained?: { version?: { version?: string }; heldOutAccuracy?: number; trainedOnRows?: number } | null }).retrained;
-  const version = retrained?.version?.version;
-  if (!version || typeof retrained?.heldOutAccuracy !== "number") {
+  // apply_action's `retrained`: { version, trained_on_rows, held_out_accuracy, added_categories }.
+  const retrained = (data as { retrained?: { version?: string; held_out_accuracy?: number; serving_accuracy?: number; trained_on_rows?: number } | null }).retrained;
+  const version = retrained?.version;
+  if (!version || typeof retrained?.held_out_accuracy !== "number") {
     return { actionResult: { ...result, ok: false, detail: "retrain registered no candidate; escalating" }, evidence, status: "escalated", timeline: [entry(deps, "act", "retrain registered no candidate")] };
   }
-  const facts = extractFacts(state.evidence, deps.config, deps.now());
-  const serving = facts.traffic?.primary ? facts.versions.get(facts.traffic.primary) : undefined;
-  const current = serving ? (accuracyOf(serving, deps.config.thresholds.minLabelled)?.value ?? null) : null;
-  const candidate: Candidate = { version, heldOutAccuracy: retrained.heldOutAccuracy, trainedOnRows: retrained.trainedOnRows ?? 0, currentAccuracy: current };
+  // The bar is the serving version's accuracy on the very rows the candidate learnt from.
+  const current = typeof retrained.serving_accuracy === "number" ? retrained.serving_accuracy : null;
+  const candidate: Candidate = { version, heldOutAccuracy: retrained.held_out_accuracy, trainedOnRows: retrained.trained_on_rows ?? 0, currentAccuracy: current };
   const line = `retrained v${version} on ${candidate.trainedOnRows} labelled rows: held-out accuracy ${(candidate.heldOutAccuracy * 100).toFixed(1)}% vs ${current === null ? "unknown" : `${(current * 100).toFixed(1)}%`} for the serving version`;
   if (current !== null && candidate.heldOutAccuracy < current + PROMOTE_MARGIN) {
     return { actionResult: { ...result, ok: false, detail: `${line}: not better; escalating` }, candidate, evidence, status: "escalated", timeline: [entry(deps, "act", `${line}: not better, not proposed`)] };

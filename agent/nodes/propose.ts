@@ -4,7 +4,7 @@ import type { AgentStateType, AgentUpdate, Proposal, TrafficSnapshot } from "../
 import { ToolError, type ActionName } from "../tools.ts";
 import { entry, type AgentDeps } from "./common.ts";
 
-type ActionArgs = { action: ActionName; version?: string; canaryPercent?: number };
+type ActionArgs = { action: ActionName; version?: string; canaryPercent?: number; window?: { lastSeconds: number } };
 
 /**
  * Registers the remedy with the MCP server as a proposal (propose_action), so the server holds what
@@ -16,7 +16,7 @@ export async function propose(state: AgentStateType, deps: AgentDeps): Promise<A
   const d = state.diagnosis!;
   const facts = extractFacts(state.evidence, deps.config, deps.now());
   // After an approved retrain the follow-up is promoting its candidate, itself a proposal to approve.
-  const base = state.status === "retrained" && state.candidate ? { action: "promote" as const, version: state.candidate.version } : actionFor(d.remedy, facts);
+  const base = state.status === "retrained" && state.candidate ? { action: "promote" as const, version: state.candidate.version } : actionFor(d.remedy, facts, deps.config.windowSeconds);
   const edited = state.decision?.decision === "edit" ? state.decision.edited : undefined;
   if (!base) return { status: "escalated", timeline: [entry(deps, "propose", `remedy ${d.remedy} has no action to propose`)] };
   const args: ActionArgs = { ...base, ...definedOnly(edited ?? {}) };
@@ -44,7 +44,7 @@ export async function propose(state: AgentStateType, deps: AgentDeps): Promise<A
   }
 }
 
-export function actionFor(remedy: Remedy, facts: Facts): ActionArgs | null {
+export function actionFor(remedy: Remedy, facts: Facts, windowSeconds: number): ActionArgs | null {
   switch (remedy) {
     case "rollback": {
       const version = facts.recentDeployment?.previousVersion ?? facts.traffic?.previous ?? undefined;
@@ -53,7 +53,8 @@ export function actionFor(remedy: Remedy, facts: Facts): ActionArgs | null {
     case "shift_traffic":
       return { action: "set_traffic_split", canaryPercent: 0 };
     case "retrain":
-      return { action: "retrain" };
+      // Learn from the window that showed the problem, not from the day before it.
+      return { action: "retrain", window: { lastSeconds: windowSeconds } };
     default:
       return null;
   }

@@ -21,7 +21,13 @@ export function registerApplyActionTool(server: McpServer, deps: ToolDeps): void
       applied_event_id: z.string(),
       state: trafficStateSchema.describe("The model's traffic state now."),
       retrained: z
-        .object({ version: z.string(), trained_on_rows: z.number(), held_out_accuracy: z.number(), added_categories: z.record(z.string(), z.array(z.string())) })
+        .object({
+          version: z.string(),
+          trained_on_rows: z.number(),
+          held_out_accuracy: z.number(),
+          serving_accuracy: z.number().describe("what the serving versions got right on the same labelled rows"),
+          added_categories: z.record(z.string(), z.array(z.string())),
+        })
         .nullable()
         .describe("retrain: the candidate version it registered (status staging)."),
     }),
@@ -32,7 +38,7 @@ export function registerApplyActionTool(server: McpServer, deps: ToolDeps): void
       const p = result.proposal;
       const r = result.retrained;
       const retrained = r
-        ? { version: r.version.version, trained_on_rows: r.trainedOnRows, held_out_accuracy: r.heldOutAccuracy, added_categories: r.addedCategories }
+        ? { version: r.version.version, trained_on_rows: r.trainedOnRows, held_out_accuracy: r.heldOutAccuracy, serving_accuracy: r.servingAccuracy, added_categories: r.addedCategories }
         : null;
       const what = r
         ? `registered v${r.version.version} (staging), trained on ${r.trainedOnRows} labelled rows, held-out accuracy ${(r.heldOutAccuracy * 100).toFixed(1)}%; traffic unchanged: ${describeState(result.state)}`

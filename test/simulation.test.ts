@@ -1,0 +1,85 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { scenarioJsonSchema } from "../simulations/scenario.ts";
+
+const run = promisify(execFile);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-sim-test-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** `mlwatch simulate` as a user runs it, in its own process (it owns an embedded store). */
+async function simulate(args: string[]) {
+  try {
+    const { stdout, stderr } = await run("node", ["bin/mlwatch.js", "simulate", ...args], { env: { ...process.env, MLWATCH_DATA_DIR: dir }, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function scenarioFile(name: string, body: object): string {
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(body));
+  return file;
+}
+
+const credit = { generator: "credit" };
+
+describe("mlwatch simulate", () => {
+  it("runs a short bad-deploy scenario end to end: detected, diagnosed, rolled back with approval, recovered", async () => {
+    const file = scenarioFile("short-bad-deploy", {
+      name: "short-bad-deploy",
+      seed: 3,
+      dataset: credit,
+      trainingRows: 5000,
+      labelDelayRequests: 100,
+      phases: [
+        { name: "baseline", requests: 1200 },
+        { name: "fault", requests: 2000, inject: [{ type: "bad_deploy", labelNoise: 0.4 }] },
+      ],
+      expect: { rootCause: "bad_deploy", category: "model", features: [], remedy: "rollback" },
+    });
+    const r = await simulate(["--scenario", file, "--json", "--report-dir", path.join(dir, "report-a")]);
+    expect(r.stderr).not.toMatch(/Error/);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ scenario: "short-bad-deploy", detected: true, rootCause: "bad_deploy", category: "model", remedy: "rollback", approved: true, recovered: true, falseAlarm: false, unapprovedActions: 0 });
+    expect(result.accuracy.during).toBeLessThan(result.accuracy.before - 0.05);
+    expect(result.accuracy.after).toBeGreaterThan(result.accuracy.during);
+    expect(fs.existsSync(path.join(dir, "report-a", "suite.html"))).toBe(true);
+  });
+
+  it("raises no alarm on a no-fault control", async () => {
+    const file = scenarioFile("short-control", {
+      name: "short-control",
+      seed: 4,
+      dataset: credit,
+      trainingRows: 5000,
+      labelDelayRequests: 100,
+      phases: [{ name: "baseline", requests: 1200 }, { name: "same", requests: 1500 }],
+      expect: { rootCause: "none", category: "none", features: [], remedy: "none" },
+    });
+    const result = JSON.parse((await simulate(["--scenario", file, "--json", "--report-dir", path.join(dir, "report-b")])).stdout);
+    expect(result).toMatchObject({ detected: false, falseAlarm: false, unapprovedActions: 0, rootCause: "none" });
+    expect(result.baseline.falseAlarm).toBe(false);
+  });
+
+  it("refuses an invalid scenario file naming the file and the field", async () => {
+    const file = scenarioFile("bad", { name: "bad", dataset: credit, phases: [{ name: "p", requests: 10, inject: [{ type: "covariate_shift", feature: "income", shiftStd: "lots" }] }], expect: { rootCause: "none", category: "none", remedy: "none" } });
+    const r = await simulate(["--scenario", file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(new RegExp(`${file}: phases\\.0\\.inject\\.0\\.shiftStd: Invalid input: expected number`));
+    const unknown = scenarioFile("unknown-feature", { name: "u", dataset: credit, phases: [{ name: "p", requests: 200, inject: [{ type: "covariate_shift", feature: "salary", shiftStd: 1 }] }], expect: { rootCause: "none", category: "none", remedy: "none" } });
+    const u = await simulate(["--scenario", unknown]);
+    expect(u.code).toBe(1);
+    expect(u.stderr).toMatch(/phases\.0\.inject\.0\.feature: unknown feature 'salary'/);
+  });
+
+  it("publishes the scenario JSON Schema it validates with", () => {
+    const committed = JSON.parse(fs.readFileSync("simulations/scenario.schema.json", "utf8"));
+    expect(committed).toEqual(scenarioJsonSchema());
+  });
+});
