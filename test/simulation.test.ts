@@ -64,7 +64,6 @@ describe("mlwatch simulate", () => {
     });
     const result = JSON.parse((await simulate(["--scenario", file, "--json", "--report-dir", path.join(dir, "report-b")])).stdout);
     expect(result).toMatchObject({ detected: false, falseAlarm: false, unapprovedActions: 0, rootCause: "none" });
-    expect(result.baseline.falseAlarm).toBe(false);
   });
 
   it("refuses an invalid scenario file naming the file and the field", async () => {
