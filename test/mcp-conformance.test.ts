@@ -19,7 +19,7 @@ beforeAll(async () => {
     config: t.config,
     store: t.store,
     logger: pino({ level: "silent" }),
-    extend: (app) => registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, allowedOrigins: [] }),
+    extend: (app) => registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] }),
   });
 });
 
