@@ -2,6 +2,7 @@ import { z } from "zod";
 import { MISSING_BIN } from "../models/baseline.ts";
 import { listVersions, RegistryError, type ModelVersion } from "../models/registry.ts";
 import type { Store } from "../store/client.ts";
+import type { PredictionRow } from "../store/tables.ts";
 import { featureRefs, UnknownFeatureError, type FeatureRef } from "./schema-index.ts";
 import { iso, resolveWindow, windowCondition, windowParams, windowSchema, type ResolvedWindow } from "./window.ts";
 
@@ -156,21 +157,8 @@ interface KeyRow {
   k: number;
 }
 
-interface PageRow {
-  ts_us: number;
-  request_id: string;
-  version: string;
-  variant: string;
-  feature_num: (number | null)[];
-  feature_cat: string[];
-  feature_hash: string;
-  predicted: string;
-  probabilities: number[];
-  confidence: number;
-  latency_us: number;
-  error: string;
-  correlation_id: string;
-}
+/** A logged prediction as the page query selects it: the stored row with ts as µs. */
+type PageRow = Omit<PredictionRow, "ts" | "model" | "feature_bin"> & { ts_us: number };
 
 /** Rows (or grouped counts) of the prediction log matching the filters, newest first by default, one keyset page at a time. */
 export async function queryLogs(store: Store, input: LogFilters): Promise<LogPage> {

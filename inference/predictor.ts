@@ -179,7 +179,6 @@ export class Predictor {
   }
 
   private logRow(loaded: LoadedVersion, variant: Variant, row: Row, req: PredictRequest, i: number, o: RowOutcome | null, latencyMs: number, error: string): PredictionRow {
-    const schema = loaded.meta.schema;
     const raw = this.o.logFeatures === "raw";
     return {
       request_id: req.requestIds[i]!,
@@ -187,8 +186,8 @@ export class Predictor {
       model: loaded.meta.model,
       version: loaded.meta.version,
       variant,
-      feature_num: raw ? schema.features.filter((f) => f.type === "numeric").map((f) => numericOrNull(row[f.name])) : [],
-      feature_cat: raw ? schema.features.filter((f) => f.type === "categorical").map((f) => stringOrEmpty(row[f.name])) : [],
+      feature_num: raw ? loaded.numericNames.map((name) => numericOrNull(row[name])) : [],
+      feature_cat: raw ? loaded.categoricalNames.map((name) => stringOrEmpty(row[name])) : [],
       feature_bin: binRow(row, loaded.baseline),
       feature_hash: o?.featureHash ?? featureHash(row),
       predicted: o?.predicted ?? "",

@@ -11,6 +11,9 @@ export interface LoadedVersion {
   outputName: string;
   /** Training means that stand in for missing numeric values, exactly as in training. */
   fill: number[];
+  /** Feature names in the order the log's feature_num / feature_cat arrays store them. */
+  numericNames: string[];
+  categoricalNames: string[];
 }
 
 /**
@@ -54,6 +57,16 @@ export class SessionCache {
     const inputName = session.inputNames[0];
     const outputName = session.outputNames.includes("probabilities") ? "probabilities" : session.outputNames[0];
     if (!inputName || !outputName) throw new Error(`model '${model}' version ${version} has no input or output`);
-    return { meta, baseline, session, inputName, outputName, fill: imputationFill(baseline.features, meta.schema) };
+    const names = (type: "numeric" | "categorical") => meta.schema.features.filter((f) => f.type === type).map((f) => f.name);
+    return {
+      meta,
+      baseline,
+      session,
+      inputName,
+      outputName,
+      fill: imputationFill(baseline.features, meta.schema),
+      numericNames: names("numeric"),
+      categoricalNames: names("categorical"),
+    };
   }
 }
