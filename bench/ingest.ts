@@ -7,6 +7,7 @@
  * 2. The whole logging path: `LogWriter.append` (one row per call, as one request would, yielding
  *    to the event loop every 100 calls) + spool + background flushes + final `flush()`.
  * 3. `append` alone (no insert running meanwhile): the cost on the request path.
+ * Between 1 and 2, the engine's own cost (INSERT … SELECT, no client, no parsing) as the ceiling.
  * Each figure is the median of 3 runs; rows are generated before the clock starts. Every run uses
  * fresh request ids, and the row count in the store is checked at the end. Prints a table and
  * writes the figures to bench/results/ingest.json. Issue target: >= 200,000 rows/s at 10k-row batches.
@@ -19,6 +20,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config.ts";
 import { LogWriter } from "../inference/log-writer.ts";
+import { newRequestId } from "../inference/request-id.ts";
 import { openStore } from "../store/client.ts";
 import { migrate } from "../store/migrations.ts";
 import type { PredictionRow } from "../store/tables.ts";
@@ -36,7 +38,7 @@ function rows(n: number, tag: string): PredictionRow[] {
   for (let i = 0; i < n; i++) {
     const p = Math.random();
     out[i] = {
-      request_id: `${tag}-${randomUUID()}`,
+      request_id: `${tag}-${newRequestId()}`,
       ts: t0 + seq++,
       model: "credit-risk",
       version: "7",
@@ -98,6 +100,23 @@ async function main(): Promise<void> {
       direct.push({ batchRows: batch, runs, medianRowsPerS: median(runs) });
     }
 
+    // The engine's own cost for this table, with no client and no parsing: the ceiling of any
+    // insert path (10k-row blocks copied from an in-memory table with fresh request ids).
+    await store.command(`CREATE TABLE ${store.table("bench_source")} ENGINE = Memory AS SELECT *, rowNumberInAllBlocks() AS bench_row FROM ${store.table("predictions")} LIMIT {n:UInt32}`, { n: ROWS_PER_RUN });
+    const engineRuns: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const started = performance.now();
+      for (let i = 0; i < ROWS_PER_RUN; i += 10_000) {
+        await store.command(
+          `INSERT INTO ${store.table("predictions")} SELECT * EXCEPT (bench_row) REPLACE (concat({tag:String}, request_id) AS request_id) FROM ${store.table("bench_source")} WHERE bench_row >= {offset:UInt32} AND bench_row < {offset:UInt32} + 10000 SETTINGS max_insert_threads = 1`,
+          { tag: `e${r}-`, offset: i },
+        );
+      }
+      engineRuns.push(Math.round(ROWS_PER_RUN / ((performance.now() - started) / 1000)));
+      if ((await count(`e${r}-`)) !== ROWS_PER_RUN) throw new Error(`engine run ${r}: row count mismatch`);
+    }
+    await store.command(`DROP TABLE ${store.table("bench_source")}`);
+
     const writerRuns: { rowsPerS: number; appendUsPerRow: number }[] = [];
     for (let r = 0; r < RUNS; r++) {
       const tag = `w${r}`;
@@ -141,6 +160,7 @@ async function main(): Promise<void> {
       rowsPerRun: ROWS_PER_RUN,
       runs: RUNS,
       direct,
+      engineFloor: { what: "INSERT … SELECT of 10k-row blocks from a Memory table: no client, no parsing", runs: engineRuns, medianRowsPerS: median(engineRuns) },
       logWriter: {
         path: "append (1 row per call, event-loop yield every 100 calls) + spool write + background flushes of 10k rows + final flush",
         runs: writerRuns,
@@ -156,6 +176,7 @@ async function main(): Promise<void> {
     console.log("path                          | rows/s (median) | runs");
     console.log("------------------------------+-----------------+-------------------------------");
     for (const d of direct) console.log(`store.insert, ${fmt(d.batchRows).padStart(7)}-row batch | ${fmt(d.medianRowsPerS).padStart(15)} | ${d.runs.map(fmt).join(", ")}`);
+    console.log(`engine alone, INSERT … SELECT  | ${fmt(result.engineFloor.medianRowsPerS).padStart(15)} | ${engineRuns.map(fmt).join(", ")}`);
     console.log(`LogWriter append+spool+flush  | ${fmt(result.logWriter.medianRowsPerS).padStart(15)} | ${writerRuns.map((x) => fmt(x.rowsPerS)).join(", ")}`);
     console.log(`append, 1-row call: ${result.appendAlone.medianUsPerCall} µs alone, ${result.logWriter.medianAppendUsPerRow} µs while flushes run (medians)`);
     console.log(`load average (1/5/15 min) at start ${loadAtStart.join(" ")}, at end ${result.loadAverage.end.join(" ")} on ${os.cpus().length} CPUs`);

@@ -18,8 +18,8 @@ import { encodeLines, listSegments, lockSpool, readSegment, segmentPath, writeFu
  *
  * The spool file is the buffer: rows are not kept in memory. A segment this process wrote whole
  * (at most `flushRows` rows, no write error) is already valid JSONEachRow, so its bytes are
- * streamed to the store as they are (`INSERT … FORMAT JSONEachRow` through the store's
- * @clickhouse/client, embedded or server alike) — measured about twice as fast as encoding row
+ * handed to the store as they are (`INSERT … FORMAT JSONEachRow`; embedded: chDB's raw insert, server:
+ * @clickhouse/client) — measured about twice as fast as encoding row
  * objects again. Any other segment (left by a previous process, cut by a write error, or larger
  * than `flushRows` because of one big append) is read back line by line, incomplete lines skipped
  * and counted, and inserted with `store.insert` in chunks of at most `flushRows` rows.
@@ -484,14 +484,11 @@ export class LogWriter<R extends object> {
 
   /** A whole segment is JSONEachRow already: its bytes go to the store unparsed. */
   private async insertFile(file: string): Promise<void> {
-    const handle = await fs.promises.open(file, "r"); // a missing file is a read error, not the store's
-    const body = handle.createReadStream();
+    const body = await fs.promises.readFile(file); // a missing file is a read error, not the store's
     try {
       await this.store.insertJsonLines(this.table, body);
     } catch (err) {
       throw new InsertFailed(err);
-    } finally {
-      body.destroy();
     }
   }
 

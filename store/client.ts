@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import type { Config } from "../config.ts";
@@ -20,8 +20,8 @@ export interface Store {
   table(name: string): string;
   rows<T>(query: string, params?: QueryParams): Promise<T[]>;
   insert(table: string, values: readonly object[]): Promise<void>;
-  /** Inserts text that already is JSONEachRow (one object per line) without parsing it here. */
-  insertJsonLines(table: string, body: Readable): Promise<void>;
+  /** Inserts bytes that already are JSONEachRow (one object per line) without parsing them here. */
+  insertJsonLines(table: string, body: Buffer): Promise<void>;
   command(query: string, params?: QueryParams): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -55,9 +55,13 @@ function openEmbedded(config: Config, dir: string): Store {
     throw explainOpenError(err, dir);
   }
   const client = createClient({ connection, clickhouse_settings: settings(config) } as Parameters<typeof createClient>[0]);
+  const raw = connection.chdb;
+  const rawInsert: RawInsert = async (table, format, values, columns) => {
+    await raw.rawInsert({ table, format, values, settings: INSERT_SETTINGS, ...(columns ? { columns } : {}) });
+  };
   return wrap(client, "embedded", config, () => {
     embedded = undefined;
-  });
+  }, rawInsert);
 }
 
 async function openServer(config: Config): Promise<Store> {
@@ -88,9 +92,16 @@ function settings(config: Config) {
 }
 
 /** One parsing thread per insert: background logging must not take both cores from serving. */
-const INSERT_SETTINGS: ClickHouseSettings = { input_format_parallel_parsing: 0, max_insert_threads: "1" };
+const INSERT_SETTINGS = { input_format_parallel_parsing: 0, max_insert_threads: "1" } as const satisfies ClickHouseSettings;
 
-function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onClose: () => void): Store {
+/**
+ * Embedded mode's insert: chDB's raw entry hands the bytes to the engine's parser zero-copy on a
+ * native thread. @clickhouse/client's insert over the chDB connection instead glues the body onto
+ * the SQL text and runs it through the SQL parser on a 2-core box — measured about half as fast.
+ */
+type RawInsert = (table: string, format: "JSONEachRow" | "JSONCompactEachRow", values: Buffer, columns?: string[]) => Promise<void>;
+
+function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onClose: () => void, rawInsert?: RawInsert): Store {
   const ch = config.clickhouse;
   const database = ch.database;
   return {
@@ -110,6 +121,11 @@ function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onC
       // faster than keyed objects, and in embedded mode that parsing shares the cores with serving.
       const columns = Object.keys(first);
       const rows = values.map((v) => columns.map((c) => (v as Record<string, unknown>)[c]));
+      if (rawInsert) {
+        let body = "";
+        for (const r of rows) body += JSON.stringify(r) + "\n";
+        return rawInsert(`${database}.${table}`, "JSONCompactEachRow", Buffer.from(body), columns);
+      }
       await client.insert({
         table: `${database}.${table}`,
         values: rows,
@@ -119,9 +135,11 @@ function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onC
       });
     },
     async insertJsonLines(table, body) {
+      if (body.length === 0) return;
+      if (rawInsert) return rawInsert(`${database}.${table}`, "JSONEachRow", body);
       const result = await client.exec({
         query: `INSERT INTO ${database}.${table} FORMAT JSONEachRow`,
-        values: body,
+        values: Readable.from([body]),
         clickhouse_settings: INSERT_SETTINGS,
       });
       // The response body must be consumed or the connection is never released.

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Predictor } from "../predictor.ts";
 import type { RecentPredictions } from "../recent-predictions.ts";
+import { newRequestId } from "../request-id.ts";
 
 const ID = { type: "string", minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" } as const;
 const features = { type: "object", description: "Feature values by name; null marks a missing value." } as const;
@@ -40,7 +40,7 @@ export function registerPredictRoute(app: FastifyInstance, predictor: Predictor,
       const { name } = request.params;
       const body = request.body;
       const instances = body.instances ?? [body.features];
-      const baseId = headerValue(request.headers["x-request-id"]) ?? randomUUID();
+      const baseId = headerValue(request.headers["x-request-id"]) ?? newRequestId();
       const correlationId = headerValue(request.headers["x-correlation-id"]) ?? "";
       const requestIds = instances.length === 1 ? [baseId] : instances.map((_, i) => `${baseId}-${i}`);
       const result = await predictor.predict({
