@@ -66,9 +66,13 @@ export class TrafficController {
   async refresh(): Promise<void> {
     const names = await this.store.rows<{ model: string }>(`SELECT DISTINCT model FROM ${this.store.table(modelVersionsTable.name)}`);
     for (const { model } of names) {
-      const fresh = await currentTrafficState(this.store, model);
-      const known = this.models.get(model);
-      if (!known || known.eventId !== fresh.eventId) this.set(model, fresh);
+      // Under the model's lock: a read that started before a local change was recorded must not
+      // land after it and put the old state back until the next poll.
+      await this.serialise(model, async () => {
+        const fresh = await currentTrafficState(this.store, model);
+        const known = this.models.get(model);
+        if (!known || known.eventId !== fresh.eventId) this.set(model, fresh);
+      });
     }
   }
 
