@@ -15,7 +15,9 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServingMetric
     const model = params?.name && knownModel(params.name) ? params.name : "_unknown";
     const count = (reason: string) => metrics.errors.inc({ model, version: "", reason });
     if (err instanceof PredictError) {
-      if (err.status !== 400) count(err.code);
+      // The predictor counts the failures of a known version itself, with that version; only an
+      // unknown model is left to count here.
+      if (err.status === 404) count(err.code);
       return reply.code(err.status).send({ error: err.code, field: err.fields[0]?.field, reason: err.message, errors: err.fields.length ? err.fields : undefined });
     }
     if (err instanceof ConflictError) return reply.code(409).send({ error: "conflict", reason: err.message });

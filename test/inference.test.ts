@@ -285,6 +285,10 @@ describe("canary", () => {
       statuses.push((await call("/v1/models/credit/predict", { body: { features: rows[i % rows.length] }, headers: { "x-correlation-id": `spike-${i}` } })).status);
     }
     expect(statuses).toContain(500);
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    // Each failure is counted once, under the version that failed.
+    expect(metrics).toMatch(new RegExp(`model_prediction_errors_total\\{model="credit",version="${broken.version}",reason="inference_failed"\\} [1-9]`));
+    expect(metrics).not.toMatch(/model_prediction_errors_total\{model="credit",version="",reason="inference_failed"\}/);
     await eventually(() => expect(svc.traffic.state("credit")?.canary).toBeNull());
     const history = await call("/v1/admin/models/credit/deployments?limit=1");
     expect(history.json.events[0]).toMatchObject({ action: "rollback", actor: "auto-rollback", reason: expect.stringMatching(/error rate/) });

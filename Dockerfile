@@ -1,0 +1,24 @@
+# One image for every mlwatch role; the command picks it (docker-compose.yml):
+#   serve (inference, /mcp, approvals, the alert webhook), agent, chat, approve, train, …
+# and `node --import tsx mcp-server/main-http.ts` for a standalone MCP endpoint.
+FROM node:20.19.5-bookworm-slim
+
+WORKDIR /app
+ENV NODE_ENV=production \
+    MLWATCH_DATA_DIR=/data \
+    MLWATCH_HOST=0.0.0.0 \
+    MLWATCH_PORT=8080
+
+COPY package.json package-lock.json .npmrc ./
+# `npm ci` refuses this lockfile (chdb declares optional platform packages the registry lacks; see
+# .ci/run), so install from it with `npm install`, without the dev dependencies.
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+
+COPY . .
+RUN mkdir -p /data && chown node:node /data && ln -s /app/bin/mlwatch.js /usr/local/bin/mlwatch
+USER node
+VOLUME ["/data"]
+EXPOSE 8080
+
+ENTRYPOINT ["node", "bin/mlwatch.js"]
+CMD ["serve"]
