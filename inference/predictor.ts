@@ -1,7 +1,6 @@
 import { performance } from "node:perf_hooks";
-import ort from "onnxruntime-node";
 import { binRow } from "../models/baseline.ts";
-import { encodedWidth, encodeRows, unknownCategories } from "../models/encode.ts";
+import { unknownCategories } from "../models/encode.ts";
 import type { Row } from "../models/schema.ts";
 import { nowMicros } from "../store/clock.ts";
 import type { PredictionRow, Variant } from "../store/tables.ts";
@@ -89,7 +88,7 @@ export class Predictor {
     }
     const rows = req.instances as Row[];
     this.countUnknownCategories(req.model, rows, loaded);
-    const encoded = encodeRows(rows, loaded.meta.schema, loaded.fill);
+    const encoded = loaded.encode(rows);
     const outcomes = await this.score(loaded, target.variant, encoded, rows, req);
     const shadowVersion = mirrorToShadow(state, req.requestIds[0] ?? req.routingKey);
     if (shadowVersion && shadowVersion !== target.version) {
@@ -143,7 +142,7 @@ export class Predictor {
       return;
     }
     try {
-      await this.score(loaded, "shadow", encodeRows(rows, loaded.meta.schema, loaded.fill), rows, req);
+      await this.score(loaded, "shadow", loaded.encode(rows), rows, req);
     } catch {
       this.o.metrics.errors.inc({ model: req.model, version, reason: "shadow_failed" });
     }
@@ -167,8 +166,8 @@ export class Predictor {
     const key = `${loaded.meta.model}\u0000${loaded.meta.version}`;
     let b = this.batchers.get(key);
     if (!b) {
-      b = new MicroBatcher(runner(loaded), {
-        width: encodedWidth(loaded.meta.schema),
+      b = new MicroBatcher((encoded, rows) => loaded.run(encoded, rows), {
+        width: loaded.width,
         outputs: loaded.meta.schema.classes.length,
         windowMs: this.o.batchWindowMs,
         maxRows: this.o.batchMaxRows,
@@ -198,15 +197,6 @@ export class Predictor {
       correlation_id: req.correlationId,
     };
   }
-}
-
-function runner(loaded: LoadedVersion) {
-  const width = encodedWidth(loaded.meta.schema);
-  return async (input: Float32Array, rows: number): Promise<Float32Array> => {
-    const feeds = { [loaded.inputName]: new ort.Tensor("float32", input, [rows, width]) };
-    const out = await loaded.session.run(feeds, [loaded.outputName]);
-    return out[loaded.outputName]!.data as Float32Array;
-  };
 }
 
 function toOutcome(requestId: string, p: Float32Array, classes: string[], row: Row): RowOutcome {

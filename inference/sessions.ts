@@ -1,16 +1,15 @@
 import ort from "onnxruntime-node";
 import type { Store } from "../store/client.ts";
 import { imputationFill, type ModelBaseline } from "../models/baseline.ts";
+import { encodedWidth, encodeRows } from "../models/encode.ts";
+import { ioScorer, type Scorer } from "../models/import/io-scorer.ts";
 import { getBaseline, getVersion, loadArtifact, type ModelVersion } from "../models/registry.ts";
 
-export interface LoadedVersion {
+/** A version ready to serve; its Scorer turns rows into the session's feeds and outputs into probabilities. */
+export interface LoadedVersion extends Scorer {
   meta: ModelVersion;
   baseline: ModelBaseline;
   session: ort.InferenceSession;
-  inputName: string;
-  outputName: string;
-  /** Training means that stand in for missing numeric values, exactly as in training. */
-  fill: number[];
   /** Feature names in the order the log's feature_num / feature_cat arrays store them. */
   numericNames: string[];
   categoricalNames: string[];
@@ -54,19 +53,26 @@ export class SessionCache {
       ort.InferenceSession.create(bytes, { intraOpNumThreads: this.intraOpNumThreads, interOpNumThreads: 1 }),
       getBaseline(this.store, model, version),
     ]);
-    const inputName = session.inputNames[0];
-    const outputName = session.outputNames.includes("probabilities") ? "probabilities" : session.outputNames[0];
-    if (!inputName || !outputName) throw new Error(`model '${model}' version ${version} has no input or output`);
+    // Training (or reference) means stand in for missing numeric values, exactly as in training.
+    const fill = imputationFill(baseline.features, meta.schema);
+    const scorer = meta.schema.io ? ioScorer(session, meta.schema, fill) : nativeScorer(session, meta, fill);
     const names = (type: "numeric" | "categorical") => meta.schema.features.filter((f) => f.type === type).map((f) => f.name);
-    return {
-      meta,
-      baseline,
-      session,
-      inputName,
-      outputName,
-      fill: imputationFill(baseline.features, meta.schema),
-      numericNames: names("numeric"),
-      categoricalNames: names("categorical"),
-    };
+    return { ...scorer, meta, baseline, session, numericNames: names("numeric"), categoricalNames: names("categorical") };
   }
+}
+
+/** A version mlwatch trained: one float input laid out by models/encode.ts, probabilities out. */
+function nativeScorer(session: ort.InferenceSession, meta: ModelVersion, fill: number[]): Scorer {
+  const inputName = session.inputNames[0];
+  const outputName = session.outputNames.includes("probabilities") ? "probabilities" : session.outputNames[0];
+  if (!inputName || !outputName) throw new Error(`model '${meta.model}' version ${meta.version} has no input or output`);
+  const width = encodedWidth(meta.schema);
+  return {
+    width,
+    encode: (rows) => encodeRows(rows, meta.schema, fill),
+    async run(encoded, rows) {
+      const out = await session.run({ [inputName]: new ort.Tensor("float32", encoded, [rows, width]) }, [outputName]);
+      return out[outputName]!.data as Float32Array;
+    },
+  };
 }

@@ -106,5 +106,6 @@ function extendCategories(schema: ModelSchema, rows: Row[]): { schema: ModelSche
     if (fresh.length > 0) added[f.name] = fresh;
     return { ...f, categories: [...f.categories, ...fresh] };
   });
-  return { schema: { ...schema, features }, added };
+  // The candidate is a native mlwatch model: an imported version's io mapping does not describe it.
+  return { schema: { features, classes: schema.classes, label: schema.label }, added };
 }

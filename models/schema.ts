@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ioMappingSchema } from "./import/io-mapping.ts";
 
 /** The contract between a model version and everything that feeds or reads it. */
 export const featureSpecSchema = z.discriminatedUnion("type", [
@@ -14,6 +15,8 @@ export const modelSchemaSchema = z.object({
   /** Class labels in the order of the model's probability outputs. */
   classes: z.array(z.string()).min(2),
   label: z.string().min(1),
+  /** Only on imported versions: how features map onto the graph's inputs and which output holds the scores. */
+  io: ioMappingSchema.optional(),
 });
 export type ModelSchema = z.infer<typeof modelSchemaSchema>;
 

@@ -1,13 +1,29 @@
 import type { Command } from "../command.ts";
-import { printTable, UsageError, wantsHelp } from "../command.ts";
+import { parse, printTable, UsageError, wantsHelp } from "../command.ts";
 import { withStore } from "../open-store.ts";
+import { describeRewrite, importModel } from "../../models/import/import.ts";
+import { inspectModelFile } from "../../models/import/inspect-report.ts";
 import { getVersion, listModels, listVersions, type ModelVersion } from "../../models/registry.ts";
 
 const usage = `usage: mlwatch models <subcommand>
 
   list                      every registered model with its version count and production version
   show <model> [version]    versions of a model, or one version's schema, metrics and artifact
-  compare <model> <A> <B>   held-out metrics of two versions side by side`;
+  compare <model> <A> <B>   held-out metrics of two versions side by side
+  import <file.onnx> --name <model> --reference <file.csv> [--schema <file.json>] [--label <col>] [--outputs probabilities|logits]
+                            register an ONNX model trained elsewhere (scikit-learn, PyTorch, XGBoost, LightGBM…):
+                            checks it against the schema, dry-runs it on the reference rows, and makes them its
+                            drift baseline (with --label, also its reference accuracy); see README "Bring your own model"
+  inspect <file.onnx> [--schema <file.json>] [--outputs probabilities|logits]
+                            the graph's inputs, outputs, opsets and operators, and what import would infer`;
+
+const importOptions = {
+  name: { type: "string" },
+  schema: { type: "string" },
+  reference: { type: "string" },
+  label: { type: "string" },
+  outputs: { type: "string" },
+} as const;
 
 export const modelsCommand: Command = {
   name: "models",
@@ -22,7 +38,9 @@ export const modelsCommand: Command = {
     if (sub === "list") return withStore(async (store) => printTable(await listModels(store)));
     if (sub === "show") return show(args);
     if (sub === "compare") return compare(args);
-    throw new UsageError(`unknown subcommand '${sub}' (expected list, show or compare)`);
+    if (sub === "import") return importFile(args);
+    if (sub === "inspect") return inspect(args);
+    throw new UsageError(`unknown subcommand '${sub}' (expected list, show, compare, import or inspect)`);
   },
 };
 
@@ -38,6 +56,34 @@ async function show([model, version]: string[]): Promise<void> {
     const v = await getVersion(store, model, version);
     console.log(JSON.stringify(v, null, 2));
   });
+}
+
+async function importFile(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, importOptions, true);
+  const [file, extra] = positionals;
+  if (!file || extra !== undefined) throw new UsageError("models import needs exactly one ONNX file");
+  if (!values.name) throw new UsageError("--name is required");
+  if (!values.reference) throw new UsageError("--reference <file.csv> is required: its rows become the drift baseline");
+  const outputs = scoreKind(values.outputs);
+  await withStore(async (store, config) => {
+    const r = await importModel(store, config.modelDir, { model: values.name!, file, schemaFile: values.schema, reference: values.reference!, label: values.label, outputs });
+    for (const line of r.inferred) console.log(`inferred: ${line}`);
+    for (const rewrite of r.rewrites) console.log(`rewrote: ${describeRewrite(rewrite)}`);
+    const accuracy = typeof r.version.metrics["accuracy"] === "number" ? `, reference accuracy ${((r.version.metrics["accuracy"] as number) * 100).toFixed(2)}%` : "";
+    console.log(`registered ${r.version.model} v${r.version.version} (imported ${file}): baseline from ${r.referenceRows} reference rows${accuracy}, sha256 ${r.version.sha256.slice(0, 12)}…`);
+  });
+}
+
+async function inspect(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { schema: { type: "string" }, outputs: { type: "string" } }, true);
+  const [file, extra] = positionals;
+  if (!file || extra !== undefined) throw new UsageError("models inspect needs exactly one ONNX file");
+  console.log(await inspectModelFile(file, { schemaFile: values.schema, outputs: scoreKind(values.outputs) }));
+}
+
+function scoreKind(value: string | undefined): "probabilities" | "logits" | undefined {
+  if (value === undefined || value === "probabilities" || value === "logits") return value;
+  throw new UsageError(`--outputs must be probabilities or logits, not '${value}'`);
 }
 
 async function compare([model, a, b]: string[]): Promise<void> {

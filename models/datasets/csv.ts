@@ -4,7 +4,7 @@ import type { Dataset, Example, FeatureSpec, ModelSchema, Row } from "../schema.
 export class CsvError extends Error {}
 
 /** One parsed record and the line it starts on, for error messages that point into the file. */
-interface CsvRecord {
+export interface CsvRecord {
   line: number;
   fields: string[];
 }
@@ -90,7 +90,7 @@ function toExample(row: string[], columns: number[], labelIndex: number, schema:
  * hold commas, line breaks and "" for a quote); records end at LF, CRLF or CR. Blank lines are
  * skipped, and a leading byte-order mark is ignored.
  */
-function parseCsv(text: string, file: string): CsvRecord[] {
+export function parseCsv(text: string, file: string): CsvRecord[] {
   const records: CsvRecord[] = [];
   let fields: string[] = [];
   let line = 1;
