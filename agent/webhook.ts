@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { bearerToken, isLoopbackAddress, tokenMatches } from "../http/auth.ts";
 import type { AgentRunner } from "./runner.ts";
 import type { AlertPayload } from "./state.ts";
 
@@ -71,18 +71,13 @@ export function registerAlertWebhook(app: FastifyInstance, o: WebhookOptions): v
 }
 
 function bearer(token: string | undefined) {
-  const expected = token ? digest(token) : undefined;
   return (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
-    if (!expected) {
-      const a = req.socket.remoteAddress ?? "";
-      return a === "::1" || a.startsWith("127.") || a.startsWith("::ffff:127.") ? undefined : reply.code(403).send({ error: "forbidden", reason: "MLWATCH_ALERT_TOKEN is not set, so alerts are accepted from loopback only" });
+    if (!token) {
+      if (isLoopbackAddress(req.socket.remoteAddress)) return undefined;
+      return reply.code(403).send({ error: "forbidden", reason: "MLWATCH_ALERT_TOKEN is not set, so alerts are accepted from loopback only" });
     }
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
-    if (!m) return reply.code(401).send({ error: "unauthorized", field: "authorization", reason: "missing bearer token" });
-    return timingSafeEqual(digest(m[1]!), expected) ? undefined : reply.code(403).send({ error: "forbidden", field: "authorization", reason: "wrong token" });
+    const given = bearerToken(req.headers.authorization);
+    if (!given) return reply.code(401).send({ error: "unauthorized", field: "authorization", reason: "missing bearer token" });
+    return tokenMatches(given, token) ? undefined : reply.code(403).send({ error: "forbidden", field: "authorization", reason: "wrong token" });
   };
-}
-
-function digest(s: string): Buffer {
-  return createHash("sha256").update(s).digest();
 }

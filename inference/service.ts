@@ -90,6 +90,9 @@ export async function startInferenceService({ config, store, logger, extend }: S
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.maxBodyBytes,
     requestIdHeader: false,
+    // The router would answer an over-long path segment with its own 414, uncounted and naming no
+    // field; past it, each route's params schema answers 400 naming the parameter, and is counted.
+    routerOptions: { maxParamLength: 4096 },
     // Ajv's default strips unknown properties silently; a caller's typo must be an error instead.
     ajv: { customOptions: { removeAdditional: false } },
   });

@@ -4,8 +4,13 @@ export interface FieldError {
   field: string;
   reason: string;
   /** Bounded label for model_prediction_errors_total. */
-  code: "missing_feature" | "unknown_feature" | "wrong_type" | "not_finite" | "not_an_object";
+  code: "missing_feature" | "unknown_feature" | "wrong_type" | "not_finite" | "out_of_range" | "malformed_text" | "not_an_object";
 }
+
+/** Models compute in float32: a larger magnitude becomes Infinity inside the model and NaN in its output. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** With the u flag this matches only unpaired surrogates: text no UTF-8 store can hold. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 const KEY_CACHE = new WeakMap<ModelSchema, Map<string, "numeric" | "categorical">>();
 
@@ -55,7 +60,9 @@ function checkRow(
     else if (value === null) continue;
     else if (type === "numeric" && typeof value !== "number") errors.push({ field: `${at}.${key}`, reason: `must be a number or null, got ${typeName(value)}`, code: "wrong_type" });
     else if (type === "numeric" && !Number.isFinite(value)) errors.push({ field: `${at}.${key}`, reason: "must be finite", code: "not_finite" });
+    else if (type === "numeric" && Math.abs(value as number) > FLOAT32_MAX) errors.push({ field: `${at}.${key}`, reason: "must be within ±3.4e38 (the model computes in float32)", code: "out_of_range" });
     else if (type === "categorical" && typeof value !== "string") errors.push({ field: `${at}.${key}`, reason: `must be a string or null, got ${typeName(value)}`, code: "wrong_type" });
+    else if (type === "categorical" && LONE_SURROGATE.test(value as string)) errors.push({ field: `${at}.${key}`, reason: "must be well-formed Unicode (it holds an unpaired surrogate)", code: "malformed_text" });
   }
 }
 

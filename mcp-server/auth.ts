@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { bearerToken, isLoopbackAddress, tokenMatches } from "../http/auth.ts";
 
 /** Who is calling: the agent (any MCP client) or a person holding the approver credential. */
 export interface Principal {
@@ -32,11 +32,11 @@ export const APPROVE_SCOPE = "mlwatch:approve";
 export function authenticateMcp(req: RequestFacts, policy: HttpAuthPolicy): AuthOutcome {
   const origin = checkOrigin(req.origin, policy.allowedOrigins);
   if (origin) return origin;
-  const bearer = bearerOf(req.authorization);
+  const bearer = bearerToken(req.authorization);
   if (bearer === null) return { ok: false, status: 401, reason: "malformed Authorization header: expected 'Bearer <token>'" };
   if (bearer !== undefined) {
-    if (matches(bearer, policy.approverToken)) return { ok: true, principal: { role: "approver", name: "approver-token" } };
-    if (matches(bearer, policy.mcpToken)) return { ok: true, principal: { role: "agent", name: "mcp-agent" } };
+    if (tokenMatches(bearer, policy.approverToken)) return { ok: true, principal: { role: "approver", name: "approver-token" } };
+    if (tokenMatches(bearer, policy.mcpToken)) return { ok: true, principal: { role: "agent", name: "mcp-agent" } };
     return { ok: false, status: 403, reason: "wrong token" };
   }
   if (policy.mcpToken) return { ok: false, status: 401, reason: "missing bearer token (MLWATCH_MCP_TOKEN)" };
@@ -56,35 +56,15 @@ export function authenticateApprover(req: RequestFacts, policy: HttpAuthPolicy):
   if (!policy.approverToken) {
     return { ok: false, status: 403, reason: "no MLWATCH_APPROVER_TOKEN is configured, so approvals over HTTP are disabled" };
   }
-  const bearer = bearerOf(req.authorization);
+  const bearer = bearerToken(req.authorization);
   if (bearer === undefined || bearer === null) return { ok: false, status: 401, reason: "missing bearer token (MLWATCH_APPROVER_TOKEN)" };
-  if (!matches(bearer, policy.approverToken)) return { ok: false, status: 403, reason: "wrong token: approvals take the approver token only" };
+  if (!tokenMatches(bearer, policy.approverToken)) return { ok: false, status: 403, reason: "wrong token: approvals take the approver token only" };
   return { ok: true, principal: { role: "approver", name: "approver-token" } };
 }
 
 function checkOrigin(origin: string | undefined, allowed: string[]): AuthOutcome | undefined {
   if (origin === undefined || isLoopbackOrigin(origin) || allowed.includes(origin)) return undefined;
   return { ok: false, status: 403, reason: `Origin '${origin}' is not allowed (set MLWATCH_MCP_ALLOWED_ORIGINS to admit it)` };
-}
-
-/** undefined: no header; null: a header that is not a bearer token. */
-function bearerOf(header: string | undefined): string | undefined | null {
-  if (header === undefined || header === "") return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m ? m[1]! : null;
-}
-
-/** Constant time: both sides are hashed first, so neither content nor length leaks. */
-function matches(given: string, expected: string | undefined): boolean {
-  return !!expected && timingSafeEqual(digest(given), digest(expected));
-}
-
-function digest(s: string): Buffer {
-  return createHash("sha256").update(s).digest();
-}
-
-export function isLoopbackAddress(address: string | undefined): boolean {
-  return !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
 }
 
 const loopbackNames = new Set(["localhost", "127.0.0.1", "[::1]"]);

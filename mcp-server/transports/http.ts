@@ -96,7 +96,7 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
       async (request, reply) => {
         const body = request.body;
         const parsed = parseApproval(body);
-        if (typeof parsed === "string") return reply.code(400).send({ error: "invalid_request", reason: parsed });
+        if ("field" in parsed) return reply.code(400).send({ error: "invalid_request", ...parsed });
         const now = clock();
         try {
           const p = await decide(options.deps.store, request.params.id, { approve: parsed.decision === "approve", by: parsed.approver, reason: parsed.reason }, now);
@@ -131,16 +131,16 @@ function authInfo(p: Principal): AuthInfo {
   return { token: "(redacted)", clientId: p.name, scopes: p.role === "approver" ? [APPROVE_SCOPE] : [] };
 }
 
-function parseApproval(body: unknown): { decision: "approve" | "reject"; approver: string; reason: string } | string {
-  if (body === INVALID_JSON) return "the body is not valid JSON";
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return "expected a JSON object {decision, approver, reason?}";
+function parseApproval(body: unknown): { decision: "approve" | "reject"; approver: string; reason: string } | { field: string; reason: string } {
+  if (body === INVALID_JSON) return { field: "body", reason: "the body is not valid JSON" };
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return { field: "body", reason: "expected a JSON object {decision, approver, reason?}" };
   const b = body as Record<string, unknown>;
   const unknownKey = Object.keys(b).find((k) => !["decision", "approver", "reason"].includes(k));
-  if (unknownKey) return `unknown property '${unknownKey}'`;
+  if (unknownKey) return { field: `body.${unknownKey}`, reason: `unknown property '${unknownKey}'` };
   const decision = b.decision ?? "approve";
-  if (decision !== "approve" && decision !== "reject") return "decision must be 'approve' or 'reject'";
-  if (typeof b.approver !== "string" || b.approver.length === 0 || b.approver.length > 200) return "approver (the person's name, 1–200 characters) is required";
-  if (b.reason !== undefined && (typeof b.reason !== "string" || b.reason.length > 2000)) return "reason must be a string of at most 2000 characters";
+  if (decision !== "approve" && decision !== "reject") return { field: "body.decision", reason: "decision must be 'approve' or 'reject'" };
+  if (typeof b.approver !== "string" || b.approver.length === 0 || b.approver.length > 200) return { field: "body.approver", reason: "approver (the person's name, 1–200 characters) is required" };
+  if (b.reason !== undefined && (typeof b.reason !== "string" || b.reason.length > 2000)) return { field: "body.reason", reason: "reason must be a string of at most 2000 characters" };
   return { decision, approver: b.approver, reason: (b.reason as string | undefined) ?? "" };
 }
 
