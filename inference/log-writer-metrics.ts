@@ -43,6 +43,12 @@ export function createLogWriterMetrics(registry: Registry) {
       labelNames: table,
       registers: [registry],
     }),
+    rejectedRows: new Counter({
+      name: "mlwatch_log_rejected_rows_total",
+      help: "Rows the store refused for their contents (a parse or type error), set aside in the spool's rejected.jsonl instead of blocking their segment.",
+      labelNames: table,
+      registers: [registry],
+    }),
     flushFailures: new Counter({
       name: "mlwatch_log_flush_failures_total",
       help: "Failed attempts to insert a spool segment; the segment stays on disk and is retried.",

@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { Store } from "../store/client.ts";
+import { isRejectedData } from "../store/insert-errors.ts";
 import type { LogWriterMetrics } from "./log-writer-metrics.ts";
-import { encodeLines, listSegments, lockSpool, readSegment, segmentPath, writeFully } from "./spool.ts";
+import { encodeLines, listSegments, lockSpool, readSegment, rejectedPath, segmentPath, writeFully } from "./spool.ts";
 
 /**
  * The asynchronous, bounded, crash-safe writer of log rows (one instance per table: predictions,
@@ -33,6 +34,12 @@ import { encodeLines, listSegments, lockSpool, readSegment, segmentPath, writeFu
  * vm.dirty_expire_centisecs), nor the loss of the disk; the same goes for a new segment file's
  * directory entry, which is not fsynced either. Rows answered "dropped" or "refused" were not
  * written anywhere.
+ *
+ * Rows the store refuses. When an insert fails because of the rows' contents (a parse or type
+ * error: retrying the same bytes can never succeed), the segment is split in halves, recursively,
+ * until each refused row stands alone; the others go in, and each refused row is appended with the
+ * store's reason to `rejected.jsonl` in the spool directory and counted (`rejectedRows`). One bad
+ * row costs about 2·log2(flushRows) extra inserts, and never holds up the rows beside it.
  *
  * At least once, deduplicated downstream. A crash between an insert and the unlink of its segment,
  * or a retry after part of a segment went in, inserts rows a second time. Both tables are
@@ -95,6 +102,8 @@ export interface LogWriterStats {
   failedFlushes: number;
   /** Lines read back from the spool that were not a whole row. */
   skippedLines: number;
+  /** Rows the store refused for their contents, set aside in rejected.jsonl. */
+  rejectedRows: number;
   /** Duration in milliseconds of the last flush pass that inserted or tried to insert something. */
   lastFlushMs: number;
   /** Whether the last insert attempt succeeded (true until one is made). */
@@ -137,6 +146,7 @@ type Children = {
   refusedRows: { inc(v: number): void };
   flushFailures: { inc(v?: number): void };
   skippedLines: { inc(v: number): void };
+  rejectedRows: { inc(v: number): void };
   flushDuration: { observe(v: number): void };
 };
 
@@ -174,6 +184,7 @@ export class LogWriter<R extends object> {
   private refusedRows = 0;
   private failedFlushes = 0;
   private skippedLines = 0;
+  private rejectedRows = 0;
   private lastFlushMs = 0;
   private storeWritable = true;
 
@@ -283,6 +294,7 @@ export class LogWriter<R extends object> {
       refusedRows: this.refusedRows,
       failedFlushes: this.failedFlushes,
       skippedLines: this.skippedLines,
+      rejectedRows: this.rejectedRows,
       lastFlushMs: this.lastFlushMs,
       storeWritable: this.storeWritable,
     };
@@ -430,17 +442,9 @@ export class LogWriter<R extends object> {
   }
 
   private async insertSegment(seg: ClosedSegment): Promise<"ok" | "store-failed" | "read-failed"> {
-    let inserted = 0;
-    let skipped = 0;
+    let outcome: { inserted: number; skipped: number };
     try {
-      if (seg.wholeRows !== undefined) {
-        await this.insertFile(seg.path);
-        inserted = seg.wholeRows;
-      } else {
-        const outcome = await readSegment(seg.path, this.flushRows, (chunk) => this.insertRows(chunk));
-        inserted = outcome.rows;
-        skipped = outcome.skipped;
-      }
+      outcome = await this.insertContents(seg);
     } catch (err) {
       this.toBack(seg);
       if (err instanceof InsertFailed) {
@@ -461,6 +465,7 @@ export class LogWriter<R extends object> {
       this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot read log spool segment; will retry");
       return "read-failed";
     }
+    const { inserted, skipped } = outcome;
     try {
       await fs.promises.unlink(seg.path);
     } catch (err) {
@@ -480,6 +485,52 @@ export class LogWriter<R extends object> {
     if (!this.storeWritable) this.logger?.info?.({ table: this.table }, "log store writable again");
     this.storeWritable = true;
     return "ok";
+  }
+
+  private async insertContents(seg: ClosedSegment): Promise<{ inserted: number; skipped: number }> {
+    try {
+      if (seg.wholeRows !== undefined) {
+        await this.insertFile(seg.path);
+        return { inserted: seg.wholeRows, skipped: 0 };
+      }
+      const read = await readSegment(seg.path, this.flushRows, (chunk) => this.insertRows(chunk));
+      return { inserted: read.rows, skipped: read.skipped };
+    } catch (err) {
+      if (!(err instanceof InsertFailed && isRejectedData(err.storeError))) throw err;
+      return this.insertSettingAside(seg);
+    }
+  }
+
+  /** Inserts every row of the segment the store accepts and sets the refused ones aside. */
+  private async insertSettingAside(seg: ClosedSegment): Promise<{ inserted: number; skipped: number }> {
+    let inserted = 0;
+    const read = await readSegment(seg.path, this.flushRows, async (chunk) => {
+      const refused = await this.insertAccepted(chunk);
+      inserted += chunk.length - refused.length;
+      if (refused.length > 0) this.setAside(refused);
+    });
+    return { inserted, skipped: read.skipped };
+  }
+
+  /** Halves until each refused row stands alone; a refused insert stores nothing, so no row goes in twice. */
+  private async insertAccepted(rows: readonly object[]): Promise<{ row: object; reason: string }[]> {
+    try {
+      await this.store.insert(this.table, rows);
+      return [];
+    } catch (err) {
+      if (!isRejectedData(err)) throw new InsertFailed(err);
+      if (rows.length === 1) return [{ row: rows[0]!, reason: (err instanceof Error ? err.message : String(err)).split("\n")[0]! }];
+      const mid = rows.length >> 1;
+      return [...(await this.insertAccepted(rows.slice(0, mid))), ...(await this.insertAccepted(rows.slice(mid)))];
+    }
+  }
+
+  private setAside(refused: { row: object; reason: string }[]): void {
+    const at = new Date().toISOString();
+    fs.appendFileSync(rejectedPath(this.dir), encodeLines(refused.map((r) => ({ rejected_at: at, reason: r.reason, row: r.row }))));
+    this.rejectedRows += refused.length;
+    this.m?.rejectedRows.inc(refused.length);
+    this.logger?.warn({ table: this.table, rows: refused.length, reason: refused[0]!.reason, file: rejectedPath(this.dir) }, "the store refused log rows; set aside");
   }
 
   /** A whole segment is JSONEachRow already: its bytes go to the store unparsed. */
@@ -532,6 +583,7 @@ function children(m: LogWriterMetrics, table: string): Children {
     refusedRows: m.refusedRows.labels(labels),
     flushFailures: m.flushFailures.labels(labels),
     skippedLines: m.skippedLines.labels(labels),
+    rejectedRows: m.rejectedRows.labels(labels),
     flushDuration: m.flushDuration.labels(labels),
   };
 }

@@ -22,6 +22,11 @@ export function segmentPath(dir: string, seq: number): string {
   return path.join(dir, `segment-${String(seq).padStart(12, "0")}.jsonl`);
 }
 
+/** Rows the store refused, with its reason: kept for a person to look at, never replayed. */
+export function rejectedPath(dir: string): string {
+  return path.join(dir, "rejected.jsonl");
+}
+
 /** Segment files in `dir`, oldest first. Other files (the lock, strays) are ignored. */
 export function listSegments(dir: string): SegmentFile[] {
   const found: SegmentFile[] = [];

@@ -209,6 +209,29 @@ describe("LogWriter", () => {
     await w.close();
   });
 
+  it("sets aside a row the store refuses for its contents and delivers the rows beside it", async () => {
+    const dir = freshDir();
+    const m = metrics();
+    const w = await open({ dir, flushRows: 40, metrics: m });
+    // An unpaired surrogate: valid JSON from JSON.stringify, refused by ClickHouse's JSON parser.
+    const poisoned = prediction("poison-17", { feature_cat: ["a", "\ud800"] });
+    w.append(ids("poison", 17));
+    w.append([poisoned]);
+    w.append(ids("poison", 22, 18)); // 40 rows: one whole segment, inserted as it is first
+    w.append(ids("poison-tail", 5)); // and a second, healthy one
+    await w.flush();
+    expect(await stored("poison-")).toBe(39 + 5);
+    expect(w.stats()).toMatchObject({ storeWritable: true, pendingSegments: 0, flushedRows: 44, rejectedRows: 1, failedFlushes: 0 });
+    expect(await counter(m.rejectedRows)).toBe(1);
+    expect(segmentFiles(dir)).toEqual([]);
+    const [line, ...rest] = fs.readFileSync(path.join(dir, "rejected.jsonl"), "utf8").trim().split("\n");
+    expect(rest).toEqual([]);
+    const rejected = JSON.parse(line!);
+    expect(rejected.row.request_id).toBe("poison-17");
+    expect(rejected.reason).toMatch(/surrogate|escape/i);
+    await w.close();
+  });
+
   it("replays what a killed process left, skipping and counting a torn last line", async () => {
     const dir = freshDir();
     const child = await killedWriter(dir);
