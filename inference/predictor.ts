@@ -105,6 +105,8 @@ export class Predictor {
     try {
       if (variant !== "shadow") await this.o.faults?.before(model);
       probabilities = await this.batcher(loaded).submit(encoded, rows.length);
+      // Extreme inputs can overflow a model to NaN; that is the model failing on them, not an answer.
+      if (!probabilities.every(Number.isFinite)) throw new Error("the model returned a non-finite probability for this input");
     } catch (err) {
       const latencyMs = performance.now() - started;
       this.o.metrics.errors.inc({ model, version, reason: "inference_failed" });

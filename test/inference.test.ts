@@ -167,6 +167,13 @@ describe("bad input", () => {
     expect(res.json).toMatchObject({ field: "instances[0].age", reason: expect.stringMatching(/finite/) });
   });
 
+  it("answers a model overflowing to NaN on extreme (in-range) inputs with a 500 naming it, and keeps serving", async () => {
+    const res = await predict({ features: { ...row(), age: 3e38, income: -3e38, debt_ratio: 3e38, credit_lines: -3e38, late_payments: 3e38 } });
+    expect(res.status).toBe(500);
+    expect(res.json).toMatchObject({ error: "inference_failed", reason: expect.stringMatching(/non-finite probability/) });
+    expect((await predict({ features: row() })).status).toBe(200);
+  });
+
   it("answers malformed JSON, prototype-pollution keys and an oversized body with 4xx", async () => {
     expect((await predict(undefined, '{"features": {')).status).toBe(400);
     const poisoned = await predict(undefined, '{"features": {"__proto__": {"admin": true}}}');
