@@ -1,21 +1,20 @@
 import { MemorySaver } from "@langchain/langgraph";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentConfig } from "../agent/configuration.ts";
 import { buildGraph } from "../agent/graph.ts";
 import { deterministicReasoner } from "../agent/reasoners/deterministic.ts";
 import { AgentRunner } from "../agent/runner.ts";
 import { connectMcp, type McpTools } from "../agent/tools.ts";
-import { startInferenceService, type InferenceService } from "../inference/service.ts";
-import { registerMcpHttp } from "../mcp-server/transports/http.ts";
+import type { InferenceService } from "../inference/service.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
-import { Rng } from "../models/rng.ts";
 import type { ModelVersion } from "../models/registry.ts";
-import type { Dataset } from "../models/schema.ts";
 import { deploymentHistory } from "../store/deployments.ts";
 import { eventually } from "./helpers/eventually.ts";
-import { registerTrained } from "./helpers/models.ts";
-import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+import { postOk } from "./helpers/http.ts";
+import { labelledTraffic, type LabelledTraffic } from "./helpers/labelled-traffic.ts";
+import { startMcpStack, TOKENS } from "./helpers/mcp-stack.ts";
+import { labelNoised, registerTrained } from "./helpers/models.ts";
+import { LOOPBACK, tempStore, type TempStore } from "./helpers/temp-store.ts";
 
 // The whole loop for real: the inference service serves v1, then a worse v2 is promoted; real
 // traffic and labels flow through /predict and /feedback into the embedded store; the real MCP
@@ -24,9 +23,7 @@ import { tempStore, type TempStore } from "./helpers/temp-store.ts";
 // the person, approves through the approver connection; the run resumes, applies the rollback
 // through the admin API, and verifies on the traffic that follows.
 
-const ADMIN = "e2e-admin-token-0123456789";
-const AGENT = "e2e-agent-token-0123456789";
-const APPROVER = "e2e-approver-token-0123456789";
+const { admin: ADMIN, agent: AGENT, approver: APPROVER } = TOKENS;
 
 let t: TempStore;
 let svc: InferenceService;
@@ -34,40 +31,13 @@ let v1: ModelVersion;
 let v2: ModelVersion;
 let tools: McpTools;
 let approver: McpTools;
-let seq = 0;
+let traffic: LabelledTraffic;
 
-/** Flips 40% of the "no" labels to "yes": a model that over-predicts default (≈74% vs ≈95% accuracy on real traffic). */
-function labelNoised(d: Dataset, rate: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  return { ...d, name: `${d.name} with ${rate} of class 0 relabelled 1`, examples: d.examples.map((e) => ({ ...e, label: e.label === 0 && rng.next() < rate ? 1 : e.label })) };
-}
-
-async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(svc.url + path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** `n` real requests in batches of 50, then their ground-truth labels; flushed to the store. */
-async function traffic(n: number, seed: number): Promise<void> {
-  const examples = generateCredit(n, seed).examples;
-  for (let i = 0; i < n; i += 50) {
-    const batch = examples.slice(i, i + 50);
-    const res = await post("/v1/models/credit/predict", { instances: batch.map((e) => e.row) }, { "x-request-id": `e2e-${seq++}` });
-    const labels = res.predictions.map((p: { request_id: string }, j: number) => ({ request_id: p.request_id, label: v1.schema.classes[batch[j]!.label]! }));
-    await post("/v1/feedback", { labels });
-  }
-  await svc.predictions.flush();
-  await svc.labels.flush();
-}
-
-const admin = (route: string, body: Record<string, unknown>) => post(`/v1/admin/models/credit/${route}`, { actor: "e2e", reason: "test setup", ...body }, { authorization: `Bearer ${ADMIN}` });
+const admin = (route: string, body: Record<string, unknown>) => postOk(`${svc.url}/v1/admin/models/credit/${route}`, { actor: "e2e", reason: "test setup", ...body }, { authorization: `Bearer ${ADMIN}` });
 
 beforeAll(async () => {
   t = await tempStore({
-    MLWATCH_PORT: "0",
-    MLWATCH_HOST: "127.0.0.1",
+    ...LOOPBACK,
     MLWATCH_ADMIN_TOKEN: ADMIN,
     MLWATCH_STATE_POLL_MS: "100",
     MLWATCH_LOG_FLUSH_MS: "50",
@@ -76,18 +46,8 @@ beforeAll(async () => {
   });
   v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 3000 });
   v2 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 2, data: labelNoised(generateCredit(3000, 2), 0.4, 7) });
-  svc = await startInferenceService({
-    config: t.config,
-    store: t.store,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    extend: (app) =>
-      registerMcpHttp(app, {
-        deps: { store: t.store, config: t.config, adminToken: ADMIN, actionsEnabled: true },
-        mcpToken: AGENT,
-        approverToken: APPROVER,
-        allowedOrigins: [],
-      }),
-  });
+  svc = await startMcpStack(t);
+  traffic = labelledTraffic(svc, v1.schema.classes, "e2e");
   await admin("deploy", { version: v1.version, role: "primary" });
   await traffic(500, 11);
   await admin("deploy", { version: v2.version, role: "primary" });

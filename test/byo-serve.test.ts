@@ -1,28 +1,24 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startInferenceService, type InferenceService } from "../inference/service.ts";
+import type { InferenceService } from "../inference/service.ts";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { importModel } from "../models/import/import.ts";
 import type { Row } from "../models/schema.ts";
+import { requestJson } from "./helpers/http.ts";
+import { connectMcpClient } from "./helpers/mcp-stack.ts";
 import { churnData, churnLogit, lightgbmTrees, pytorchModel, sklearnLogistic, sklearnPipeline, writeCsv } from "./helpers/onnx-conventions.ts";
-import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+import { startService } from "./helpers/service.ts";
+import { LOOPBACK, tempStore, type TempStore } from "./helpers/temp-store.ts";
 
 const TOKEN = "byo-admin-token-0123456789";
 let t: TempStore;
 let svc: InferenceService;
 let mcp: Client;
 
-async function call(route: string, body?: unknown) {
-  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(svc.url + route, { method: body === undefined ? "GET" : "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as any };
-}
+const call = (route: string, body?: unknown) => requestJson(svc.url + route, { body, headers: { authorization: `Bearer ${TOKEN}` } });
 
 const admin = (model: string, action: string, body: Record<string, unknown>) => call(`/v1/admin/models/${model}/${action}`, { actor: "test", reason: "byo test", ...body });
 
@@ -43,13 +39,7 @@ const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 const withoutPlan = (rows: readonly Row[]) => rows.map(({ plan: _plan, ...numeric }) => numeric);
 
 beforeAll(async () => {
-  t = await tempStore({
-    MLWATCH_PORT: "0",
-    MLWATCH_HOST: "127.0.0.1",
-    MLWATCH_ADMIN_TOKEN: TOKEN,
-    MLWATCH_LOG_FLUSH_MS: "50",
-    MLWATCH_STATE_POLL_MS: "100",
-  });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_ADMIN_TOKEN: TOKEN, MLWATCH_LOG_FLUSH_MS: "50", MLWATCH_STATE_POLL_MS: "100" });
   const dir = fs.mkdtempSync(path.join(t.dir, "byo-"));
   const reference = path.join(dir, "reference.csv");
   writeCsv(reference, churnData(1500, 1));
@@ -69,15 +59,11 @@ beforeAll(async () => {
     fs.writeFileSync(file, bytes);
     await importModel(t.store, t.config.modelDir, { model, file, schemaFile, reference, label: "churned", outputs });
   }
-  svc = await startInferenceService({
-    config: t.config,
-    store: t.store,
-    logger: pino({ level: "silent" }),
-    extend: (app) => registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: TOKEN, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] }),
-  });
+  svc = await startService(t, (app) =>
+    registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: TOKEN, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] }),
+  );
   for (const model of ["churn", "churn-logit", "churn-skl", "churn-trees"]) expect((await admin(model, "deploy", { version: "1", role: "primary" })).status).toBe(200);
-  mcp = new Client({ name: "byo-test", version: "1" });
-  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${svc.url}/mcp`)));
+  mcp = await connectMcpClient(`${svc.url}/mcp`);
 }, 60_000);
 
 afterAll(async () => {

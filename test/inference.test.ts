@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
 import { generateCredit } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";
-import { startInferenceService, type InferenceService } from "../inference/service.ts";
+import type { InferenceService } from "../inference/service.ts";
 import { eventually } from "./helpers/eventually.ts";
+import { requestJson, type JsonAnswer, type JsonRequest } from "./helpers/http.ts";
 import { registerTrained } from "./helpers/models.ts";
-import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+import { startService } from "./helpers/service.ts";
+import { LOOPBACK, tempStore, type TempStore } from "./helpers/temp-store.ts";
 
 const TOKEN = "test-admin-token-0123456789";
 let t: TempStore;
@@ -15,21 +16,10 @@ let v2: ModelVersion;
 let broken: ModelVersion;
 const rows = generateCredit(400, 99).examples.map((e) => e.row);
 
-async function start(): Promise<InferenceService> {
-  return startInferenceService({ config: t.config, store: t.store, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) });
-}
-
-async function call(path: string, init: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string>; token?: string | null } = {}) {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  if (init.body !== undefined || init.raw !== undefined) headers["content-type"] ??= "application/json";
-  if (init.token !== null && path.startsWith("/v1/admin")) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
-  const res = await fetch(svc.url + path, {
-    method: init.method ?? (init.body !== undefined || init.raw !== undefined ? "POST" : "GET"),
-    headers,
-    body: init.raw ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
+/** Admin routes get the admin token unless the test names another, or none with null. */
+function call(path: string, { token, ...init }: JsonRequest & { token?: string | null } = {}): Promise<JsonAnswer> {
+  const auth: Record<string, string> = token !== null && path.startsWith("/v1/admin") ? { authorization: `Bearer ${token ?? TOKEN}` } : {};
+  return requestJson(svc.url + path, { ...init, headers: { ...init.headers, ...auth } });
 }
 
 const admin = (route: string, body: Record<string, unknown>) => call(`/v1/admin/models/credit/${route}`, { body: { actor: "test", reason: "test", ...body } });
@@ -46,8 +36,7 @@ async function flushLogs(): Promise<void> {
 
 beforeAll(async () => {
   t = await tempStore({
-    MLWATCH_PORT: "0",
-    MLWATCH_HOST: "127.0.0.1",
+    ...LOOPBACK,
     MLWATCH_ADMIN_TOKEN: TOKEN,
     MLWATCH_LOG_FLUSH_MS: "50",
     MLWATCH_STATE_POLL_MS: "100",
@@ -67,7 +56,7 @@ beforeAll(async () => {
     schema: { ...credit.schema, features: credit.schema.features.map((f) => (f.name === "region" && f.type === "categorical" ? { ...f, categories: [...f.categories, "mars"] } : f)) },
   };
   broken = await registerTrained(t.store, t.config.modelDir, { model: "credit", data: widened, seed: 3, schemaOverride: v1.schema });
-  svc = await start();
+  svc = await startService(t);
   expect((await admin("deploy", { version: v1.version, role: "primary" })).status).toBe(200);
 }, 120_000);
 
@@ -306,7 +295,7 @@ describe("restart and the log spool", () => {
   it("a restarted service comes back in the same traffic state", async () => {
     const before = svc.traffic.state("credit");
     await svc.close();
-    svc = await start();
+    svc = await startService(t);
     expect(svc.traffic.state("credit")).toEqual(before);
     expect((await call("/readyz")).status).toBe(200);
   });

@@ -1,10 +1,10 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Fastify, { type FastifyInstance } from "fastify";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
+import { connectMcpClient } from "./helpers/mcp-stack.ts";
 import { seedDriftScenario, type DriftScenario } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
 
@@ -21,12 +21,6 @@ let securedUrl: string;
 let open: FastifyInstance;
 let openUrl: string;
 let client: Client;
-
-async function connect(url: string, token?: string): Promise<Client> {
-  const c = new Client({ name: "mcp-http-test", version: "1" });
-  await c.connect(new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}));
-  return c;
-}
 
 async function call(name: string, args: Record<string, unknown>, c = client): Promise<CallToolResult> {
   return (await c.callTool({ name, arguments: args })) as CallToolResult;
@@ -74,7 +68,7 @@ beforeAll(async () => {
   s = await seedDriftScenario(t.store, t.config.modelDir);
   [secured, securedUrl] = await startApp({ mcpToken: AGENT, approverToken: APPROVER, allowedOrigins: [ALLOWED] });
   [open, openUrl] = await startApp({ mcpToken: undefined, approverToken: undefined, allowedOrigins: [], limits: { maxResponseBytes: 16_384, defaultRows: 50 } });
-  client = await connect(securedUrl, AGENT);
+  client = await connectMcpClient(securedUrl, AGENT);
 }, 180_000);
 
 afterAll(async () => {
@@ -219,7 +213,7 @@ describe("tool errors, never exceptions", () => {
     expect(tooMany.isError).toBe(true);
     expect(text(tooMany)).toMatch(/limit/);
 
-    const small = await connect(openUrl);
+    const small = await connectMcpClient(openUrl);
     try {
       const page = await ok("query_inference_logs", { model: "credit", version: s.v1.version, variant: "primary", window: s.windows.drifted, limit: 500 }, small);
       expect(page.data.rows.length).toBeGreaterThan(0);
@@ -261,8 +255,7 @@ describe("who may call", () => {
     expect(JSON.parse(none.body).error.message).toMatch(/missing bearer token/);
     expect((await post(securedUrl, { authorization: "Bearer not-the-token-at-all" })).status).toBe(403);
     expect((await post(securedUrl, { authorization: "Basic dXNlcjpwYXNz" })).status).toBe(401);
-    const sdk = new Client({ name: "x", version: "1" });
-    await expect(sdk.connect(new StreamableHTTPClientTransport(new URL(securedUrl), { requestInit: { headers: { authorization: "Bearer wrong-token-0123456789" } } }))).rejects.toThrow(/wrong token/);
+    await expect(connectMcpClient(securedUrl, "wrong-token-0123456789")).rejects.toThrow(/wrong token/);
   });
 
   it("refuses a foreign Origin, admits loopback and configured origins", async () => {

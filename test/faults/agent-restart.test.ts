@@ -2,59 +2,32 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { pino } from "pino";
 import { agentConfig } from "../../agent/configuration.ts";
 import { openAgent, type Agent } from "../../agent/runtime.ts";
 import { connectMcp, ToolError } from "../../agent/tools.ts";
-import { startInferenceService, type InferenceService } from "../../inference/service.ts";
-import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
+import type { InferenceService } from "../../inference/service.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
-import { Rng } from "../../models/rng.ts";
 import type { ModelVersion } from "../../models/registry.ts";
-import type { Dataset } from "../../models/schema.ts";
 import { deploymentHistory } from "../../store/deployments.ts";
-import { registerTrained } from "../helpers/models.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { postOk } from "../helpers/http.ts";
+import { labelledTraffic } from "../helpers/labelled-traffic.ts";
+import { mountMcpWithActions, TOKENS } from "../helpers/mcp-stack.ts";
+import { labelNoised, registerTrained } from "../helpers/models.ts";
+import { startService } from "../helpers/service.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
 
 // The MCP server (the serving process's HTTP side) and the agent both go down twice: once in the
 // middle of an investigation, once while a proposal waits for a person. The agent resumes from its
 // SQLite checkpoint each time; the proposal survives in the store and still needs a person.
 
-const ADMIN = "restart-admin-token-0123456789";
-const AGENT = "restart-agent-token-0123456789";
-const APPROVER = "restart-approver-token-0123456789";
+const { admin: ADMIN, agent: AGENT, approver: APPROVER } = TOKENS;
 let t: TempStore;
 let svc: InferenceService;
 let v1: ModelVersion;
 let v2: ModelVersion;
-let seq = 0;
 /** Set by the test: the next tool call with this name drops its connection, as a dying server would. */
 let dropOnTool: string | undefined;
 let dropped: () => void = () => undefined;
-
-function labelNoised(d: Dataset, rate: number, seed: number): Dataset {
-  const rng = new Rng(seed);
-  return { ...d, examples: d.examples.map((e) => ({ ...e, label: e.label === 0 && rng.next() < rate ? 1 : e.label })) };
-}
-
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<any> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${url} answered ${res.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function traffic(n: number, seed: number): Promise<void> {
-  const examples = generateCredit(n, seed).examples;
-  for (let i = 0; i < n; i += 50) {
-    const batch = examples.slice(i, i + 50);
-    const res = await post(`${svc.url}/v1/models/credit/predict`, { instances: batch.map((e) => e.row) }, { "x-request-id": `restart-${seq++}` });
-    const labels = res.predictions.map((p: { request_id: string }, j: number) => ({ request_id: p.request_id, label: v1.schema.classes[batch[j]!.label]! }));
-    await post(`${svc.url}/v1/feedback`, { labels });
-  }
-  await svc.predictions.flush();
-  await svc.labels.flush();
-}
 
 function dropConnectionOnTool(app: FastifyInstance): void {
   app.addHook("preHandler", async (request) => {
@@ -67,15 +40,10 @@ function dropConnectionOnTool(app: FastifyInstance): void {
   });
 }
 
-async function startService(): Promise<InferenceService> {
-  return startInferenceService({
-    config: t.config,
-    store: t.store,
-    logger: pino({ level: "silent" }),
-    extend: async (app) => {
-      dropConnectionOnTool(app);
-      await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: ADMIN, actionsEnabled: true }, mcpToken: AGENT, approverToken: APPROVER, allowedOrigins: [] });
-    },
+function startServiceWithDropHook(): Promise<InferenceService> {
+  return startService(t, async (app) => {
+    dropConnectionOnTool(app);
+    await mountMcpWithActions(app, t);
   });
 }
 
@@ -91,11 +59,12 @@ function startAgent(): Promise<Agent> {
 }
 
 beforeAll(async () => {
-  t = await tempStore({ MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: ADMIN, MLWATCH_LOG_FLUSH_MS: "50", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_ADMIN_TOKEN: ADMIN, MLWATCH_LOG_FLUSH_MS: "50", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
   v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 3000 });
   v2 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 2, data: labelNoised(generateCredit(3000, 2), 0.4, 7) });
-  svc = await startService();
-  const admin = (route: string, body: Record<string, unknown>) => post(`${svc.url}/v1/admin/models/credit/${route}`, { actor: "test", reason: "setup", ...body }, { authorization: `Bearer ${ADMIN}` });
+  svc = await startServiceWithDropHook();
+  const admin = (route: string, body: Record<string, unknown>) => postOk(`${svc.url}/v1/admin/models/credit/${route}`, { actor: "test", reason: "setup", ...body }, { authorization: `Bearer ${ADMIN}` });
+  const traffic = labelledTraffic(svc, v1.schema.classes, "restart");
   await admin("deploy", { version: v1.version, role: "primary" });
   await traffic(500, 11);
   await admin("deploy", { version: v2.version, role: "primary" });
@@ -118,7 +87,7 @@ describe("MCP server and agent restarts mid-investigation", () => {
     await agent.close();
     await svc.close();
 
-    svc = await startService();
+    svc = await startServiceWithDropHook();
     agent = await startAgent();
     const [stalled] = await agent.runner.incidents();
     expect(stalled).toMatchObject({ model: "credit", next: ["investigate"], awaiting: null });
@@ -130,7 +99,7 @@ describe("MCP server and agent restarts mid-investigation", () => {
 
     await agent.close();
     await svc.close();
-    svc = await startService();
+    svc = await startServiceWithDropHook();
     agent = await startAgent();
     try {
       const pending = await agent.runner.pending();

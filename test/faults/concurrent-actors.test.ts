@@ -1,64 +1,42 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { startInferenceService, type InferenceService } from "../../inference/service.ts";
-import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
+import type { InferenceService } from "../../inference/service.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import type { ModelVersion } from "../../models/registry.ts";
 import { deploymentHistory, type TrafficState } from "../../store/deployments.ts";
+import { requestJson, type JsonAnswer } from "../helpers/http.ts";
 import { driveLoad } from "../helpers/load-driver.ts";
+import { connectMcpClient, startMcpStack, TOKENS } from "../helpers/mcp-stack.ts";
 import { registerTrained } from "../helpers/models.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
 
 // Two actors change one model's traffic at the same moment, each from the state it read: one wins,
 // the other is refused 409 with a reason (expected_event_id), and no state ever mixes the two
 // requests. Prediction traffic runs throughout and never fails.
 
-const ADMIN = "fault-admin-token-0123456789";
-const AGENT = "fault-agent-token-0123456789";
-const APPROVER = "fault-approver-token-0123456789";
+const { admin: ADMIN, agent: AGENT, approver: APPROVER } = TOKENS;
 let t: TempStore;
 let svc: InferenceService;
 let v1: ModelVersion;
 let v2: ModelVersion;
 let v3: ModelVersion;
 
-async function admin(route: string, body?: Record<string, unknown>): Promise<{ status: number; json: Record<string, any> }> {
-  const res = await fetch(`${svc.url}/v1/admin/models/credit/${route}`, {
-    method: body ? "POST" : "GET",
-    headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify({ actor: "fault-test", reason: "race", ...body }) : undefined,
+/** Refusals come back as answers, not errors: the races are about them. */
+function admin(route: string, body?: Record<string, unknown>): Promise<JsonAnswer> {
+  return requestJson(`${svc.url}/v1/admin/models/credit/${route}`, {
+    body: body ? { actor: "fault-test", reason: "race", ...body } : undefined,
+    headers: { authorization: `Bearer ${ADMIN}` },
   });
-  return { status: res.status, json: (await res.json()) as Record<string, any> };
-}
-
-async function connect(token: string): Promise<Client> {
-  const client = new Client({ name: "concurrent-actors", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${svc.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-  return client;
 }
 
 beforeAll(async () => {
-  t = await tempStore({ MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: ADMIN, MLWATCH_LOG_FLUSH_MS: "200", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_ADMIN_TOKEN: ADMIN, MLWATCH_LOG_FLUSH_MS: "200", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
   [v1, v2, v3] = [
     await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 1500 }),
     await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 2, rows: 1500 }),
     await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 3, rows: 1500 }),
   ];
-  svc = await startInferenceService({
-    config: t.config,
-    store: t.store,
-    logger: pino({ level: "silent" }),
-    extend: (app) =>
-      registerMcpHttp(app, {
-        deps: { store: t.store, config: t.config, adminToken: ADMIN, actionsEnabled: true },
-        mcpToken: AGENT,
-        approverToken: APPROVER,
-        allowedOrigins: [],
-      }),
-  });
+  svc = await startMcpStack(t);
   expect((await admin("deploy", { version: v1.version, role: "primary" })).status).toBe(200);
 }, 120_000);
 
@@ -99,7 +77,7 @@ describe("two actors on one model at once", () => {
   }, 60_000);
 
   it("an agent's approved proposal loses cleanly to a person's direct change made from the same state", async () => {
-    const agent = await connect(AGENT);
+    const agent = await connectMcpClient(`${svc.url}/mcp`, AGENT);
     try {
       const base = await admin("traffic");
       const proposed = (await agent.callTool({ name: "propose_action", arguments: { model: "credit", action: "set_traffic_split", canaryPercent: 5, reason: "agent ramps down" } })) as CallToolResult;

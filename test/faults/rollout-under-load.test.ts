@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { startInferenceService, type InferenceService } from "../../inference/service.ts";
+import type { InferenceService } from "../../inference/service.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import type { ModelVersion } from "../../models/registry.ts";
+import { requestJson } from "../helpers/http.ts";
 import { driveLoad } from "../helpers/load-driver.ts";
 import { registerTrained } from "../helpers/models.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { serveAsPrimary } from "../helpers/service.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
 
 // Promote and roll back, again and again, while requests keep coming: not one may fail, and every
 // answer is logged once under the version that actually answered it.
@@ -17,11 +18,10 @@ let v1: ModelVersion;
 let v2: ModelVersion;
 
 beforeAll(async () => {
-  t = await tempStore({ MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_LOG_FLUSH_MS: "200", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_LOG_FLUSH_MS: "200", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
   v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 1500 });
   v2 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 2, rows: 1500, kind: "mlp" });
-  svc = await startInferenceService({ config: t.config, store: t.store, logger: pino({ level: "silent" }) });
-  await svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version: v1.version }, actor: "fault-test", reason: "setup" });
+  svc = await serveAsPrimary(t, v1.version);
 }, 120_000);
 
 afterAll(async () => {
@@ -30,12 +30,7 @@ afterAll(async () => {
 });
 
 async function admin(route: string, body: Record<string, unknown>): Promise<number> {
-  const res = await fetch(`${svc.url}/v1/admin/models/credit/${route}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ actor: "fault-test", reason: "flip under load", ...body }),
-  });
-  return res.status;
+  return (await requestJson(`${svc.url}/v1/admin/models/credit/${route}`, { body: { actor: "fault-test", reason: "flip under load", ...body } })).status;
 }
 
 describe("rollback and promote under load", () => {

@@ -6,6 +6,7 @@ import { generateCredit } from "../../models/datasets/credit.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { registerTrained } from "../helpers/models.ts";
 import { metricValue } from "../helpers/prom-text.ts";
+import { deployPrimary } from "../helpers/service.ts";
 import { tempStore, type TempStore } from "../helpers/temp-store.ts";
 
 // The store stays away long enough for a small spool (MLWATCH_SPOOL_MAX_BYTES=4096, a handful of
@@ -36,9 +37,7 @@ async function start(policy: "drop" | "refuse"): Promise<InferenceService> {
     MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000",
   });
   const svc = await startInferenceService({ config, store: t.store, logger: pino({ level: "silent" }) });
-  if (!svc.traffic.state("credit")?.primary) {
-    await svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version }, actor: "fault-test", reason: "setup" });
-  }
+  if (!svc.traffic.state("credit")?.primary) await deployPrimary(svc, version);
   return svc;
 }
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { startInferenceService, type InferenceService } from "../../inference/service.ts";
+import type { InferenceService } from "../../inference/service.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { driveLoad } from "../helpers/load-driver.ts";
 import { registerTrained } from "../helpers/models.ts";
 import { metricValue } from "../helpers/prom-text.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { serveAsPrimary } from "../helpers/service.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
 
 // The log store goes away for a while under load (embedded mode: the predictions table is renamed
 // away, so every insert fails while the engine itself stays up). Serving must not notice; rows wait
@@ -17,10 +17,9 @@ let svc: InferenceService;
 const rows = generateCredit(500, 6).examples.map((e) => e.row);
 
 beforeAll(async () => {
-  t = await tempStore({ MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_LOG_FLUSH_MS: "100", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_LOG_FLUSH_MS: "100", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
   const v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", rows: 1500 });
-  svc = await startInferenceService({ config: t.config, store: t.store, logger: pino({ level: "silent" }) });
-  await svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version: v1.version }, actor: "fault-test", reason: "setup" });
+  svc = await serveAsPrimary(t, v1.version);
 }, 120_000);
 
 afterAll(async () => {

@@ -91,13 +91,7 @@ export function sklearnLogistic(labels: Labels, zipmap: boolean): Uint8Array {
   const head = classifierHead(labels, zipmap, "probability_tensor");
   return model("OnnxLogisticRegression", "skl2onnx", { "": 17, [ML]: 1 }, {
     node: [
-      node("LinearClassifier", ["float_input"], ["raw_label", "probability_tensor"], "LinearClassifier", [
-        ...classLabels(labels),
-        floatsAttr("coefficients", [...w.map((x) => -x), ...w]),
-        floatsAttr("intercepts", [-b, b]),
-        int("multi_class", 0),
-        str("post_transform", "LOGISTIC"),
-      ], ML),
+      binaryLogistic("float_input", labels, w, b),
       ...head.nodes,
     ],
     initializer: [],
@@ -125,13 +119,7 @@ export function sklearnPipeline(): Uint8Array {
       node("OneHotEncoder", ["plan"], ["plan_onehot"], "OneHotEncoder", [stringsAttr("cats_strings", PLANS), int("zeros", 1)], ML),
       node("Reshape", ["plan_onehot", "shape_tensor"], ["plan_2d"], "Reshape"),
       node("Concat", ["variable", "plan_2d"], ["transformed_column"], "Concat1", [int("axis", -1)]),
-      node("LinearClassifier", ["transformed_column"], ["raw_label", "probability_tensor"], "LinearClassifier", [
-        ...classLabels("string"),
-        floatsAttr("coefficients", [...w.map((x) => -x), ...w]),
-        floatsAttr("intercepts", [-b, b]),
-        int("multi_class", 0),
-        str("post_transform", "LOGISTIC"),
-      ], ML),
+      binaryLogistic("transformed_column", "string", w, b),
       ...head.nodes,
     ],
     initializer: [{ name: "shape_tensor", dims: [2], dataType: T.INT64, int64Data: [-1, PLANS.length] }],
@@ -199,6 +187,17 @@ function classifierHead(labels: Labels, zipmap: boolean, scores: string): { node
   if (!zipmap) return { nodes, outputs: [tensorInfo(labelName, labelType, [null]), tensorInfo("probabilities", T.FLOAT, [null, 2])] };
   nodes.push(node("ZipMap", ["probabilities"], ["output_probability"], "ZipMap", zipMapLabels(labels), ML));
   return { nodes, outputs: [tensorInfo(labelName, labelType, [null]), zipMapInfo("output_probability", labelType)] };
+}
+
+/** skl2onnx writes a binary LogisticRegression as two classes: class 0 scores −(w·x + b), class 1 scores w·x + b. */
+function binaryLogistic(input: string, labels: Labels, w: number[], b: number): Onnx.INodeProto {
+  return node("LinearClassifier", [input], ["raw_label", "probability_tensor"], "LinearClassifier", [
+    ...classLabels(labels),
+    floatsAttr("coefficients", [...w.map((x) => -x), ...w]),
+    floatsAttr("intercepts", [-b, b]),
+    int("multi_class", 0),
+    str("post_transform", "LOGISTIC"),
+  ], ML);
 }
 
 function classLabels(labels: Labels): Onnx.IAttributeProto[] {

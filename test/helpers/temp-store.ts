@@ -12,6 +12,9 @@ export interface TempStore {
   cleanup(): Promise<void>;
 }
 
+/** For a store a service will listen on: any free port, loopback only, so test files can run side by side. */
+export const LOOPBACK = { MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1" };
+
 /** A migrated embedded store in a fresh directory: one per test file, since chdb locks its directory. */
 export async function tempStore(env: Record<string, string> = {}): Promise<TempStore> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-test-"));

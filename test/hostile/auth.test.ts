@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { bearerToken, isLoopbackAddress, tokenMatches } from "../../http/auth.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { connectMcpClient } from "../helpers/mcp-stack.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
 import { ADMIN, AGENT, ALERT, APPROVER, startServingApp, type ServingApp } from "./serving-app.ts";
 
 // Every door refuses a missing token with 401 and a wrong one with 403, and the agent's credential
@@ -13,7 +12,7 @@ let t: TempStore;
 let app: ServingApp;
 
 beforeAll(async () => {
-  t = await tempStore({ MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: ADMIN });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_ADMIN_TOKEN: ADMIN });
   app = await startServingApp(t);
 }, 120_000);
 
@@ -56,8 +55,7 @@ describe("who may knock", () => {
   });
 
   it("the agent's credential cannot approve through MCP: approve_action is not offered and is refused", async () => {
-    const client = new Client({ name: "auth-test", version: "1" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${app.svc.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${AGENT}` } } }));
+    const client = await connectMcpClient(`${app.svc.url}/mcp`, AGENT);
     try {
       const { tools } = await client.listTools();
       expect(tools.map((x) => x.name)).toContain("propose_action");

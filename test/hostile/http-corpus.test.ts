@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCredit } from "../../models/datasets/credit.ts";
-import { registerTrained } from "../helpers/models.ts";
+import { requestJson, type JsonAnswer } from "../helpers/http.ts";
 import { metricValue } from "../helpers/prom-text.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
-import { ADMIN, ALERT, APPROVER, startServingApp, type ServingApp } from "./serving-app.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { ADMIN, ALERT, APPROVER, startServingCredit, type ServingApp } from "./serving-app.ts";
 
 // A corpus of bad requests for every HTTP door: each must get a 4xx naming the field and the reason,
 // be counted in /metrics, and leave the process serving. The table printed at the end is the record.
@@ -14,16 +14,13 @@ const row = generateCredit(5, 21).examples[0]!.row;
 
 beforeAll(async () => {
   t = await tempStore({
-    MLWATCH_PORT: "0",
-    MLWATCH_HOST: "127.0.0.1",
+    ...LOOPBACK,
     MLWATCH_ADMIN_TOKEN: ADMIN,
     MLWATCH_MAX_INSTANCES: "100",
     MLWATCH_MAX_BODY_BYTES: "65536",
     MLWATCH_FAULT_INJECTION: "1",
   });
-  const v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", rows: 1500 });
-  app = await startServingApp(t);
-  await app.svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version: v1.version }, actor: "test", reason: "setup" });
+  app = await startServingCredit(t);
 }, 120_000);
 
 afterAll(async () => {
@@ -121,15 +118,10 @@ const cases: Case[] = [
   { name: "alerts: deep nesting", path: "/v1/alerts", raw: `{"version":"4","status":"firing","alerts":${nest(20_000)}}`, headers: { authorization: `Bearer ${ALERT}` }, status: 400, field: /alerts|body/ },
 ];
 
-async function send(c: Case): Promise<{ status: number; json: Record<string, unknown> }> {
-  const headers: Record<string, string> = { "content-type": "application/json", ...(c.path.startsWith("/v1/admin") ? { authorization: `Bearer ${ADMIN}` } : {}), ...c.headers };
-  const res = await fetch(app.svc.url + c.path, {
-    method: c.method ?? (c.body !== undefined || c.raw !== undefined ? "POST" : "GET"),
-    headers,
-    body: c.raw ?? (c.body !== undefined ? JSON.stringify(c.body) : undefined),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+function send(c: Case): Promise<JsonAnswer> {
+  // Every case says JSON, even a GET: the corpus is about what the route makes of it.
+  const headers = { "content-type": "application/json", ...(c.path.startsWith("/v1/admin") ? { authorization: `Bearer ${ADMIN}` } : {}), ...c.headers };
+  return requestJson(app.svc.url + c.path, { method: c.method, body: c.body, raw: c.raw, headers });
 }
 
 const counted = async (status: number) => metricValue(await (await fetch(`${app.svc.url}/metrics`)).text(), "http_requests_total", { status: String(status) });

@@ -1,22 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
 import { startMcpFixture, text, type McpFixture } from "./mcp-fixture.ts";
 
 // Bad arguments for every MCP tool: each answered with a tool error (isError) whose text names the
 // argument, never a protocol failure or a crash; the server answers a good call afterwards.
 
-let t: TempStore;
 let f: McpFixture;
 
 beforeAll(async () => {
-  t = await tempStore();
-  f = await startMcpFixture(t);
+  f = await startMcpFixture();
 }, 120_000);
 
-afterAll(async () => {
-  await f?.close();
-  await t?.cleanup();
-});
+afterAll(() => f?.close());
 
 const deep = (n: number): unknown => (n === 0 ? {} : { a: deep(n - 1) });
 const cases: [tool: string, args: Record<string, unknown>, names: RegExp][] = [

@@ -1,20 +1,22 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import type { ModelVersion } from "../../models/registry.ts";
 import { nowMicros } from "../../store/clock.ts";
 import { recordDeploymentEvent } from "../../store/deployments.ts";
+import { connectMcpClient } from "../helpers/mcp-stack.ts";
 import { registerTrained } from "../helpers/models.ts";
 import { seedPredictions } from "../helpers/seed-store.ts";
-import type { TempStore } from "../helpers/temp-store.ts";
+import { tempStore, type TempStore } from "../helpers/temp-store.ts";
 
 export const AGENT = "hostile-mcp-agent-token-0123456789";
 export const SEEDED = 300;
 
 export interface McpFixture {
+  /** The fixture's own store: closing the fixture removes it. */
+  t: TempStore;
   app: FastifyInstance;
   client: Client;
   v1: ModelVersion;
@@ -23,7 +25,8 @@ export interface McpFixture {
 }
 
 /** One model with SEEDED logged, half-labelled predictions in the last hour, behind /mcp with actions on. */
-export async function startMcpFixture(t: TempStore): Promise<McpFixture> {
+export async function startMcpFixture(): Promise<McpFixture> {
+  const t = await tempStore();
   const v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", rows: 1500 });
   await recordDeploymentEvent(t.store, { model: "credit", action: "deploy", version: v1.version, state: { primary: v1.version, previous: null, shadow: null, canary: null }, actor: "test", reason: "setup" });
   const examples = generateCredit(SEEDED, 31).examples;
@@ -40,9 +43,9 @@ export async function startMcpFixture(t: TempStore): Promise<McpFixture> {
   const app = Fastify();
   await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: true }, mcpToken: AGENT, approverToken: undefined, allowedOrigins: [] });
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  const client = new Client({ name: "hostile", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${AGENT}` } } }));
+  const client = await connectMcpClient(`${url}/mcp`, AGENT);
   return {
+    t,
     app,
     client,
     v1,
@@ -50,6 +53,7 @@ export async function startMcpFixture(t: TempStore): Promise<McpFixture> {
     async close() {
       await client.close();
       await app.close();
+      await t.cleanup();
     },
   };
 }

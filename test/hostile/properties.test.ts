@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCredit } from "../../models/datasets/credit.ts";
-import { registerTrained } from "../helpers/models.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
-import { ADMIN, startServingApp, type ServingApp } from "./serving-app.ts";
+import { requestJson, type JsonAnswer } from "../helpers/http.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { ADMIN, startServingCredit, type ServingApp } from "./serving-app.ts";
 
 // Generated hostile input: whatever the body, the answer is a 200 or a 4xx whose JSON names a
 // reason (and, for a 400, a field), never a 5xx; and the process still serves afterwards.
@@ -13,10 +13,8 @@ let app: ServingApp;
 const row = generateCredit(5, 41).examples[0]!.row;
 
 beforeAll(async () => {
-  t = await tempStore({ MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: ADMIN, MLWATCH_MAX_INSTANCES: "50", MLWATCH_MAX_BODY_BYTES: "65536" });
-  const v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", rows: 1500 });
-  app = await startServingApp(t);
-  await app.svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version: v1.version }, actor: "test", reason: "setup" });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_ADMIN_TOKEN: ADMIN, MLWATCH_MAX_INSTANCES: "50", MLWATCH_MAX_BODY_BYTES: "65536" });
+  app = await startServingCredit(t);
 }, 120_000);
 
 afterAll(async () => {
@@ -48,13 +46,9 @@ const feedbackBody = fc.oneof(
 );
 const adminBody = fc.record({ actor: hostileValue, reason: hostileValue, version: hostileValue, role: fc.oneof(fc.constantFrom("primary", "shadow", "canary"), hostileValue), percent: hostileValue }, { requiredKeys: [] });
 
-async function post(path: string, raw: string): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(app.svc.url + path, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` }, body: raw });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const post = (path: string, raw: string) => requestJson(app.svc.url + path, { raw, headers: { authorization: `Bearer ${ADMIN}` } });
 
-function expectAnswered(res: { status: number; json: Record<string, unknown> }): void {
+function expectAnswered(res: JsonAnswer): void {
   expect(res.status).toBeLessThan(500);
   if (res.status >= 400) {
     expect(res.json.reason).toEqual(expect.any(String));

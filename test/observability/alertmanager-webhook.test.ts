@@ -3,7 +3,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { MemorySaver } from "@langchain/langgraph";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { agentConfig } from "../../agent/configuration.ts";
@@ -13,11 +12,12 @@ import { AgentRunner, type Launched } from "../../agent/runner.ts";
 import type { Trigger } from "../../agent/state.ts";
 import { lazyMcpTools } from "../../agent/tools.ts";
 import { registerAlertWebhook } from "../../agent/webhook.ts";
-import { startInferenceService, type InferenceService } from "../../inference/service.ts";
+import type { InferenceService } from "../../inference/service.ts";
 import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { eventually } from "../helpers/eventually.ts";
 import { registerTrained } from "../helpers/models.ts";
-import { tempStore, type TempStore } from "../helpers/temp-store.ts";
+import { startService } from "../helpers/service.ts";
+import { LOOPBACK, tempStore, type TempStore } from "../helpers/temp-store.ts";
 import { debianTool } from "./debian-tool.ts";
 import { freePort, startProcess, type LocalProcess } from "./local-process.ts";
 
@@ -71,26 +71,21 @@ function renderConfig(webhookUrl: string, tokenFile: string): string {
 beforeAll(async () => {
   const binary = debianTool("prometheus-alertmanager", "prometheus-alertmanager");
   amtool = debianTool("amtool", "prometheus-alertmanager");
-  t = await tempStore({ MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1" });
+  t = await tempStore(LOOPBACK);
   await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 2000 });
   let runner: AgentRunner | undefined;
-  svc = await startInferenceService({
-    config: t.config,
-    store: t.store,
-    logger: pino({ level: "silent" }),
-    extend: async (app) => {
-      await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, mcpToken: AGENT_TOKEN, approverToken: undefined, allowedOrigins: [] });
-      registerAlertWebhook(app, {
-        token: ALERT_TOKEN,
-        runner: {
-          launch: async (model, trigger) => {
-            const run = await runner!.launch(model, trigger);
-            launched.push({ model, trigger: trigger!, run });
-            return run;
-          },
+  svc = await startService(t, async (app) => {
+    await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, mcpToken: AGENT_TOKEN, approverToken: undefined, allowedOrigins: [] });
+    registerAlertWebhook(app, {
+      token: ALERT_TOKEN,
+      runner: {
+        launch: async (model, trigger) => {
+          const run = await runner!.launch(model, trigger);
+          launched.push({ model, trigger: trigger!, run });
+          return run;
         },
-      });
-    },
+      },
+    });
   });
   // As `mlwatch serve` does: the agent reaches this very process's MCP endpoint, once it listens.
   const checkpointer = new MemorySaver();
