@@ -159,11 +159,11 @@ const driftResult = (features: FeatureFig[], datasetDrifted = false) => {
 };
 
 /** get_model_health's result: analysis' HealthReport (served totals, per version and variant, errors by reason). */
-const healthResult = (versions: { version: string; errorRate?: number; p99?: number; total?: number; reasons?: Record<string, number> }[]) => {
+const healthResult = (versions: { version: string; errorRate?: number; p95?: number; p99?: number; total?: number; reasons?: Record<string, number> }[]) => {
   const fig = (v: (typeof versions)[number]) => {
     const rows = v.total ?? 500;
     const errors = Math.round((v.errorRate ?? 0.001) * rows);
-    return { rows, errors, errorRate: errors / rows, throughputPerSec: rows / 3600, latencyMs: { p50: 2, p95: 5, p99: v.p99 ?? 9 } };
+    return { rows, errors, errorRate: errors / rows, throughputPerSec: rows / 3600, latencyMs: { p50: 2, p95: v.p95 ?? 5, p99: v.p99 ?? 9 } };
   };
   const byVersion = versions.map((v) => ({ version: v.version, variant: "primary", ...fig(v) }));
   const rows = byVersion.reduce((a, f) => a + f.rows, 0);
@@ -174,7 +174,7 @@ const healthResult = (versions: { version: string; errorRate?: number; p99?: num
     model: "credit",
     window: window(),
     bucketSeconds: 75,
-    served: { rows, errors, errorRate: errors / rows, throughputPerSec: rows / 3600, latencyMs: { p50: 2, p95: 5, p99: Math.max(...byVersion.map((f) => f.latencyMs.p99)) } },
+    served: { rows, errors, errorRate: errors / rows, throughputPerSec: rows / 3600, latencyMs: { p50: 2, p95: Math.max(...byVersion.map((f) => f.latencyMs.p95)), p99: Math.max(...byVersion.map((f) => f.latencyMs.p99)) } },
     shadow: null,
     byVersion,
     errorsByReason: [...reasons].map(([reason, by]) => ({ reason, rows: by.reduce((a, b) => a + b.rows, 0), example: `${reason}: boom`, byVersion: by })),
@@ -443,11 +443,18 @@ describe("deterministic reasoner: one rule per root cause", () => {
     expect(await diagnose(spike({ inference_failed: 100 }, false))).toMatchObject({ rootCause: "error_spike", remedy: "escalate" });
   });
 
-  it("latency_regression: p99 over the SLO after a deployment → rollback", async () => {
-    const s: Scenario = { ...badDeploy(), accuracy: () => accuracyResult([{ version: "2", accuracy: 0.91, labelled: 400 }]), health: () => healthResult([{ version: "1" }, { version: "2", p99: 900 }]) };
+  it("latency_regression: over 5% of requests slower than the p99 SLO after a deployment → rollback", async () => {
+    const s: Scenario = { ...badDeploy(), accuracy: () => accuracyResult([{ version: "2", accuracy: 0.91, labelled: 400 }]), health: () => healthResult([{ version: "1" }, { version: "2", p95: 400, p99: 900 }]) };
     const d = await diagnose(s);
     expect(d).toMatchObject({ rootCause: "latency_regression", category: "infra", remedy: "rollback" });
-    expect(d.explanation).toMatch(/p99 latency 900 ms \(SLO 250 ms\)/);
+    expect(d.explanation).toMatch(/p95 latency 400 ms \(p99 900 ms\): over 5% of requests slower than the 250 ms p99 SLO/);
+  });
+
+  it("a p99 over the SLO with p95 under it is one request in a hundred, not a latency regression", async () => {
+    const s: Scenario = { ...healthy(), health: () => healthResult([{ version: "1", p95: 40, p99: 900 }]) };
+    expect(await diagnose(s)).toMatchObject({ rootCause: "none" });
+    const t = await setup(s);
+    expect((await t.runner.start("credit")).status).toBe("healthy");
   });
 
   it("new_category: unseen categories above the share threshold → retrain, naming the feature", async () => {

@@ -1,6 +1,6 @@
 import type { AgentConfig } from "../configuration.ts";
 import { categoryOf, type Diagnosis, type DiagnosisCore, type ReasonInput, type Reasoner } from "../diagnosis.ts";
-import { accuracyBreach, accuracyOf, comparable, extractFacts, pct, points, sloViolations, type Facts, type VersionFigures } from "../facts.ts";
+import { accuracyBreach, accuracyOf, comparable, extractFacts, latencyBreach, pct, points, sloViolations, type Facts, type VersionFigures } from "../facts.ts";
 import type { Evidence } from "../state.ts";
 
 // Rules over the evidence, one small analyzer per root cause (as k8sgpt's analyzers are). Each
@@ -29,8 +29,8 @@ const errorSpike: Analyzer = (facts, config, cite) =>
 const latencyRegression: Analyzer = (facts, config, cite) =>
   infraFault(facts, config, cite, {
     rootCause: "latency_regression",
-    breach: (f) => (f.p99Ms !== null && f.p99Ms > config.slo.maxP99Ms ? f.p99Ms : null),
-    describe: (f) => `p99 latency ${(f.p99Ms ?? 0).toFixed(0)} ms (SLO ${config.slo.maxP99Ms} ms) ${cite("get_model_health")}`,
+    breach: (f) => (latencyBreach(f, config) ? f.p95Ms : null),
+    describe: (f) => `${latencyBreach(f, config)} ${cite("get_model_health")}`,
   });
 
 /** Error spikes and latency regressions share one shape: blame a coinciding deployment, else escalate. */
@@ -239,7 +239,7 @@ function checkFacts(d: DiagnosisCore, facts: Facts, config: AgentConfig): CheckR
       if (!facts.serving.some((f) => f.errorRate !== null && f.errorRate > config.slo.maxErrorRate)) reasons.push("error_spike: the error rate is within the SLO");
       break;
     case "latency_regression":
-      if (!facts.serving.some((f) => f.p99Ms !== null && f.p99Ms > config.slo.maxP99Ms)) reasons.push("latency_regression: p99 latency is within the SLO");
+      if (!facts.serving.some((f) => latencyBreach(f, config))) reasons.push("latency_regression: no more than 5% of requests are slower than the p99 SLO");
       break;
   }
   const unknown = d.features.filter((f) => !facts.knownFeatures.has(f));
