@@ -1,6 +1,6 @@
 # One image for every mlwatch role; the command picks it (docker-compose.yml):
 #   serve (inference, /mcp, approvals, the alert webhook), agent, chat, approve, train, …
-# and `node --import tsx mcp-server/main-http.ts` for a standalone MCP endpoint.
+# and `mcp --http` for a standalone MCP endpoint.
 FROM node:20.19.5-bookworm-slim
 
 WORKDIR /app

@@ -7,7 +7,8 @@ import { register } from "tsx/esm/api";
 // piped stdin make inserts fail. Commands that do not read stdin run with it detached; `mcp` keeps
 // the protocol on stdin and isolates the store in a child of its own, `chat` talks over HTTP.
 const command = process.argv[2];
-if (!process.stdin.isTTY && command !== "mcp" && command !== "chat" && !process.env.MLWATCH_STDIN_DETACHED) {
+const readsStdin = (command === "mcp" && !process.argv.includes("--http")) || command === "chat";
+if (!process.stdin.isTTY && !readsStdin && !process.env.MLWATCH_STDIN_DETACHED) {
   const child = spawnSync(process.execPath, process.argv.slice(1), {
     stdio: ["ignore", "inherit", "inherit"],
     env: { ...process.env, MLWATCH_STDIN_DETACHED: "1" },

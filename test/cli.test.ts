@@ -1,9 +1,10 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { connectMcpClient } from "./helpers/mcp-stack.ts";
 
 const run = promisify(execFile);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-cli-"));
@@ -71,4 +72,31 @@ describe("mlwatch command line", () => {
     expect(badEnv.stderr).toMatch(/MLWATCH_LOG_FEATURES/);
     expect((await mlwatch(["models", "list"])).stdout).not.toMatch(/^x\s/m);
   });
+
+  it("serves the MCP tools over Streamable HTTP on their own with mcp --http, and stops on SIGTERM", async () => {
+    const child = spawn("node", ["bin/mlwatch.js", "mcp", "--http"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_STDIN_DETACHED: "1" },
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on("data", () => {
+          const m = /mlwatch MCP endpoint at (\S+)/.exec(stderr);
+          if (m) resolve(m[1]!);
+        });
+        void exited.then(() => reject(new Error(`mcp --http exited early:\n${stderr}`)));
+      });
+      expect(new URL(url).hostname).toBe("127.0.0.1"); // no token configured: loopback only
+      const client = await connectMcpClient(url);
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["get_model_accuracy", "detect_data_drift", "query_inference_logs"]));
+      await client.close();
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
 });

@@ -44,7 +44,7 @@ function variablesTheCodeReads(): Set<string> {
   for (const file of ["config.ts", "mcp-server/config.ts", "agent/configuration.ts"]) {
     for (const m of read(file).matchAll(/^\s+([A-Z][A-Z0-9_]*): z\./gm)) names.add(m[1]!);
   }
-  for (const file of ["mcp-server/main-http.ts"]) {
+  for (const file of ["mcp-server/run-http.ts"]) {
     for (const m of read(file).matchAll(/process\.env\.([A-Z][A-Z0-9_]*)/g)) names.add(m[1]!);
   }
   return names;
