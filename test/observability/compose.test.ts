@@ -122,15 +122,15 @@ describe("docker-compose.yml", () => {
     const commands: Record<string, Command> = {
       serve: (await import("../../cli/commands/serve.ts")).serveCommand,
       agent: (await import("../../cli/commands/agent.ts")).agentCommand,
+      mcp: (await import("../../cli/commands/mcp.ts")).mcpCommand,
     };
     expect(read("Dockerfile")).toMatch(/ENTRYPOINT \["node", "bin\/mlwatch\.js"\]/);
-    for (const service of ["inference", "agent"]) {
+    for (const service of ["inference", "agent", "mcp"]) {
       const command = compose.services[service]!.command![0]!;
       expect(commands[command]?.name, service).toBe(command);
     }
-    const mcp = compose.services.mcp!.entrypoint!;
-    expect(mcp.slice(0, 3)).toEqual(["node", "--import", "tsx"]);
-    expect(fs.existsSync(path.join(ROOT, mcp[3]!))).toBe(true);
+    expect(compose.services.mcp!.command).toEqual(["mcp", "--http"]);
+    expect(commands.mcp!.usage).toContain("--http");
     const ignored = read(".dockerignore").split("\n").filter((l) => l && !l.startsWith("#"));
     for (const needed of ["bin", "cli", "config.ts", "mcp-server", "package.json", "package-lock.json", "tsconfig.json"]) expect(ignored).not.toContain(needed);
   });
