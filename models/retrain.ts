@@ -20,8 +20,9 @@ export interface RetrainRequest {
 export interface RetrainResult {
   version: ModelVersion;
   trainedOnRows: number;
+  /** On the newest labelled rows of the window, held out from training. */
   heldOutAccuracy: number;
-  /** What the versions that served those same rows got right: the bar the candidate must clear. */
+  /** What the versions that served those same held-out rows got right: the bar the candidate must clear. */
   servingAccuracy: number;
   addedCategories: Record<string, string[]>;
 }
@@ -60,16 +61,19 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
         (rows.length === 0 ? " (with MLWATCH_LOG_FEATURES=hash no raw features are kept)" : ""),
     );
   }
-  const decoded = rows.map((x) => decode(x, numeric, categorical));
+  // Oldest first: the newest rows are held out, and the candidate is judged on what came last.
+  const chronological = rows.reverse();
+  const decoded = chronological.map((x) => decode(x, numeric, categorical));
   const { schema, added } = extendCategories(base.schema, decoded.map((d) => d.row));
   const classIndex = new Map(schema.classes.map((c, i) => [c, i]));
-  const examples: Example[] = decoded.flatMap((d, i) => {
-    const label = classIndex.get(rows[i]!.label);
-    return label === undefined ? [] : [{ row: d.row, label }];
+  const labelled = decoded.flatMap((d, i) => {
+    const label = classIndex.get(chronological[i]!.label);
+    return label === undefined ? [] : [{ example: { row: d.row, label } satisfies Example, servedRight: chronological[i]!.predicted === chronological[i]!.label }];
   });
+  const examples = labelled.map((l) => l.example);
   const dataset: Dataset = { name: `${r.model} log ${new Date(r.fromUs / 1000).toISOString()}…${new Date(r.toUs / 1000).toISOString()}`, schema, examples };
   const kind = r.kind ?? (base.kind === "mlp" ? "mlp" : "logistic");
-  const trained = trainModel({ dataset, kind, seed: r.seed ?? 1 });
+  const trained = trainModel({ dataset, kind, seed: r.seed ?? 1, holdout: "newest" });
   const version = await registerVersion(store, modelDir, {
     model: r.model,
     kind,
@@ -81,7 +85,8 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
     tags: ["retrained", `from:${r.baseVersion}`],
     actor: r.actor,
   });
-  const servingAccuracy = rows.filter((x) => x.predicted === x.label).length / rows.length;
+  const heldOut = labelled.slice(-trained.metrics.testRows);
+  const servingAccuracy = heldOut.filter((l) => l.servedRight).length / heldOut.length;
   return { version, trainedOnRows: examples.length, heldOutAccuracy: trained.metrics.accuracy, servingAccuracy, addedCategories: added };
 }
 

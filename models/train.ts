@@ -17,6 +17,12 @@ export interface TrainRequest {
   seed: number;
   /** Share of rows held out for evaluation and the prediction baseline. */
   testFraction?: number;
+  /**
+   * Which rows are held out. "random" (default): a seeded shuffle. "newest": the examples are in
+   * time order, oldest first, and the last ones are held out, so the score says how the model does
+   * on what comes after what it learnt from, as it will once deployed on a drifting population.
+   */
+  holdout?: "random" | "newest";
   /** Overrides the kind's default epoch count. */
   epochs?: number;
 }
@@ -49,9 +55,9 @@ export interface TrainResult {
 
 /** Split, fit, evaluate on the held-out rows, export ONNX and compute the baseline. Pure: no I/O. */
 export function trainModel(request: TrainRequest): TrainResult {
-  const { dataset, kind, seed, testFraction = 0.2 } = request;
+  const { dataset, kind, seed, testFraction = 0.2, holdout = "random" } = request;
   const schema = dataset.schema;
-  const { train, test } = split(dataset.examples, testFraction, seed);
+  const { train, test } = split(dataset.examples, testFraction, seed, holdout);
   const features = featureBaselines(train.map((e) => e.row), schema, seed);
   // Imputing with the baseline's means is what serving can reproduce: it has the baseline, not the data.
   const fill = imputationFill(features, schema);
@@ -69,12 +75,13 @@ export function trainModel(request: TrainRequest): TrainResult {
   };
 }
 
-function split(examples: readonly Example[], testFraction: number, seed: number): { train: Example[]; test: Example[] } {
+function split(examples: readonly Example[], testFraction: number, seed: number, holdout: "random" | "newest"): { train: Example[]; test: Example[] } {
   if (!(testFraction > 0 && testFraction < 1)) throw new Error(`testFraction must be strictly between 0 and 1, not ${testFraction}`);
   const testRows = Math.round(examples.length * testFraction);
   if (testRows < 1 || testRows >= examples.length) {
     throw new Error(`cannot hold out ${testFraction} of ${examples.length} rows and keep both splits non-empty`);
   }
+  if (holdout === "newest") return { train: examples.slice(0, -testRows), test: examples.slice(-testRows) };
   const shuffled = new Rng(subSeed(seed, "split")).shuffle([...examples]);
   return { train: shuffled.slice(testRows), test: shuffled.slice(0, testRows) };
 }

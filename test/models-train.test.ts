@@ -57,6 +57,19 @@ describe("trainModel", () => {
     expect(Buffer.from(a.onnx).equals(Buffer.from(c.onnx))).toBe(false);
   });
 
+  it("holds out the newest rows when asked, so a concept that moved on shows in the score", () => {
+    // 2,400 rows of one concept, then 600 of the rotated one: held out at random, most test rows come
+    // from the old concept; held out newest, every test row is the rotated one the model never saw.
+    const old = generateHyperplane(2400, 3);
+    const moved = generateHyperplane(600, 4, { rotation: 1 });
+    const timeline: Dataset = { ...old, name: "old then rotated", examples: [...old.examples, ...moved.examples] };
+    const random = trainModel({ dataset: timeline, kind: "logistic", seed: 3 });
+    const newest = trainModel({ dataset: timeline, kind: "logistic", seed: 3, holdout: "newest" });
+    expect(newest.metrics.testRows).toBe(600);
+    expect(random.metrics.accuracy).toBeGreaterThan(0.8);
+    expect(newest.metrics.accuracy).toBeLessThan(0.65);
+  });
+
   it("refuses a split that leaves a side empty", () => {
     expect(() => trainModel({ dataset: generateCredit(2, 1), kind: "logistic", seed: 1, testFraction: 0.1 })).toThrow(/non-empty/);
     expect(() => trainModel({ dataset, kind: "logistic", seed: 1, testFraction: 1 })).toThrow(/testFraction/);

@@ -32,8 +32,10 @@ export const PROMOTE_MARGIN = 0.01;
 
 /**
  * A retrain changes no traffic: it registers a candidate. The candidate is proposed for promotion
- * (a second approval) only when its held-out accuracy beats what the serving version achieved on
- * the same recent labelled traffic; otherwise a person decides.
+ * (a second approval) only when its accuracy on the newest labelled rows of the window, held out
+ * from its training, beats what the serving version achieved on those same rows; otherwise a
+ * person decides. Judging on the newest rows, not a random sample, is what catches a candidate
+ * that learnt a concept which has since moved on.
  */
 function afterRetrain(state: AgentStateType, deps: AgentDeps, result: ActionResult, evidence: AgentUpdate["evidence"], data: unknown): AgentUpdate {
   // apply_action's `retrained`: { version, trained_on_rows, held_out_accuracy, added_categories }.
@@ -42,7 +44,7 @@ function afterRetrain(state: AgentStateType, deps: AgentDeps, result: ActionResu
   if (!version || typeof retrained?.held_out_accuracy !== "number") {
     return { actionResult: { ...result, ok: false, detail: "retrain registered no candidate; escalating" }, evidence, status: "escalated", timeline: [entry(deps, "act", "retrain registered no candidate")] };
   }
-  // The bar is the serving version's accuracy on the very rows the candidate learnt from.
+  // The bar is the serving version's accuracy on the very rows the candidate is judged on.
   const current = typeof retrained.serving_accuracy === "number" ? retrained.serving_accuracy : null;
   const candidate: Candidate = { version, heldOutAccuracy: retrained.held_out_accuracy, trainedOnRows: retrained.trained_on_rows ?? 0, currentAccuracy: current };
   const line = `retrained v${version} on ${candidate.trainedOnRows} labelled rows: held-out accuracy ${(candidate.heldOutAccuracy * 100).toFixed(1)}% vs ${current === null ? "unknown" : `${(current * 100).toFixed(1)}%`} for the serving version`;
