@@ -1,4 +1,8 @@
+import { mcnemar } from "../stats/mcnemar.ts";
 import type { Store } from "../store/client.ts";
+import { imputationFill } from "./baseline.ts";
+import { encodeRows } from "./encode.ts";
+import { predictProba } from "./predict.ts";
 import { getVersion, registerVersion, RegistryError, type ModelVersion } from "./registry.ts";
 import type { Dataset, Example, FeatureSpec, ModelSchema, Row } from "./schema.ts";
 import { trainModel } from "./train.ts";
@@ -24,6 +28,8 @@ export interface RetrainResult {
   heldOutAccuracy: number;
   /** What the versions that served those same held-out rows got right: the bar the candidate must clear. */
   servingAccuracy: number;
+  /** McNemar's test on those rows: only the rows one side got right and the other wrong count. */
+  comparison: { candidateOnlyRight: number; servingOnlyRight: number; pValue: number };
   addedCategories: Record<string, string[]>;
 }
 
@@ -87,7 +93,23 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
   });
   const heldOut = labelled.slice(-trained.metrics.testRows);
   const servingAccuracy = heldOut.filter((l) => l.servedRight).length / heldOut.length;
-  return { version, trainedOnRows: examples.length, heldOutAccuracy: trained.metrics.accuracy, servingAccuracy, addedCategories: added };
+  const candidateRight = rightOnes(trained, heldOut.map((l) => l.example));
+  const candidateOnlyRight = heldOut.filter((l, i) => candidateRight[i] && !l.servedRight).length;
+  const servingOnlyRight = heldOut.filter((l, i) => !candidateRight[i] && l.servedRight).length;
+  const comparison = { candidateOnlyRight, servingOnlyRight, pValue: mcnemar(candidateOnlyRight, servingOnlyRight).pValue };
+  return { version, trainedOnRows: examples.length, heldOutAccuracy: trained.metrics.accuracy, servingAccuracy, comparison, addedCategories: added };
+}
+
+/** Which of the examples the trained model classifies right, imputing as serving will. */
+function rightOnes(trained: ReturnType<typeof trainModel>, examples: Example[]): boolean[] {
+  const fill = imputationFill(trained.baseline.features, trained.schema);
+  const classes = trained.schema.classes.length;
+  const proba = predictProba(trained.weights, encodeRows(examples.map((e) => e.row), trained.schema, fill), examples.length);
+  return examples.map((e, r) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (proba[r * classes + c]! > proba[r * classes + best]!) best = c;
+    return best === e.label;
+  });
 }
 
 function decode(x: { num: (number | null)[]; cat: string[] }, numeric: FeatureSpec[], categorical: FeatureSpec[]): { row: Row } {

@@ -192,6 +192,8 @@ interface Scenario {
   accuracy: (a: Args, w: FakeWorld) => object;
   drift: (a: Args, w: FakeWorld) => object;
   health: (a: Args, w: FakeWorld) => object;
+  /** What apply_action answers for an applied retrain; without it the server has no retraining. */
+  retrained?: object;
 }
 
 const afterAction = (a: Args) => a.window?.fromUs !== undefined;
@@ -339,7 +341,11 @@ class FakeWorld {
       const p = this.proposals.get(String(a.proposal_id));
       if (!p) throw new Error("unknown proposal");
       if (p.status !== "approved") throw new Error(`proposal ${p.proposal_id} has not been approved by a person`);
-      if (p.action === "retrain") throw new Error(`retraining is not implemented yet: proposal ${p.proposal_id} stays approved and recorded, but nothing was trained or changed`);
+      if (p.action === "retrain") {
+        if (!this.scenario.retrained) throw new Error(`retraining is not implemented yet: proposal ${p.proposal_id} stays approved and recorded, but nothing was trained or changed`);
+        p.status = "applied";
+        return { proposal: view(p), applied_event_id: "e-retrain", state: this.scenario.traffic, retrained: this.scenario.retrained };
+      }
       const state = this.apply(p);
       return { proposal: view(p), applied_event_id: this.events[0]!.event_id, state };
     });
@@ -739,6 +745,31 @@ describe("routing decisions", () => {
     expect(end.state.actionResult).toMatchObject({ ok: false, notImplemented: true });
     expect(end.state.actionResult!.detail).toMatch(/does not implement 'retrain' yet/);
     expect(nodesRun(end.state)).not.toContain("verify");
+  });
+
+  it("retrain: a candidate proposed for promotion only when it beats the serving version on the newest rows by more than chance", async () => {
+    const retrained = (heldOut: number, serving: number, pValue: number) => ({
+      version: "3",
+      trained_on_rows: 800,
+      held_out_accuracy: heldOut,
+      serving_accuracy: serving,
+      comparison: { candidate_only_right: 30, serving_only_right: 10, p_value: pValue },
+      added_categories: {},
+    });
+    const outcome = async (r: object) => {
+      const t = await setup({ ...conceptDrift(), retrained: r });
+      const first = await t.runner.start("credit");
+      await t.approver.approve({ proposal_id: first.awaiting!.proposalId, decision: "approve", reason: "go" });
+      return t.runner.resume(first.incidentId, { decision: "approve", by: "alice" });
+    };
+    const clear = await outcome(retrained(0.93, 0.85, 0.002));
+    expect(clear.awaiting?.what).toMatch(/promote/);
+    expect(clear.state.timeline.map((e) => e.event).join("\n")).toMatch(/McNemar p=0\.0020\): proposing its promotion/);
+    const noise = await outcome(retrained(0.93, 0.915, 0.3));
+    expect(noise.status).toBe("escalated");
+    expect(noise.state.actionResult!.detail).toMatch(/not significantly better; escalating/);
+    const worse = await outcome(retrained(0.85, 0.9, 0.001));
+    expect(worse.state.actionResult!.detail).toMatch(/not better; escalating/);
   });
 
   it("remedy escalate → summarize without proposing anything", async () => {

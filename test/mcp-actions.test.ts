@@ -323,7 +323,7 @@ describe("the approval gate", () => {
       requestIdPrefix: "retrain-",
     });
     const applied = await ok(agent, "apply_action", { proposal_id: p.proposal_id });
-    expect(applied.retrained).toMatchObject({ version: String(Number(v3.version) + 1), trained_on_rows: 800 });
+    expect(applied.retrained).toMatchObject({ version: String(Number(v3.version) + 1), trained_on_rows: 800, comparison: { p_value: expect.any(Number) } });
     expect(applied.proposal.status).toBe("applied");
     expect((await admin("traffic")).json.event_id).toBe(traffic.json.event_id);
     const created = (await listVersions(t.store, "credit")).find((v) => v.version === applied.retrained.version)!;

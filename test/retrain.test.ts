@@ -79,6 +79,11 @@ it("trains a candidate on logged, labelled traffic that learns the new category 
   expect(result.trainedOnRows).toBe(4000);
   expect(result.addedCategories).toEqual({ employment: ["gig_worker"] });
   expect(result.version.tags).toEqual(["retrained", `from:${v1.version}`]);
+  // Judged on the newest 800 rows, paired with what v1 answered on them: better, and not by chance.
+  expect(result.version.metrics.testRows).toBe(800);
+  expect(result.heldOutAccuracy).toBeGreaterThan(result.servingAccuracy);
+  expect(result.comparison.candidateOnlyRight).toBeGreaterThan(result.comparison.servingOnlyRight);
+  expect(result.comparison.pValue).toBeLessThan(0.05);
   const fresh = items.slice(4000);
   const [oldAcc, newAcc] = [await accuracyOf(v1, fresh), await accuracyOf(result.version, fresh)];
   expect(newAcc).toBeGreaterThan(oldAcc + 0.03);

@@ -27,19 +27,24 @@ export async function act(state: AgentStateType, deps: AgentDeps): Promise<Agent
   }
 }
 
-/** Held-out accuracy must beat the serving version's recent accuracy by this much to be proposed. */
+/** Held-out accuracy must beat the serving version's on the same rows by this much to be proposed… */
 export const PROMOTE_MARGIN = 0.01;
+/** …and the difference must hold up: McNemar's test on those paired rows below this p-value. */
+export const PROMOTE_MAX_P_VALUE = 0.05;
 
 /**
  * A retrain changes no traffic: it registers a candidate. The candidate is proposed for promotion
  * (a second approval) only when its accuracy on the newest labelled rows of the window, held out
  * from its training, beats what the serving version achieved on those same rows; otherwise a
  * person decides. Judging on the newest rows, not a random sample, is what catches a candidate
- * that learnt a concept which has since moved on.
+ * that learnt a concept which has since moved on; requiring McNemar's test to agree keeps a
+ * difference of a few rows in ~150 (noise) from replacing a model.
  */
 function afterRetrain(state: AgentStateType, deps: AgentDeps, result: ActionResult, evidence: AgentUpdate["evidence"], data: unknown): AgentUpdate {
   // apply_action's `retrained`: { version, trained_on_rows, held_out_accuracy, added_categories }.
-  const retrained = (data as { retrained?: { version?: string; held_out_accuracy?: number; serving_accuracy?: number; trained_on_rows?: number } | null }).retrained;
+  const retrained = (
+    data as { retrained?: { version?: string; held_out_accuracy?: number; serving_accuracy?: number; trained_on_rows?: number; comparison?: { p_value?: number } } | null }
+  ).retrained;
   const version = retrained?.version;
   if (!version || typeof retrained?.held_out_accuracy !== "number") {
     return { actionResult: { ...result, ok: false, detail: "retrain registered no candidate; escalating" }, evidence, status: "escalated", timeline: [entry(deps, "act", "retrain registered no candidate")] };
@@ -47,9 +52,15 @@ function afterRetrain(state: AgentStateType, deps: AgentDeps, result: ActionResu
   // The bar is the serving version's accuracy on the very rows the candidate is judged on.
   const current = typeof retrained.serving_accuracy === "number" ? retrained.serving_accuracy : null;
   const candidate: Candidate = { version, heldOutAccuracy: retrained.held_out_accuracy, trainedOnRows: retrained.trained_on_rows ?? 0, currentAccuracy: current };
-  const line = `retrained v${version} on ${candidate.trainedOnRows} labelled rows: held-out accuracy ${(candidate.heldOutAccuracy * 100).toFixed(1)}% vs ${current === null ? "unknown" : `${(current * 100).toFixed(1)}%`} for the serving version`;
+  const pValue = typeof retrained.comparison?.p_value === "number" ? retrained.comparison.p_value : null;
+  const line =
+    `retrained v${version} on ${candidate.trainedOnRows} labelled rows: held-out accuracy ${(candidate.heldOutAccuracy * 100).toFixed(1)}% vs ` +
+    `${current === null ? "unknown" : `${(current * 100).toFixed(1)}%`} for the serving version on the newest rows${pValue === null ? "" : ` (McNemar p=${pValue.toPrecision(2)})`}`;
   if (current !== null && candidate.heldOutAccuracy < current + PROMOTE_MARGIN) {
     return { actionResult: { ...result, ok: false, detail: `${line}: not better; escalating` }, candidate, evidence, status: "escalated", timeline: [entry(deps, "act", `${line}: not better, not proposed`)] };
+  }
+  if (pValue !== null && pValue >= PROMOTE_MAX_P_VALUE) {
+    return { actionResult: { ...result, ok: false, detail: `${line}: not significantly better; escalating` }, candidate, evidence, status: "escalated", timeline: [entry(deps, "act", `${line}: not significantly better, not proposed`)] };
   }
   return { actionResult: result, candidate, evidence, status: "retrained", timeline: [entry(deps, "act", `${line}: proposing its promotion`)] };
 }

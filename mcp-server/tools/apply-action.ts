@@ -25,7 +25,10 @@ export function registerApplyActionTool(server: McpServer, deps: ToolDeps): void
           version: z.string(),
           trained_on_rows: z.number(),
           held_out_accuracy: z.number(),
-          serving_accuracy: z.number().describe("what the serving versions got right on the same labelled rows"),
+          serving_accuracy: z.number().describe("what the serving versions got right on the same held-out rows"),
+          comparison: z
+            .object({ candidate_only_right: z.number(), serving_only_right: z.number(), p_value: z.number() })
+            .describe("McNemar's test of candidate against serving on the held-out rows (the newest of the window)"),
           added_categories: z.record(z.string(), z.array(z.string())),
         })
         .nullable()
@@ -38,10 +41,10 @@ export function registerApplyActionTool(server: McpServer, deps: ToolDeps): void
       const p = result.proposal;
       const r = result.retrained;
       const retrained = r
-        ? { version: r.version.version, trained_on_rows: r.trainedOnRows, held_out_accuracy: r.heldOutAccuracy, serving_accuracy: r.servingAccuracy, added_categories: r.addedCategories }
+        ? { version: r.version.version, trained_on_rows: r.trainedOnRows, held_out_accuracy: r.heldOutAccuracy, serving_accuracy: r.servingAccuracy, comparison: { candidate_only_right: r.comparison.candidateOnlyRight, serving_only_right: r.comparison.servingOnlyRight, p_value: r.comparison.pValue }, added_categories: r.addedCategories }
         : null;
       const what = r
-        ? `registered v${r.version.version} (staging), trained on ${r.trainedOnRows} labelled rows, held-out accuracy ${(r.heldOutAccuracy * 100).toFixed(1)}%; traffic unchanged: ${describeState(result.state)}`
+        ? `registered v${r.version.version} (staging), trained on ${r.trainedOnRows} labelled rows, held-out accuracy ${(r.heldOutAccuracy * 100).toFixed(1)}% vs ${(r.servingAccuracy * 100).toFixed(1)}% for the serving versions on the same rows (McNemar p=${r.comparison.pValue.toPrecision(2)}); traffic unchanged: ${describeState(result.state)}`
         : `traffic is now ${describeState(result.state)}`;
       return {
         summary: `Applied proposal ${p.id} (${p.action} of '${p.model}', approved by ${p.decidedBy}): ${what} (event ${result.eventId}).`,
