@@ -2,6 +2,7 @@ import { mcnemar } from "../stats/mcnemar.ts";
 import type { Store } from "../store/client.ts";
 import { imputationFill } from "./baseline.ts";
 import { encodeRows } from "./encode.ts";
+import { argmax } from "./evaluate.ts";
 import { predictProba } from "./predict.ts";
 import { getVersion, registerVersion, RegistryError, type ModelVersion } from "./registry.ts";
 import type { Dataset, Example, FeatureSpec, ModelSchema, Row } from "./schema.ts";
@@ -105,11 +106,7 @@ function rightOnes(trained: ReturnType<typeof trainModel>, examples: Example[]):
   const fill = imputationFill(trained.baseline.features, trained.schema);
   const classes = trained.schema.classes.length;
   const proba = predictProba(trained.weights, encodeRows(examples.map((e) => e.row), trained.schema, fill), examples.length);
-  return examples.map((e, r) => {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (proba[r * classes + c]! > proba[r * classes + best]!) best = c;
-    return best === e.label;
-  });
+  return examples.map((e, r) => argmax(proba, r * classes, classes) === e.label);
 }
 
 function decode(x: { num: (number | null)[]; cat: string[] }, numeric: FeatureSpec[], categorical: FeatureSpec[]): { row: Row } {
