@@ -10,6 +10,7 @@ import type { LabelRow, PredictionRow } from "../store/tables.ts";
 import { AutoRollbackGuard } from "./auto-rollback.ts";
 import { FaultInjector } from "./faults.ts";
 import { installErrorHandler } from "./http-errors.ts";
+import { installJsonBodyParser } from "./json-body.ts";
 import { LogWriter } from "./log-writer.ts";
 import { createLogWriterMetrics } from "./log-writer-metrics.ts";
 import { createServingMetrics } from "./metrics.ts";
@@ -96,6 +97,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
     // Ajv's default strips unknown properties silently; a caller's typo must be an error instead.
     ajv: { customOptions: { removeAdditional: false } },
   });
+  installJsonBodyParser(app);
   await app.register(swagger, { openapi: { info: { title: "mlwatch inference", version: "1" } } });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   installErrorHandler(app, metrics, (name) => traffic.state(name) !== undefined);

@@ -164,9 +164,12 @@ describe("bad input", () => {
   });
 
   it("answers malformed JSON, prototype-pollution keys and an oversized body with 4xx", async () => {
-    expect((await predict(undefined, '{"features": {')).status).toBe(400);
+    const malformed = await predict(undefined, '{"features": {');
+    expect(malformed.status).toBe(400);
+    expect(malformed.json).toMatchObject({ field: "body", reason: expect.stringMatching(/^the body is not valid JSON: .*position \d+/) });
     const poisoned = await predict(undefined, '{"features": {"__proto__": {"admin": true}}}');
     expect(poisoned.status).toBe(400);
+    expect(poisoned.json.reason).toMatch(/__proto__ .* prototype-pollution/);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
     const huge = await predict({ instances: Array.from({ length: 90 }, () => ({ ...row(), pad: "x".repeat(1000) })) });
     expect(huge.status).toBe(413);
