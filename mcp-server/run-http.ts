@@ -3,7 +3,7 @@ import { loadConfig } from "../config.ts";
 import { openStore } from "../store/client.ts";
 import { migrate } from "../store/migrations.ts";
 import { loadMcpConfig } from "./config.ts";
-import { registerMcpHttp } from "./transports/http.ts";
+import { mcpHttpOptionsFrom, registerMcpHttp } from "./transports/http.ts";
 
 /**
  * The MCP endpoint on its own (`mlwatch mcp --http`). `mlwatch serve` hosts the same routes beside
@@ -17,13 +17,7 @@ export async function runMcpHttp(): Promise<void> {
   const store = await openStore(config);
   await migrate(store);
   const app = Fastify({ logger: { level: config.logLevel } });
-  await registerMcpHttp(app, {
-    deps: { store, config, adminToken: config.inference.adminToken, actionsEnabled: mcp.actionsEnabled, limits: mcp.limits, proposalTtlSeconds: mcp.proposalTtlSeconds },
-    inferenceUrl: mcp.localInferenceUrl,
-    mcpToken: mcp.mcpToken,
-    approverToken: mcp.approverToken,
-    allowedOrigins: mcp.allowedOrigins,
-  });
+  await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.localInferenceUrl));
   const host = process.env.MLWATCH_HOST ?? (mcp.mcpToken ? "0.0.0.0" : "127.0.0.1");
   const url = await app.listen({ host, port: config.inference.port });
   process.stderr.write(`mlwatch MCP endpoint at ${url}/mcp\n`);

@@ -5,7 +5,7 @@ import { openStore } from "../../store/client.ts";
 import { migrate } from "../../store/migrations.ts";
 import { startInferenceService } from "../../inference/service.ts";
 import { loadMcpConfig } from "../../mcp-server/config.ts";
-import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
+import { mcpHttpOptionsFrom, registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { loadAgentConfig } from "../../agent/configuration.ts";
 import { openAgent } from "../../agent/runtime.ts";
 import { registerAlertWebhook } from "../../agent/webhook.ts";
@@ -40,13 +40,7 @@ export const serveCommand: Command = {
       config,
       store,
       extend: async (app) => {
-        await registerMcpHttp(app, {
-          deps: { store, config, adminToken: config.inference.adminToken, actionsEnabled: mcp.actionsEnabled, limits: mcp.limits, proposalTtlSeconds: mcp.proposalTtlSeconds },
-          inferenceUrl: mcp.inferenceUrl,
-          mcpToken: mcp.mcpToken,
-          approverToken: mcp.approverToken,
-          allowedOrigins: mcp.allowedOrigins,
-        });
+        await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl));
         registerAlertWebhook(app, { runner: agent.runner, token: agentConfig.alertToken });
       },
     });

@@ -7,7 +7,10 @@ import { APPROVE_SCOPE, authenticateApprover, authenticateMcp, type AuthOutcome,
 import { listProposals, ProposalError, proposalStatuses, UnknownProposalError, type ProposalStatus } from "../proposals.ts";
 import { viewProposal } from "../proposal-view.ts";
 import { createMcpServer, type McpDeps } from "../server.ts";
+import type { Config } from "../../config.ts";
+import type { Store } from "../../store/client.ts";
 import { nowMicros } from "../../store/clock.ts";
+import type { McpConfig } from "../config.ts";
 
 export interface McpHttpOptions extends HttpAuthPolicy {
   /** Everything but who calls (set per request) and where the admin API is (see inferenceUrl). */
@@ -15,6 +18,17 @@ export interface McpHttpOptions extends HttpAuthPolicy {
   /** Admin API base URL; unset: this Fastify instance's own listener, as when `mlwatch serve` hosts us. */
   inferenceUrl?: string;
   path?: string;
+}
+
+/** What `mlwatch serve` and `mlwatch mcp --http` both mount, from the validated configuration. */
+export function mcpHttpOptionsFrom(store: Store, config: Config, mcp: McpConfig, inferenceUrl: string | undefined): McpHttpOptions {
+  return {
+    deps: { store, config, adminToken: config.inference.adminToken, actionsEnabled: mcp.actionsEnabled, limits: mcp.limits, proposalTtlSeconds: mcp.proposalTtlSeconds },
+    ...(inferenceUrl ? { inferenceUrl } : {}),
+    mcpToken: mcp.mcpToken,
+    approverToken: mcp.approverToken,
+    allowedOrigins: mcp.allowedOrigins,
+  };
 }
 
 const INVALID_JSON = Symbol("invalid json");
