@@ -3,7 +3,7 @@ import { CsvError } from "../models/datasets/csv.ts";
 import { RegistryError } from "../models/registry.ts";
 import { ScenarioError } from "../simulations/scenario.ts";
 import { StoreError } from "../store/client.ts";
-import { UsageError, type Command } from "./command.ts";
+import { UsageError, wantsHelp, type Command } from "./command.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { approveCommand } from "./commands/approve.ts";
 import { chatCommand } from "./commands/chat.ts";
@@ -52,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
   if (!command) {
     console.error(`mlwatch: unknown command '${name}'\n\n${help()}`);
     return 2;
+  }
+  if (wantsHelp(rest)) {
+    console.log(command.usage);
+    return 0;
   }
   try {
     await command.run(rest);

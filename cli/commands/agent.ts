@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { parse, UsageError, wantsHelp } from "../command.ts";
+import { parse, UsageError } from "../command.ts";
 import { AgentConfigError, loadAgentConfig } from "../../agent/configuration.ts";
 import { renderRequest } from "../../agent/chat.ts";
 import { openAgent, type Agent } from "../../agent/runtime.ts";
@@ -22,10 +22,6 @@ export const agentCommand: Command = {
   summary: "watch models on a schedule, diagnose breaches and propose fixes for a person to approve",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const { values } = parse(argv, { model: { type: "string" }, once: { type: "boolean", default: false }, interval: { type: "string" } });
     const config = loadAgentConfig();
     const interval = values.interval === undefined ? config.intervalSeconds : Number(values.interval);

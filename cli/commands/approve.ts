@@ -1,6 +1,6 @@
 import os from "node:os";
 import type { Command } from "../command.ts";
-import { parse, printTable, UsageError, wantsHelp } from "../command.ts";
+import { parse, printTable, UsageError } from "../command.ts";
 import { loadConfig } from "../../config.ts";
 import { openStore, StoreError, type Store } from "../../store/client.ts";
 import { migrate } from "../../store/migrations.ts";
@@ -25,10 +25,6 @@ export const approveCommand: Command = {
   summary: "approve or reject an agent's proposed action (a person's decision)",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const { values, positionals } = parse(
       argv,
       { reject: { type: "boolean" }, reason: { type: "string" }, as: { type: "string" }, list: { type: "boolean" } },

@@ -1,7 +1,7 @@
 import os from "node:os";
 import readline from "node:readline";
 import type { Command } from "../command.ts";
-import { parse, wantsHelp } from "../command.ts";
+import { parse } from "../command.ts";
 import { ChatSession, CHAT_HELP } from "../../agent/chat.ts";
 import { AgentConfigError, loadAgentConfig } from "../../agent/configuration.ts";
 import { openAgent } from "../../agent/runtime.ts";
@@ -24,10 +24,6 @@ export const chatCommand: Command = {
   summary: "review and approve the agent's proposals, ask about models",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const { values } = parse(argv, { as: { type: "string" } });
     const config = loadAgentConfig();
     const unreachable = (err: unknown) => {

@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import type { Command } from "../command.ts";
-import { parse, wantsHelp } from "../command.ts";
+import { parse } from "../command.ts";
 import { loadConfig } from "../../config.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import { registerVersion } from "../../models/registry.ts";
@@ -20,10 +20,6 @@ export const demoCommand: Command = {
   summary: "train, serve, log and measure one model end to end (what npm start runs)",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const { values } = parse(argv, { requests: { type: "string", default: "2000" } });
     const requests = Math.max(1, Number(values.requests) || 2000);
     const config = loadConfig({ ...process.env, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1" });

@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { parse, wantsHelp } from "../command.ts";
+import { parse } from "../command.ts";
 import { runMcpHttp } from "../../mcp-server/run-http.ts";
 import { runMcpStdio } from "../../mcp-server/run-stdio.ts";
 
@@ -21,10 +21,6 @@ export const mcpCommand: Command = {
   summary: "MCP server on stdio (Claude Desktop), bridging to a running serve; --http: the HTTP endpoint alone",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const { values } = parse(argv, { http: { type: "boolean" } });
     if (values.http) await runMcpHttp();
     else await runMcpStdio();

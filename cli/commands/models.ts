@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { parse, printTable, UsageError, wantsHelp } from "../command.ts";
+import { parse, printTable, UsageError } from "../command.ts";
 import { withStore } from "../open-store.ts";
 import { describeRewrite, importModel } from "../../models/import/import.ts";
 import { inspectModelFile } from "../../models/import/inspect-report.ts";
@@ -31,7 +31,7 @@ export const modelsCommand: Command = {
   usage,
   async run(argv) {
     const [sub, ...args] = argv;
-    if (!sub || wantsHelp(argv)) {
+    if (!sub) {
       console.log(usage);
       return;
     }

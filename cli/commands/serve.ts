@@ -1,5 +1,4 @@
 import type { Command } from "../command.ts";
-import { wantsHelp } from "../command.ts";
 import { loadConfig } from "../../config.ts";
 import { openStore } from "../../store/client.ts";
 import { migrate } from "../../store/migrations.ts";
@@ -25,10 +24,6 @@ export const serveCommand: Command = {
   summary: "serve models, the MCP endpoint and the alert webhook in the process that owns the store",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const config = loadConfig();
     const mcp = loadMcpConfig();
     const agentConfig = loadAgentConfig();

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { Command } from "../command.ts";
-import { parse, printTable, UsageError, wantsHelp } from "../command.ts";
+import { parse, printTable, UsageError } from "../command.ts";
 import { runScenarios } from "../../simulations/runner.ts";
 import { resultHeader, resultRows, scoreRows, writeReport } from "../../simulations/report.ts";
 import { score } from "../../simulations/scoring.ts";
@@ -33,10 +33,6 @@ export const simulateCommand: Command = {
   summary: "run drift and fault scenarios through the whole loop and score it",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const { values } = parse(argv, options);
     const seeds = Number(values.seeds);
     const factor = Number(values.scale);

@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { printTable, UsageError, wantsHelp } from "../command.ts";
+import { printTable, UsageError } from "../command.ts";
 import { withStore } from "../open-store.ts";
 import { appliedVersions, migrations } from "../../store/migrations.ts";
 
@@ -14,7 +14,7 @@ export const storeCommand: Command = {
   usage,
   async run(argv) {
     const [sub] = argv;
-    if (!sub || wantsHelp(argv)) {
+    if (!sub) {
       console.log(usage);
       return;
     }

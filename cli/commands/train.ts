@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { parse, UsageError, wantsHelp } from "../command.ts";
+import { parse, UsageError } from "../command.ts";
 import { withStore } from "../open-store.ts";
 import { makeDataset, type DatasetSpec } from "../../models/datasets/index.ts";
 import { registerVersion } from "../../models/registry.ts";
@@ -31,10 +31,6 @@ export const trainCommand: Command = {
   summary: "train a model, export ONNX and register a new version",
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return;
-    }
     const { values } = parse(argv, options);
     if (!values.name) throw new UsageError("--name is required");
     const kind = values.model;
