@@ -314,7 +314,12 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
   const unknownSeen = refs.some((f) => f.type === "categorical" && (cur.bins.get(f.binPos)?.get(f.categories!.length) ?? 0) > 0);
   const unseen = unknownSeen && cur.rawRows > 0 ? await unseenValues(store, model, choice.version, schema, window) : new Map();
 
-  const features = refs.map((f) => featureDrift(f, baseline.features[f.index]!, cur, ref, unseen, query.method));
+  const outcomes = refs.map((f) => featureDrift(f, baseline.features[f.index]!, cur, ref, unseen, query.method));
+  const unbinned = refs.filter((_, i) => outcomes[i] === null).map((f) => f.name);
+  if (unbinned.length > 0) {
+    notes.push(`no binned rows of ${unbinned.join(", ")} in the ${ref ? "window or reference" : "window"} (rows binned under another baseline, or written while the window was read): left out`);
+  }
+  const features = outcomes.filter((o): o is FeatureOutcome => o !== null);
   const tested = features.flatMap((f, i) => (f.result ? [i] : []));
   let dataset: DriftReport["dataset"] = null;
   if (tested.length > 0) {
@@ -361,7 +366,7 @@ function featureDrift(
   ref: WindowAggregates | null,
   unseen: Map<number, { value: string; rows: number }[]>,
   forced: DriftMethodName | undefined,
-): FeatureOutcome {
+): FeatureOutcome | null {
   const curH = histogramFromBins(fb, cur.bins.get(f.binPos));
   const refH: FeatureHistogram = ref ? histogramFromBins(fb, ref.bins.get(f.binPos)) : baselineHistogram(fb);
   const curPresent = sum(curH.counts);
@@ -370,6 +375,8 @@ function featureDrift(
   const refRows = refPresent + refH.missing;
   const curRaw = f.type === "numeric" ? cur.raw.get(f.rawPos) : undefined;
   const refRaw = f.type === "numeric" && ref ? ref.raw.get(f.rawPos) : undefined;
+  // Rows are counted by one query and binned by another: a side can hold rows but no bins of them.
+  if (curRows === 0 || refRows === 0) return null;
 
   const score = psi(psiBins(fb, refH), psiBins(fb, curH));
   const missingTest = refRows > 0 && curRows > 0 ? twoProportionZTest(curH.missing, curRows, refH.missing, refRows) : null;
