@@ -34,6 +34,8 @@ export interface AgentConfig {
   verify: {
     deadlineSeconds: number;
     pollSeconds: number;
+    /** The agent follows a rollout plan this long before it aborts it and hands over to a person. */
+    rolloutDeadlineSeconds: number;
     /** Recovered = within this (absolute accuracy) of the baseline. */
     tolerance: number;
     /** Rows the post-action window needs before its figures count. */
@@ -75,6 +77,8 @@ const envSchema = z.object({
   MLWATCH_AGENT_RECENT_DEPLOY_S: z.coerce.number().int().positive().default(24 * 3600),
   MLWATCH_AGENT_VERIFY_DEADLINE_S: z.coerce.number().positive().default(900),
   MLWATCH_AGENT_VERIFY_POLL_S: z.coerce.number().positive().default(30),
+  // A rollout plan waits for labels at every stage: days, not minutes, on real traffic.
+  MLWATCH_AGENT_ROLLOUT_DEADLINE_S: z.coerce.number().positive().default(3 * 86_400),
   MLWATCH_AGENT_VERIFY_TOLERANCE: z.coerce.number().min(0).max(1).default(0.02),
   MLWATCH_AGENT_VERIFY_MIN_ROWS: z.coerce.number().int().min(1).default(200),
   MLWATCH_AGENT_INTERVAL_S: z.coerce.number().positive().default(300),
@@ -114,6 +118,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     verify: {
       deadlineSeconds: e.MLWATCH_AGENT_VERIFY_DEADLINE_S,
       pollSeconds: e.MLWATCH_AGENT_VERIFY_POLL_S,
+      rolloutDeadlineSeconds: e.MLWATCH_AGENT_ROLLOUT_DEADLINE_S,
       tolerance: e.MLWATCH_AGENT_VERIFY_TOLERANCE,
       minRows: e.MLWATCH_AGENT_VERIFY_MIN_ROWS,
     },

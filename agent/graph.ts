@@ -9,6 +9,7 @@ import { monitor } from "./nodes/monitor.ts";
 import { propose } from "./nodes/propose.ts";
 import { reason } from "./nodes/reason.ts";
 import { revert } from "./nodes/revert.ts";
+import { rollout } from "./nodes/rollout.ts";
 import { summarize } from "./nodes/summarize.ts";
 import { verify } from "./nodes/verify.ts";
 import { deterministicReasoner } from "./reasoners/deterministic.ts";
@@ -19,8 +20,9 @@ import { lazyMcpTools, type McpTools } from "./tools.ts";
 // monitor ─healthy─► END
 //    └─► investigate ─► reason ─none/escalate─► summarize ─► END
 //                          └─► propose ─► approve ─approve─► act ─► verify ─recovered─► summarize
-//                                 ▲          │  └─reject──► summarize   │        └─► revert ─► summarize
-//                                 └──edit────┘               act failed ┴─► summarize
+//                                 ▲          │  └─reject──► summarize   │  │       └─► revert ─► summarize
+//                                 └──edit────┘                          │  └─retrain─► rollout ─► summarize
+//                                                            act failed ┴─► summarize
 
 export function routeAfterMonitor(s: AgentStateType): "investigate" | typeof END {
   return s.status === "healthy" ? END : "investigate";
@@ -40,9 +42,9 @@ export function routeAfterApprove(s: AgentStateType): "act" | "propose" | "summa
   return s.status === "approved" ? "act" : "summarize";
 }
 
-/** A retrain's candidate goes back through propose and approve before any traffic moves. */
-export function routeAfterAct(s: AgentStateType): "verify" | "propose" | "summarize" {
-  if (s.status === "retrained") return "propose";
+/** A retrain's rollout plan is followed stage by stage; every other action is verified at once. */
+export function routeAfterAct(s: AgentStateType): "verify" | "rollout" | "summarize" {
+  if (s.status === "rolling_out") return "rollout";
   return s.actionResult?.ok ? "verify" : "summarize";
 }
 
@@ -80,6 +82,7 @@ export function buildGraph(o: BuildOptions) {
     .addNode("approve", node(approve))
     .addNode("act", node(act))
     .addNode("verify", node(verify))
+    .addNode("rollout", node(rollout))
     .addNode("revert", node(revert))
     .addNode("summarize", node(summarize))
     .addEdge(START, "monitor")
@@ -88,8 +91,9 @@ export function buildGraph(o: BuildOptions) {
     .addConditionalEdges("reason", routeAfterReason, ["propose", "summarize"])
     .addConditionalEdges("propose", routeAfterPropose, ["approve", "summarize"])
     .addConditionalEdges("approve", routeAfterApprove, ["act", "propose", "summarize"])
-    .addConditionalEdges("act", routeAfterAct, ["verify", "propose", "summarize"])
+    .addConditionalEdges("act", routeAfterAct, ["verify", "rollout", "summarize"])
     .addConditionalEdges("verify", routeAfterVerify, ["summarize", "revert"])
+    .addEdge("rollout", "summarize")
     .addEdge("revert", "summarize")
     .addEdge("summarize", END)
     .compile(o.checkpointer ? { checkpointer: o.checkpointer } : {});
@@ -100,14 +104,3 @@ export type AgentGraph = ReturnType<typeof buildGraph>;
 export function defaultReasoner(config: AgentConfig): Reasoner {
   return config.ollama.host ? ollamaReasoner({ host: config.ollama.host, model: config.ollama.model }) : deterministicReasoner;
 }
-
-/** For langgraph.json (LangGraph Studio / CLI): configured from the environment, connected on first use; the platform supplies the checkpointer. */
-export const graph = (() => {
-  const config = loadAgentConfig();
-  return buildGraph({
-    tools: lazyMcpTools({ url: config.mcp.url, token: config.mcp.token }),
-    reasoner: defaultReasoner(config),
-    config,
-    ...(config.autoApprove ? { approver: lazyMcpTools({ url: config.mcp.url, token: config.mcp.approverToken }, "mlwatch-auto-approver") } : {}),
-  });
-})();

@@ -1,3 +1,4 @@
+import type { PlanView } from "../rollout/plan-view.ts";
 import { Annotation } from "@langchain/langgraph";
 import type { Diagnosis } from "./diagnosis.ts";
 import type { ActionName, Window } from "./tools.ts";
@@ -75,15 +76,6 @@ export interface ActionResult {
   expectedPrimary: string | null;
 }
 
-/** A version an approved retrain registered, waiting to be proposed for promotion. */
-export interface Candidate {
-  version: string;
-  heldOutAccuracy: number;
-  trainedOnRows: number;
-  /** The serving version's realized (or estimated) accuracy it has to beat. */
-  currentAccuracy: number | null;
-}
-
 export interface Figures {
   accuracy: number | null;
   accuracySource: "realized" | "estimated" | null;
@@ -148,7 +140,7 @@ export type Status =
   | "edit_requested"
   | "approval_missing"
   | "applied"
-  | "retrained"
+  | "rolling_out"
   | "recovered"
   | "not_recovered"
   | "escalated"
@@ -167,7 +159,8 @@ export const AgentState = Annotation.Root({
   proposal: replace<Proposal | null>(() => null),
   decision: replace<Decision | null>(() => null),
   actionResult: replace<ActionResult | null>(() => null),
-  candidate: replace<Candidate | null>(() => null),
+  /** The rollout plan an approved retrain started, as the server last reported it. */
+  plan: replace<PlanView | null>(() => null),
   verification: replace<Verification | null>(() => null),
   revertProposal: replace<Revert | null>(() => null),
   incident: replace<IncidentSummary | null>(() => null),

@@ -2,6 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { z } from "zod";
+import { planViewSchema } from "../rollout/plan-view.ts";
 
 // The one module that knows the MCP server's tool names and result shapes (mcp-server/tools/*.ts
 // and the analysis reports they return). Each schema first normalises a result into the fields the
@@ -252,6 +253,9 @@ export const proposalSchema = z.preprocess(
     decisionReason: z.string().nullish(),
   }),
 );
+/** apply_action → { proposal, applied_event_id, state, rollout }: the plan in the server's own schema. */
+const appliedSchema = z.looseObject({ applied_event_id: z.string(), rollout: planViewSchema.nullable() });
+
 const proposalListSchema = z.looseObject({ proposals: z.array(proposalSchema) });
 
 export interface ProposeArgs {
@@ -314,7 +318,13 @@ export class McpTools {
     return this.call("propose_action", { ...args }, proposalSchema);
   }
   apply(proposalId: string) {
-    return this.call("apply_action", { proposal_id: proposalId }, anyObject);
+    return this.call("apply_action", { proposal_id: proposalId }, appliedSchema);
+  }
+  advanceRollout(planId: string) {
+    return this.call("advance_rollout", { plan_id: planId }, planViewSchema);
+  }
+  abortRollout(args: { plan_id: string; by?: string; reason: string }) {
+    return this.call("abort_rollout", args, planViewSchema);
   }
   getProposal(proposalId: string) {
     return this.call("get_proposal", { proposal_id: proposalId }, proposalSchema);

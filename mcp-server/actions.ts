@@ -1,8 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { Store } from "../store/client.ts";
 import { currentTrafficState, deploymentHistory, recordDeploymentEvent, type TrafficState } from "../store/deployments.ts";
-import { getVersion, RegistryError } from "../models/registry.ts";
-import { retrainFromLog, type RetrainResult } from "../models/retrain.ts";
+import { findChangePoint } from "../analysis/change-point.ts";
+import { getAccuracy } from "../analysis/index.ts";
+import { getVersion } from "../models/registry.ts";
+import { labelsNeeded } from "../rollout/gates.ts";
+import { defaultPlanSpec, newPlan } from "../rollout/new-plan.ts";
+import type { Plan, PlanSpec } from "../rollout/plan.ts";
+import { listPlans, savePlan } from "../rollout/plan-store.ts";
+import { nowMicros } from "../store/clock.ts";
+import { advancePlan } from "./rollout-runner.ts";
 import { assertKnownModel } from "./models.ts";
 import { applyChange, versionsIn } from "../inference/traffic-changes.ts";
 import { AdminApiError, postTrafficChange } from "./admin-client.ts";
@@ -30,18 +37,22 @@ export interface ProposeInput {
   shadowPercent?: number;
   /** retrain only: the labelled traffic to learn from, fixed now; default the 24 h before the proposal. */
   window?: { fromUs: number; toUs: number };
+  /** retrain only: stages and gates other than the default plan's (validated against the plan schema). */
+  plan?: PlanSpec;
   reason: string;
 }
 
 /** Default training window of a retrain proposal. */
 export const RETRAIN_WINDOW_SECONDS = 86_400;
-/** Bounds the training run inside the serving process (training blocks its event loop). */
-const RETRAIN_MAX_ROWS = 20_000;
 
 export async function propose(store: Store, input: ProposeInput, by: string, nowUs: number, ttlSeconds: number): Promise<Proposal> {
   await assertKnownModel(store, input.model);
   const current = await currentTrafficState(store, input.model);
   const params = paramsOf(input, current.state, nowUs);
+  if (input.action === "retrain") {
+    await assertNoRunningPlan(store, input.model);
+    params.plan = input.plan ?? (await proposedPlan(store, input.model, params.baseVersion!, { fromUs: params.fromUs!, toUs: params.toUs! }, nowUs));
+  }
   const change = trafficChangeOf(input.action, params);
   let after: TrafficState | null = null;
   if (change) {
@@ -116,21 +127,21 @@ export interface Applied {
   proposal: Proposal;
   eventId: string;
   state: TrafficState;
-  /** The candidate a retrain registered (status staging); null for traffic changes. */
-  retrained: RetrainResult | null;
+  /** The rollout plan an approved retrain started; null for traffic changes. */
+  plan: Plan | null;
 }
 
 /**
  * Applies an approved proposal. A traffic change goes through the admin API with expected_event_id =
  * the event the proposal was computed from, so a state that moved meanwhile (another agent, an
- * automatic rollback) is refused with 409 instead of being half-overwritten. A retrain registers a
- * candidate version and changes no traffic.
+ * automatic rollback) is refused with 409 instead of being half-overwritten. A retrain starts its
+ * rollout plan, whose stages train, shadow, canary and promote as their gates pass.
  */
 export async function apply(target: ApplyTarget, id: string, by: string, nowUs: number): Promise<Applied> {
   const { store } = target;
   const { after: p } = await updateProposal(store, id, { type: "begin_apply", by }, nowUs);
   const change = trafficChangeOf(p.action, p.params);
-  if (!change) return retrain(target, p, by, nowUs);
+  if (!change) return startRollout(target, p, by, nowUs);
   try {
     const result = await postTrafficChange(target.inferenceUrl, target.adminToken, p.model, change, {
       actor: by,
@@ -140,13 +151,13 @@ export async function apply(target: ApplyTarget, id: string, by: string, nowUs: 
       expectedEventId: p.baseEventId,
     });
     const { after } = await updateProposal(store, id, { type: "applied", eventId: result.eventId }, nowUs);
-    return { proposal: after, eventId: result.eventId, state: result.state, retrained: null };
+    return { proposal: after, eventId: result.eventId, state: result.state, plan: null };
   } catch (err) {
     const uncertain = !(err instanceof AdminApiError) || err.status === null || err.status >= 500;
     const landed = uncertain ? await appliedEvent(store, p) : undefined;
     if (landed) {
       const { after } = await updateProposal(store, id, { type: "applied", eventId: landed.eventId }, nowUs);
-      return { proposal: after, eventId: landed.eventId, state: landed.state, retrained: null };
+      return { proposal: after, eventId: landed.eventId, state: landed.state, plan: null };
     }
     // Unreachable or refused credentials change nothing: the approval stands and a retry is safe,
     // because expected_event_id refuses it if the first attempt did land after all.
@@ -162,31 +173,44 @@ export async function apply(target: ApplyTarget, id: string, by: string, nowUs: 
   }
 }
 
-async function retrain(target: ApplyTarget, p: Proposal, by: string, nowUs: number): Promise<Applied> {
+/** An approved retrain starts its rollout plan; the plan's stages do the training and the traffic changes. */
+async function startRollout(target: ApplyTarget, p: Proposal, by: string, nowUs: number): Promise<Applied> {
   const { store } = target;
-  const { baseVersion, fromUs, toUs } = p.params;
-  let result: RetrainResult;
   try {
-    if (!baseVersion || fromUs === undefined || toUs === undefined) throw new ProposalError(`proposal ${p.id} lacks its training window`);
-    result = await retrainFromLog(store, target.config.modelDir, { model: p.model, baseVersion, fromUs, toUs, maxRows: RETRAIN_MAX_ROWS, actor: by, reason: adminReason(p) });
+    if (!p.params.baseVersion || !p.params.plan) throw new ProposalError(`proposal ${p.id} lacks its base version or rollout plan`);
+    await assertNoRunningPlan(store, p.model);
   } catch (err) {
-    // Too few labelled rows may become enough as labels arrive: the approval stands until expiry.
-    const retryable = err instanceof RegistryError && /needs at least/.test(err.message);
-    const message = await recordFailure(store, p, by, err, retryable, nowUs);
-    throw new ProposalError(`nothing was trained${retryable ? " (the approval stands; apply again once more labels arrived)" : "; the proposal is now failed"}: ${message}`);
+    await recordFailure(store, p, by, err, false, nowUs);
+    throw err;
   }
+  const plan = newPlan(p.params.plan, { model: p.model, proposalId: p.id, approvalId: p.approvalId, approvedBy: p.decidedBy, baseVersion: p.params.baseVersion }, nowUs);
+  await savePlan(store, plan);
   const event = await recordDeploymentEvent(store, {
     model: p.model,
-    action: "retrain",
-    version: result.version.version,
-    previousVersion: baseVersion,
+    action: "rollout_start",
+    version: p.params.baseVersion,
     actor: by,
-    reason: adminReason(p),
+    reason: `plan ${plan.id}: ${plan.spec.stages.map((s) => s.name).join(" → ")} ${adminReason(p)}`.slice(0, 4000),
     proposalId: p.id,
     approvalId: p.approvalId,
   });
   const { after } = await updateProposal(store, p.id, { type: "applied", eventId: event.eventId }, nowUs);
-  return { proposal: after, eventId: event.eventId, state: (await currentTrafficState(store, p.model)).state, retrained: result };
+  const advanced = await advancePlan(target, plan.id, nowMicros);
+  return { proposal: after, eventId: event.eventId, state: (await currentTrafficState(store, p.model)).state, plan: advanced };
+}
+
+async function assertNoRunningPlan(store: Store, model: string): Promise<void> {
+  const [running] = await listPlans(store, { model, status: "running", limit: 1 });
+  if (running) throw new ProposalError(`rollout plan ${running.id} is still running for '${model}' (stage ${running.spec.stages[running.current]!.name}); abort it or wait for it to end before another`);
+}
+
+/** The plan a retrain proposal carries: post-change rows start at the change point the log shows, and enough of them are collected for the effect seen. */
+async function proposedPlan(store: Store, model: string, baseVersion: string, window: { fromUs: number; toUs: number }, nowUs: number): Promise<PlanSpec> {
+  const report = await findChangePoint(store, { model, version: baseVersion, window }, nowUs);
+  const changeAtUs = report.change?.atUs ?? window.fromUs;
+  const [base, acc] = await Promise.all([getVersion(store, model, baseVersion), getAccuracy(store, { model, version: baseVersion, window: { fromUs: changeAtUs, toUs: window.toUs } })]);
+  const reference = typeof base.metrics.accuracy === "number" ? base.metrics.accuracy : null;
+  return defaultPlanSpec(changeAtUs, labelsNeeded(reference, acc.accuracy));
 }
 
 async function recordFailure(store: Store, p: Proposal, by: string, err: unknown, retryable: boolean, nowUs: number): Promise<string> {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { trafficStateSchema, type TrafficState } from "../store/deployments.ts";
+import { describeStage } from "../rollout/plan.ts";
 import { effectiveStatus, iso, proposalActions, proposalStatuses, type Proposal } from "./proposals.ts";
 
 /** How every tool shows a proposal: times as ISO strings, the derived status, the effect in words. */
@@ -14,6 +15,10 @@ export const proposalViewSchema = z.object({
     base_version: z.string().optional().describe("retrain: the version whose schema the new one keeps"),
     train_from: z.string().optional().describe("retrain: start of the labelled traffic it learns from"),
     train_to: z.string().optional(),
+    plan: z
+      .object({ change_at: z.string().describe("where the post-change rows begin, found from the log"), stages: z.array(z.string()).describe("each stage with its gate in figures"), stage_deadline_seconds: z.number() })
+      .optional()
+      .describe("retrain: the rollout plan approved with it"),
   }),
   reason: z.string(),
   proposed_by: z.string(),
@@ -47,6 +52,7 @@ export function viewProposal(p: Proposal, nowUs: number): ProposalView {
       ...(p.params.baseVersion !== undefined ? { base_version: p.params.baseVersion } : {}),
       ...(p.params.fromUs !== undefined ? { train_from: iso(p.params.fromUs) } : {}),
       ...(p.params.toUs !== undefined ? { train_to: iso(p.params.toUs) } : {}),
+      ...(p.params.plan ? { plan: { change_at: iso(p.params.plan.changeAtUs), stages: p.params.plan.stages.map(describeStage), stage_deadline_seconds: p.params.plan.stageDeadlineSeconds } } : {}),
     },
     reason: p.reason,
     proposed_by: p.proposedBy,
@@ -69,8 +75,10 @@ export function viewProposal(p: Proposal, nowUs: number): ProposalView {
 
 export function effectOf(p: Proposal): string {
   if (!p.after) {
-    const span = p.params.fromUs !== undefined && p.params.toUs !== undefined ? ` ${iso(p.params.fromUs)} – ${iso(p.params.toUs)}` : "";
-    return `train a new version of '${p.model}' (schema of v${p.params.baseVersion ?? "?"}) on its labelled traffic${span}, registered as staging; traffic stays ${describeState(p.before)}`;
+    const plan = p.params.plan;
+    const since = plan ? ` since the change at ${iso(plan.changeAtUs)}` : "";
+    const stages = plan ? `; rollout plan: ${plan.stages.map((s) => (s.name === "canary" ? `canary ${s.gate.percent}%` : s.name)).join(" → ")}, each stage only when its gate passes` : "";
+    return `train a new version of '${p.model}' (schema of v${p.params.baseVersion ?? "?"}) on its labelled traffic${since}${stages}; traffic stays ${describeState(p.before)} until then`;
   }
   return `${describeState(p.before)}  →  ${describeState(p.after)}`;
 }

@@ -4,6 +4,7 @@ import { nowMicros } from "../store/clock.ts";
 import { trafficStateSchema, type TrafficState } from "../store/deployments.ts";
 import { proposalsTable, type ProposalRow } from "../store/proposals-table.ts";
 import type { TrafficChange } from "../inference/traffic-changes.ts";
+import { planSpecSchema } from "../rollout/plan.ts";
 
 export const proposalActions = ["rollback", "set_traffic_split", "promote", "retrain"] as const;
 export type ProposalAction = (typeof proposalActions)[number];
@@ -16,6 +17,8 @@ export const proposalParamsSchema = z.object({
   baseVersion: z.string().optional(),
   fromUs: z.number().optional(),
   toUs: z.number().optional(),
+  /** retrain: the rollout plan a person approves with it. */
+  plan: planSpecSchema.optional(),
 });
 export type ProposalParams = z.infer<typeof proposalParamsSchema>;
 

@@ -7,7 +7,8 @@ import { nowMicros } from "../store/clock.ts";
 import { baselinesTable, modelVersionsTable } from "../store/tables.ts";
 import type { FeatureBaseline, ModelBaseline } from "./baseline.ts";
 import { recordDeploymentEvent } from "../store/deployments.ts";
-import { modelSchemaSchema, type ModelSchema } from "./schema.ts";
+import { storeReferenceSample } from "./reference-sample.ts";
+import { modelSchemaSchema, type Example, type ModelSchema } from "./schema.ts";
 
 export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const modelNameSchema = z.string().regex(MODEL_NAME, "lowercase letters, digits, '-' or '_', at most 64");
@@ -38,6 +39,8 @@ export interface NewVersion {
   baseline: ModelBaseline;
   tags?: string[];
   actor?: string;
+  /** Labelled examples the version learnt from (or was judged on): a bounded sample is kept for retraining. */
+  reference?: readonly Example[];
 }
 
 export class RegistryError extends Error {}
@@ -69,6 +72,7 @@ export async function registerVersion(store: Store, modelDir: string, input: New
   const now = nowMicros();
   try {
     await store.insert(baselinesTable.name, baselineRows(model, version, input.baseline, now));
+    if (input.reference) await storeReferenceSample(store, model, version, schema, input.reference, Number(version));
     const row = {
       model,
       version,

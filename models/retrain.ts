@@ -4,14 +4,17 @@ import { imputationFill } from "./baseline.ts";
 import { encodeRows } from "./encode.ts";
 import { argmax } from "./evaluate.ts";
 import { predictProba } from "./predict.ts";
+import { readReferenceSample } from "./reference-sample.ts";
 import { getVersion, registerVersion, RegistryError, type ModelVersion } from "./registry.ts";
+import { reweightReference } from "./reweight.ts";
 import type { Dataset, Example, FeatureSpec, ModelSchema, Row } from "./schema.ts";
-import { trainModel } from "./train.ts";
+import { trainModel, type TrainResult } from "./train.ts";
 
 export interface RetrainRequest {
   model: string;
-  /** The version whose schema the candidate keeps (new categories may be added). */
+  /** The version whose schema the candidate keeps (new categories may be added) and whose reference sample it may reuse. */
   baseVersion: string;
+  /** From the change point: rows before it belong to the old population. */
   fromUs: number;
   toUs: number;
   kind?: "logistic" | "mlp";
@@ -22,20 +25,38 @@ export interface RetrainRequest {
   reason: string;
 }
 
+export type RecipeName = "log_only" | "log_plus_reference" | "log_plus_more_reference";
+
+export interface RecipeScore {
+  recipe: RecipeName;
+  trainRows: number;
+  /** On the newest post-change rows, held out from every recipe's training. */
+  heldOutAccuracy: number;
+}
+
 export interface RetrainResult {
   version: ModelVersion;
   trainedOnRows: number;
-  /** On the newest labelled rows of the window, held out from training. */
+  /** Labelled, answered rows since the change point. */
+  postChangeRows: number;
+  recipe: RecipeName;
+  candidates: RecipeScore[];
+  /** How the reference sample was reweighted; null when the base version kept none. */
+  reweighting: { referenceRows: number; domainAccuracy: number; effectiveShare: number } | null;
+  /** The chosen recipe's accuracy on the held-out newest rows. */
   heldOutAccuracy: number;
-  /** What the versions that served those same held-out rows got right: the bar the candidate must clear. */
+  heldOutRows: number;
+  /** What the versions that served those same rows got right. */
   servingAccuracy: number;
-  /** McNemar's test on those rows: only the rows one side got right and the other wrong count. */
+  /** McNemar's test on those rows; informative only: the rollout's shadow stage is the gate. */
   comparison: { candidateOnlyRight: number; servingOnlyRight: number; pValue: number };
   addedCategories: Record<string, string[]>;
 }
 
 /** A category unseen in training becomes part of the new schema once it is this common. */
 const NEW_CATEGORY_MIN_COUNT = 20;
+/** Share of post-change rows (the newest) held out to choose the recipe. */
+const SELECTION_SHARE = 0.2;
 
 /** Newest labelled, successfully answered rows of the window; raw features are required. */
 const LABELLED_ROWS_SQL = (predictions: string, labels: string) => `
@@ -48,72 +69,126 @@ const LABELLED_ROWS_SQL = (predictions: string, labels: string) => `
   ORDER BY p.ts DESC
   LIMIT {maxRows:UInt32}`;
 
+interface Labelled {
+  example: Example;
+  servedRight: boolean;
+}
+
 /**
- * Trains a candidate on what the model has recently seen and been told: the logged inputs joined
- * to their labels. The candidate is only registered (status staging); shadowing, comparing and
- * promoting it are separate, approved steps.
+ * Trains a candidate for the population since the change point. Three recipes compete: the
+ * post-change log alone; the log plus the base version's reference sample reweighted toward the
+ * current inputs, as many rows as the log; and the same with four times as many. Each is judged on
+ * the newest post-change rows, held out from all three; the best is retrained on every
+ * post-change row and registered (status staging). Proving it on live traffic is the rollout's job.
  */
 export async function retrainFromLog(store: Store, modelDir: string, r: RetrainRequest): Promise<RetrainResult> {
   const base = await getVersion(store, r.model, r.baseVersion);
-  const numeric = base.schema.features.filter((f) => f.type === "numeric");
-  const categorical = base.schema.features.filter((f) => f.type === "categorical");
-  const rows = await store.rows<{ num: (number | null)[]; cat: string[]; predicted: string; label: string }>(
-    LABELLED_ROWS_SQL(store.table("predictions"), store.table("labels")),
-    { model: r.model, fromUs: r.fromUs, toUs: r.toUs, numeric: numeric.length, categorical: categorical.length, maxRows: r.maxRows ?? 50_000 },
-  );
-  const minRows = r.minRows ?? 500;
-  if (rows.length < minRows) {
-    throw new RegistryError(
-      `retraining '${r.model}' needs at least ${minRows} labelled rows with raw features in the window; found ${rows.length}` +
-        (rows.length === 0 ? " (with MLWATCH_LOG_FEATURES=hash no raw features are kept)" : ""),
-    );
-  }
-  // Oldest first: the newest rows are held out, and the candidate is judged on what came last.
-  const chronological = rows.reverse();
-  const decoded = chronological.map((x) => decode(x, numeric, categorical));
-  const { schema, added } = extendCategories(base.schema, decoded.map((d) => d.row));
-  const classIndex = new Map(schema.classes.map((c, i) => [c, i]));
-  const labelled = decoded.flatMap((d, i) => {
-    const label = classIndex.get(chronological[i]!.label);
-    return label === undefined ? [] : [{ example: { row: d.row, label } satisfies Example, servedRight: chronological[i]!.predicted === chronological[i]!.label }];
-  });
-  const examples = labelled.map((l) => l.example);
-  const dataset: Dataset = { name: `${r.model} log ${new Date(r.fromUs / 1000).toISOString()}…${new Date(r.toUs / 1000).toISOString()}`, schema, examples };
+  const post = await postChangeRows(store, base.schema, r);
+  const { schema, added } = extendCategories(base.schema, post.rows);
+  const labelled = labelledExamples(post.rows, post.raw, schema);
+  const seed = r.seed ?? 1;
   const kind = r.kind ?? (base.kind === "mlp" ? "mlp" : "logistic");
-  const trained = trainModel({ dataset, kind, seed: r.seed ?? 1, holdout: "newest" });
+  const reference = await readReferenceSample(store, r.model, r.baseVersion, schema);
+  const heldOutRows = Math.max(1, Math.round(labelled.length * SELECTION_SHARE));
+  const learn = labelled.slice(0, -heldOutRows);
+  const heldOut = labelled.slice(-heldOutRows);
+
+  const selection = recipes(learn.map((l) => l.example), reference, schema, seed);
+  const scored = selection.sets.map((set) => {
+    const trained = trainModel({ dataset: dataset(r, schema, set.examples), kind, seed });
+    const right = rightOnes(trained, heldOut.map((l) => l.example));
+    return { recipe: set.recipe, trainRows: set.examples.length, heldOutAccuracy: share(right), right };
+  });
+  // The most accurate on the newest rows; among equals the one with more data, which varies less.
+  const best = scored.reduce((a, b) => (b.heldOutAccuracy > a.heldOutAccuracy || (b.heldOutAccuracy === a.heldOutAccuracy && b.trainRows > a.trainRows) ? b : a));
+  const final = recipes(labelled.map((l) => l.example), reference, schema, seed).sets.find((s) => s.recipe === best.recipe)!;
+  const trained = trainModel({ dataset: dataset(r, schema, final.examples), kind, seed });
   const version = await registerVersion(store, modelDir, {
     model: r.model,
     kind,
     onnx: trained.onnx,
     schema: trained.schema,
     metrics: trained.metrics,
-    trainingData: { ...trained.trainingData, source: "prediction log", baseVersion: r.baseVersion, fromUs: r.fromUs, toUs: r.toUs },
+    trainingData: { ...trained.trainingData, source: "prediction log", recipe: best.recipe, baseVersion: r.baseVersion, fromUs: r.fromUs, toUs: r.toUs },
     baseline: trained.baseline,
     tags: ["retrained", `from:${r.baseVersion}`],
     actor: r.actor,
+    reference: final.examples,
   });
-  const heldOut = labelled.slice(-trained.metrics.testRows);
-  const servingAccuracy = heldOut.filter((l) => l.servedRight).length / heldOut.length;
-  const candidateRight = rightOnes(trained, heldOut.map((l) => l.example));
-  const candidateOnlyRight = heldOut.filter((l, i) => candidateRight[i] && !l.servedRight).length;
-  const servingOnlyRight = heldOut.filter((l, i) => !candidateRight[i] && l.servedRight).length;
-  const comparison = { candidateOnlyRight, servingOnlyRight, pValue: mcnemar(candidateOnlyRight, servingOnlyRight).pValue };
-  return { version, trainedOnRows: examples.length, heldOutAccuracy: trained.metrics.accuracy, servingAccuracy, comparison, addedCategories: added };
+  const candidateOnlyRight = heldOut.filter((l, i) => best.right[i] && !l.servedRight).length;
+  const servingOnlyRight = heldOut.filter((l, i) => !best.right[i] && l.servedRight).length;
+  return {
+    version,
+    trainedOnRows: final.examples.length,
+    postChangeRows: labelled.length,
+    recipe: best.recipe,
+    candidates: scored.map(({ recipe, trainRows, heldOutAccuracy }) => ({ recipe, trainRows, heldOutAccuracy })),
+    reweighting: selection.reweighting,
+    heldOutAccuracy: best.heldOutAccuracy,
+    heldOutRows,
+    servingAccuracy: share(heldOut.map((l) => l.servedRight)),
+    comparison: { candidateOnlyRight, servingOnlyRight, pValue: mcnemar(candidateOnlyRight, servingOnlyRight).pValue },
+    addedCategories: added,
+  };
+}
+
+async function postChangeRows(store: Store, schema: ModelSchema, r: RetrainRequest) {
+  const numeric = schema.features.filter((f) => f.type === "numeric");
+  const categorical = schema.features.filter((f) => f.type === "categorical");
+  const raw = await store.rows<{ num: (number | null)[]; cat: string[]; predicted: string; label: string }>(
+    LABELLED_ROWS_SQL(store.table("predictions"), store.table("labels")),
+    { model: r.model, fromUs: r.fromUs, toUs: r.toUs, numeric: numeric.length, categorical: categorical.length, maxRows: r.maxRows ?? 50_000 },
+  );
+  const minRows = r.minRows ?? 500;
+  if (raw.length < minRows) {
+    throw new RegistryError(
+      `retraining '${r.model}' needs at least ${minRows} labelled rows with raw features since the change point; found ${raw.length}` +
+        (raw.length === 0 ? " (with MLWATCH_LOG_FEATURES=hash no raw features are kept)" : ""),
+    );
+  }
+  // Oldest first: the newest rows are held out, and the candidate is judged on what came last.
+  raw.reverse();
+  return { raw, rows: raw.map((x) => decode(x, numeric, categorical)) };
+}
+
+function labelledExamples(rows: Row[], raw: { predicted: string; label: string }[], schema: ModelSchema): Labelled[] {
+  const classIndex = new Map(schema.classes.map((c, i) => [c, i]));
+  return rows.flatMap((row, i) => {
+    const label = classIndex.get(raw[i]!.label);
+    return label === undefined ? [] : [{ example: { row, label }, servedRight: raw[i]!.predicted === raw[i]!.label }];
+  });
+}
+
+function recipes(log: Example[], reference: Example[], schema: ModelSchema, seed: number) {
+  const sets: { recipe: RecipeName; examples: Example[] }[] = [{ recipe: "log_only", examples: log }];
+  if (reference.length === 0) return { sets, reweighting: null };
+  const more = reweightReference(reference, log, schema, Math.min(reference.length, 4 * log.length), seed);
+  sets.push({ recipe: "log_plus_reference", examples: [...log, ...more.examples.slice(0, log.length)] });
+  sets.push({ recipe: "log_plus_more_reference", examples: [...log, ...more.examples] });
+  return { sets, reweighting: { referenceRows: reference.length, domainAccuracy: more.domainAccuracy, effectiveShare: more.effectiveShare } };
+}
+
+function dataset(r: RetrainRequest, schema: ModelSchema, examples: Example[]): Dataset {
+  return { name: `${r.model} since ${new Date(r.fromUs / 1000).toISOString()}`, schema, examples };
 }
 
 /** Which of the examples the trained model classifies right, imputing as serving will. */
-function rightOnes(trained: ReturnType<typeof trainModel>, examples: Example[]): boolean[] {
+function rightOnes(trained: TrainResult, examples: Example[]): boolean[] {
   const fill = imputationFill(trained.baseline.features, trained.schema);
   const classes = trained.schema.classes.length;
   const proba = predictProba(trained.weights, encodeRows(examples.map((e) => e.row), trained.schema, fill), examples.length);
   return examples.map((e, r) => argmax(proba, r * classes, classes) === e.label);
 }
 
-function decode(x: { num: (number | null)[]; cat: string[] }, numeric: FeatureSpec[], categorical: FeatureSpec[]): { row: Row } {
+function share(flags: boolean[]): number {
+  return flags.length === 0 ? 0 : flags.filter(Boolean).length / flags.length;
+}
+
+function decode(x: { num: (number | null)[]; cat: string[] }, numeric: FeatureSpec[], categorical: FeatureSpec[]): Row {
   const row: Row = {};
   numeric.forEach((f, i) => (row[f.name] = x.num[i] ?? null));
   categorical.forEach((f, i) => (row[f.name] = x.cat[i] || null));
-  return { row };
+  return row;
 }
 
 /** Categories that became common since training join the schema, so the candidate can learn them. */

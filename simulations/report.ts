@@ -54,12 +54,13 @@ export function resultRows(results: ScenarioResult[]): string[][] {
     `${r.remedy}${r.checks.remedy ? " ✓" : " ✗"}`,
     r.recovered === null ? "n/a" : r.recovered ? "yes" : "no",
     `${acc(r.accuracy.before)} → ${acc(r.accuracy.during)} → ${acc(r.accuracy.after)}`,
+    acc(r.accuracy.attainable),
     r.falseAlarm ? "FALSE ALARM" : "",
     `${r.baseline.rootCause}/${r.baseline.remedy}`,
   ]);
 }
 
-export const resultHeader = ["scenario", "expected", "detected", "root cause", "features", "remedy", "recovered", "accuracy before → during → after", "", "rule baseline"];
+export const resultHeader = ["scenario", "expected", "detected", "root cause", "features", "remedy", "recovered", "accuracy before → during → after", "attainable", "", "rule baseline"];
 
 function mdTable(header: string[], rows: string[][]): string {
   return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");

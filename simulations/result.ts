@@ -12,7 +12,7 @@ export interface SeriesPoint {
 
 export interface TimelineEvent {
   request: number;
-  kind: "phase" | "inject" | "detect" | "propose" | "approve" | "act" | "verify" | "note";
+  kind: "phase" | "inject" | "detect" | "propose" | "approve" | "act" | "rollout" | "verify" | "note";
   text: string;
 }
 
@@ -37,7 +37,8 @@ export interface ScenarioResult extends Verdict {
   /** From the system's state and accuracy after the action, never from the agent's word. */
   recovered: boolean | null;
   timeToRecoveryRequests: number | null;
-  accuracy: { before: number | null; during: number | null; after: number | null };
+  /** Served accuracy before the fault, during it (until the remedy) and after the remedy; attainable: a model trained on the post-fault population, on the after-window's requests. */
+  accuracy: { before: number | null; during: number | null; after: number | null; attainable: number | null };
   unapprovedActions: number;
   faultStart: number | null;
   totalRequests: number;

@@ -27,13 +27,14 @@ export interface RunOptions {
   progress?: (line: string) => void;
 }
 
-/** Traffic keeps flowing after the last phase while the agent still verifies, up to this much. */
-const MAX_TAIL_REQUESTS = 3000;
+/** Traffic keeps flowing after the last phase while the agent still acts, up to this much. */
+const MAX_TAIL_REQUESTS = 8000;
 /** Accuracy after an action counts from this many requests later: labels and windows must catch up. */
 const SETTLE_REQUESTS = 300;
-/** Recovered: at most this far below the pre-fault accuracy, and most of the loss regained. */
-const RECOVERY_TOLERANCE = 0.05;
-const RECOVERED_SHARE_OF_LOSS = 0.5;
+/** The after-window is at least this long: traffic goes on once the agent is done, if the phases ended. */
+const AFTER_MIN_REQUESTS = 1000;
+/** Recovered: served accuracy after the remedy at most this far below what is attainable on the post-fault population. */
+const RECOVERY_TOLERANCE = 0.02;
 const TRAFFIC_ACTIONS = new Set(["deploy", "promote", "rollback", "set_split", "remove"]);
 
 /** Runs scenarios one after another in one process: one store, one server, one agent. */
@@ -48,6 +49,7 @@ export async function runScenarios(entries: SuiteEntry[], options: RunOptions = 
       }),
   });
   const windowSeconds = options.windowSeconds ?? 1000;
+  const pace: Pace = { trafficFlowing: true };
   const agent = await openAgent(
     loadAgentConfig({
       MLWATCH_DATA_DIR: env.dataDir,
@@ -61,13 +63,14 @@ export async function runScenarios(entries: SuiteEntry[], options: RunOptions = 
       MLWATCH_AGENT_RECENT_DEPLOY_S: String(windowSeconds * 3),
       MLWATCH_AGENT_VERIFY_DEADLINE_S: "2500",
       MLWATCH_AGENT_VERIFY_POLL_S: "200",
+      MLWATCH_AGENT_ROLLOUT_DEADLINE_S: "12000",
       ...(process.env.OLLAMA_HOST ? { OLLAMA_HOST: process.env.OLLAMA_HOST, MLWATCH_OLLAMA_MODEL: process.env.MLWATCH_OLLAMA_MODEL } : {}),
     }),
-    { now: () => nowMicros() / 1000, sleep: virtualSleep, print: () => undefined },
+    { now: () => nowMicros() / 1000, sleep: (ms) => virtualSleep(ms, pace), print: () => undefined },
   );
   try {
     const results: ScenarioResult[] = [];
-    for (const e of entries) results.push(await runOne(env, agent, e, { checkEvery: options.checkEvery ?? 250, windowSeconds, progress: options.progress ?? (() => undefined) }));
+    for (const e of entries) results.push(await runOne(env, agent, e, pace, { checkEvery: options.checkEvery ?? 250, windowSeconds, progress: options.progress ?? (() => undefined) }));
     return results;
   } finally {
     await agent.close();
@@ -75,11 +78,16 @@ export async function runScenarios(entries: SuiteEntry[], options: RunOptions = 
   }
 }
 
-/** Waits until virtual time has moved on by ms (traffic moves it), or 20 s of real time. */
-async function virtualSleep(ms: number): Promise<void> {
+/** Whether requests are still being sent: virtual time only moves with them. */
+interface Pace {
+  trafficFlowing: boolean;
+}
+
+/** Waits until virtual time has moved on by ms (traffic moves it); at once when no traffic will move it. */
+async function virtualSleep(ms: number, pace: Pace): Promise<void> {
   const target = nowMicros() + ms * 1000;
   const realDeadline = Date.now() + 20_000;
-  while (nowMicros() < target && Date.now() < realDeadline) await delay(10);
+  while (pace.trafficFlowing && nowMicros() < target && Date.now() < realDeadline) await delay(10);
 }
 
 interface AgentIncident {
@@ -91,9 +99,11 @@ async function runOne(
   env: SimulationEnvironment,
   agent: Agent,
   entry: SuiteEntry,
+  pace: Pace,
   o: { checkEvery: number; windowSeconds: number; progress: (line: string) => void },
 ): Promise<ScenarioResult> {
   const started = performance.now();
+  pace.trafficFlowing = true;
   const run = new ScenarioRun(env, entry.scenario, entry.dir);
   const tag = `${run.scenario.name}#${run.scenario.seed}`;
   env.clock.advanceSeconds(86_400); // a fresh day: no window reaches the previous scenario
@@ -150,15 +160,24 @@ async function runOne(
     await run.send(i, i + o.checkEvery);
     i += o.checkEvery;
   }
+  pace.trafficFlowing = false;
   await task;
+  const found = incident as AgentIncident | null;
+  const act = found ? actRequest(found.outcome, requestAt) : null;
+  // Enough traffic after the remedy to judge it, and the labels for it delivered.
+  const afterEnd = (act ?? 0) + SETTLE_REQUESTS + AFTER_MIN_REQUESTS;
+  if (act !== null && i < afterEnd) {
+    await run.send(i, afterEnd);
+    i = afterEnd;
+  }
   await run.deliverLabels(i, true);
   const total = i;
 
   const agentVerdict = verdictOf(incident, run.faultStart);
-  const found = incident as AgentIncident | null;
-  const act = found ? actRequest(found.outcome, requestAt) : null;
-  const recovered = await recoveredAfter(env, run, found, act, total);
   const faultStart = run.faultStart;
+  const afterFrom = act !== null ? act + SETTLE_REQUESTS : Math.max(faultStart ?? 0, total - AFTER_MIN_REQUESTS);
+  const attainable = faultStart === null ? null : run.attainable(afterFrom, total);
+  const recovered = await recoveredAfter(env, run, found, act, total, attainable);
   const during = faultStart === null ? null : run.accuracy(faultStart, act ?? total);
   const result: ScenarioResult = {
     scenario: run.scenario.name,
@@ -172,6 +191,7 @@ async function runOne(
       before: run.accuracy(0, faultStart ?? total),
       during,
       after: act !== null ? run.accuracy(act + SETTLE_REQUESTS, total) : null,
+      attainable,
     },
     unapprovedActions: await unapprovedActions(env, run.model),
     faultStart,
@@ -212,33 +232,36 @@ function baselineVerdictOf(b: { at: number; d: RuleDiagnosis } | null, faultStar
   };
 }
 
-/** The request index at which the agent's (last) traffic-changing action was applied. */
+/** The request index at which the agent's remedy took effect: the last traffic change it applied, or its rollout's promotion. */
 function actRequest(outcome: RunOutcome, requestAt: (us: number) => number): number | null {
+  const plan = outcome.state.plan;
+  if (plan) {
+    const promote = plan.stages.find((s) => s.name === "promote" && s.status === "passed");
+    return promote ? requestAt(promote.endedAtUs) : null;
+  }
   const acts = outcome.state.timeline.filter((e) => e.node === "act" && /^applied/.test(e.event));
   const last = acts[acts.length - 1];
   return last ? requestAt(Date.parse(last.at) * 1000) : null;
 }
 
 /**
- * Recovery is read from the system, never from the agent's word: after an applied action the
- * serving version must have changed as intended, accuracy (from the simulation's own truth) must be
- * within 5 points of the pre-fault level with at least half of the loss regained, and errors under 2%.
+ * Recovery is read from the system, never from the agent's word: after the remedy the serving
+ * version must be the one it put there, served accuracy (from the simulation's own truth) must be
+ * within 2 points of what a model trained on the post-fault population attains on the same
+ * requests, and errors under 2%.
  */
-async function recoveredAfter(env: SimulationEnvironment, run: ScenarioRun, incident: AgentIncident | null, act: number | null, total: number): Promise<boolean | null> {
+async function recoveredAfter(env: SimulationEnvironment, run: ScenarioRun, incident: AgentIncident | null, act: number | null, total: number, attainable: number | null): Promise<boolean | null> {
   const expected = run.scenario.expect.remedy;
   if (expected === "none" || expected === "escalate") return null;
   if (!incident || act === null) return false;
   const primary = env.service.traffic.state(run.model)?.primary;
-  const expectedPrimary = incident.outcome.state.actionResult?.expectedPrimary;
+  const plan = incident.outcome.state.plan;
+  const expectedPrimary = plan ? plan.candidateVersion : incident.outcome.state.actionResult?.expectedPrimary;
   if (expectedPrimary && primary !== expectedPrimary) return false;
-  const before = run.accuracy(0, run.faultStart ?? total);
-  const during = run.accuracy(run.faultStart ?? 0, act);
   const after = run.accuracy(act + SETTLE_REQUESTS, total);
   const errors = run.errorRate(act + SETTLE_REQUESTS, total);
-  if (before === null || after === null) return false;
-  // A shifted population can be harder for any model: judge the regained share of the loss too.
-  const regained = during === null || during >= before || after - during >= RECOVERED_SHARE_OF_LOSS * (before - during);
-  return after >= before - RECOVERY_TOLERANCE && regained && (errors ?? 0) < 0.02;
+  if (after === null || attainable === null) return false;
+  return after >= attainable - RECOVERY_TOLERANCE && (errors ?? 0) < 0.02;
 }
 
 /** Traffic changes not made by the simulation itself or the serving layer's own guard, and carrying no approval. */
@@ -249,7 +272,7 @@ async function unapprovedActions(env: SimulationEnvironment, model: string): Pro
 
 function agentTimeline(incident: AgentIncident | null, requestAt: (us: number) => number): ScenarioResult["timeline"] {
   if (!incident) return [];
-  const kinds: Record<string, ScenarioResult["timeline"][number]["kind"]> = { reason: "detect", propose: "propose", approve: "approve", act: "act", verify: "verify" };
+  const kinds: Record<string, ScenarioResult["timeline"][number]["kind"]> = { reason: "detect", propose: "propose", approve: "approve", act: "act", rollout: "rollout", verify: "verify" };
   return incident.outcome.state.timeline
     .filter((e) => kinds[e.node])
     .map((e) => ({ request: requestAt(Date.parse(e.at) * 1000), kind: kinds[e.node]!, text: `${e.node}: ${e.event}` }));
@@ -258,7 +281,7 @@ function agentTimeline(incident: AgentIncident | null, requestAt: (us: number) =
 function report(progress: (line: string) => void, tag: string, outcome: RunOutcome, at: number, requestAt: (us: number) => number): void {
   const d = outcome.state.diagnosis;
   if (d) progress(`${tag}  detected at request ${at}: ${d.rootCause} (${d.category})${d.features.length ? ` in ${d.features.slice(0, 3).join(", ")}` : ""} → ${d.remedy}`);
-  for (const e of outcome.state.timeline.filter((x) => ["propose", "approve", "act", "verify"].includes(x.node))) {
+  for (const e of outcome.state.timeline.filter((x) => ["propose", "approve", "act", "rollout", "verify"].includes(x.node))) {
     progress(`${tag}    [request ${requestAt(Date.parse(e.at) * 1000)}] ${e.node}: ${e.event}`);
   }
 }
@@ -267,5 +290,5 @@ function summaryLine(r: ScenarioResult): string {
   const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
   const verdict = r.detected ? `${r.rootCause} → ${r.remedy}` : "nothing detected";
   const rec = r.recovered === null ? "" : r.recovered ? ", recovered" : ", NOT recovered";
-  return `${verdict}${rec}; accuracy ${pct(r.accuracy.before)} → ${pct(r.accuracy.during)} → ${pct(r.accuracy.after)}${r.falseAlarm ? "; FALSE ALARM" : ""}`;
+  return `${verdict}${rec}; accuracy ${pct(r.accuracy.before)} → ${pct(r.accuracy.during)} → ${pct(r.accuracy.after)} (attainable ${pct(r.accuracy.attainable)})${r.falseAlarm ? "; FALSE ALARM" : ""}`;
 }

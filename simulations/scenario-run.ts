@@ -3,7 +3,8 @@ import type { NumericBaseline } from "../models/baseline.ts";
 import { makeDataset } from "../models/datasets/index.ts";
 import { getBaseline, registerVersion, type ModelVersion } from "../models/registry.ts";
 import { Rng, subSeed } from "../models/rng.ts";
-import type { Dataset } from "../models/schema.ts";
+import type { Dataset, Row } from "../models/schema.ts";
+import { attainableAccuracy } from "./attainable.ts";
 import { trainModel } from "../models/train.ts";
 import { SIM_TOKENS, type SimulationEnvironment } from "./environment.ts";
 import type { TimelineEvent } from "./result.ts";
@@ -13,6 +14,7 @@ import { checkInjections, intensity, TrafficSource, type ActiveInjection, type T
 /** What the simulation remembers of each request: the truth and what the service answered. */
 export interface Answered {
   requestId: string;
+  row: Row;
   label: number;
   predicted: number | null;
   version: string | null;
@@ -32,6 +34,7 @@ export class ScenarioRun {
   readonly faultStart: number | null;
   v1!: ModelVersion;
   private source!: TrafficSource;
+  private reference!: Map<string, NumericBaseline>;
   private active: ActiveInjection[] = [];
   private pendingLabels: { due: number; requestId: string; label: string }[] = [];
   private phaseStarts: number[] = [];
@@ -65,8 +68,8 @@ export class ScenarioRun {
     if (problems.length > 0) throw new ScenarioError(`${this.scenario.name}: ${problems[0]}`);
     await this.admin("deploy", { version: this.v1.version, role: "primary", reason: "simulation: initial deployment" });
     const baseline = await getBaseline(this.env.store, this.model, this.v1.version);
-    const reference = new Map(baseline.features.filter((f): f is NumericBaseline => f.type === "numeric").map((f) => [f.name, f]));
-    this.source = new TrafficSource(this.scenario, this.v1.schema, reference, this.total);
+    this.reference = new Map(baseline.features.filter((f): f is NumericBaseline => f.type === "numeric").map((f) => [f.name, f]));
+    this.source = new TrafficSource(this.scenario, this.v1.schema, this.reference, this.total);
   }
 
   phaseAt(i: number): number {
@@ -117,6 +120,12 @@ export class ScenarioRun {
     return slice.length === 0 ? null : slice.filter((a) => a.predicted === a.label).length / slice.length;
   }
 
+  /** What a model trained on the post-fault population scores on answered requests [from, to). */
+  attainable(from: number, to: number): number | null {
+    const scored = this.answers.slice(Math.max(0, from), Math.max(0, to)).filter((a) => a.predicted !== null).map((a) => ({ row: a.row, label: a.label }));
+    return attainableAccuracy(this.scenario, this.v1.schema, this.reference, scored);
+  }
+
   errorRate(from: number, to: number): number | null {
     const slice = this.answers.slice(Math.max(0, from), Math.max(0, to));
     return slice.length === 0 ? null : slice.filter((a) => a.failed).length / slice.length;
@@ -140,7 +149,7 @@ export class ScenarioRun {
     });
     const body = (await res.json()) as { version?: string; predictions?: { predicted: string }[] };
     const predicted = res.ok ? this.v1.schema.classes.indexOf(body.predictions![0]!.predicted) : null;
-    this.answers[i] = { requestId, label: item.label, predicted, version: body.version ?? null, failed: !res.ok };
+    this.answers[i] = { requestId, row: item.row, label: item.label, predicted, version: body.version ?? null, failed: !res.ok };
     if (res.ok) this.pendingLabels.push({ due: i + this.scenario.labelDelayRequests, requestId, label: this.v1.schema.classes[item.label]! });
   }
 
@@ -187,6 +196,7 @@ export class ScenarioRun {
       metrics: trained.metrics,
       trainingData: { ...trained.trainingData, description },
       baseline: trained.baseline,
+      reference: dataset.examples,
       actor: "simulation",
     });
   }

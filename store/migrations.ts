@@ -2,6 +2,8 @@ import { nowMicros } from "./clock.ts";
 import { createDatabase, createTable, type DdlContext } from "./ddl.ts";
 import type { Store } from "./client.ts";
 import { proposalsTable } from "./proposals-table.ts";
+import { referenceRowsTable } from "./reference-table.ts";
+import { rolloutPlansTable } from "./rollout-plans-table.ts";
 import {
   baselinesTable,
   deploymentsTable,
@@ -31,6 +33,11 @@ export const migrations: Migration[] = [
     version: 2,
     name: "proposals: actions awaiting a person's approval",
     statements: (ctx) => createTable(ctx, proposalsTable),
+  },
+  {
+    version: 3,
+    name: "reference_rows (a bounded sample of each version's training data) and rollout_plans",
+    statements: (ctx) => [referenceRowsTable, rolloutPlansTable].flatMap((t) => createTable(ctx, t)),
   },
 ];
 

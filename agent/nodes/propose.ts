@@ -15,8 +15,7 @@ type ActionArgs = { action: ActionName; version?: string; canaryPercent?: number
 export async function propose(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
   const d = state.diagnosis!;
   const facts = extractFacts(state.evidence, deps.config, deps.now());
-  // After an approved retrain the follow-up is promoting its candidate, itself a proposal to approve.
-  const base = state.status === "retrained" && state.candidate ? { action: "promote" as const, version: state.candidate.version } : actionFor(d.remedy, facts, deps.config.windowSeconds);
+  const base = actionFor(d.remedy, facts, deps.config.windowSeconds);
   const edited = state.decision?.decision === "edit" ? state.decision.edited : undefined;
   if (!base) return { status: "escalated", timeline: [entry(deps, "propose", `remedy ${d.remedy} has no action to propose`)] };
   const args: ActionArgs = { ...base, ...definedOnly(edited ?? {}) };
@@ -87,7 +86,7 @@ export function inverseOf(a: ActionArgs, before: TrafficSnapshot | null): Action
 }
 
 function undoOf(a: ActionArgs, before: TrafficSnapshot | null): string {
-  if (a.action === "retrain") return "nothing changes in serving until a retrained version is deployed, which can itself be rolled back";
+  if (a.action === "retrain") return "abort the rollout plan at any stage (chat, `mlwatch rollout abort`, abort_rollout): the candidate leaves traffic, and after promotion the base version is restored";
   const inverse = inverseOf(a, before);
   return inverse ? `${describeAction(inverse)} (the agent proposes this itself if verification fails)` : "no automatic inverse: restore the traffic state by hand from the deployment history";
 }

@@ -36,7 +36,8 @@ export const demoCommand: Command = {
 async function demo(config: ReturnType<typeof loadConfig>, store: Store, requests: number): Promise<void> {
   const step = (s: string) => console.log(`• ${s}`);
   step(`store: ${store.mode} ClickHouse, database ${store.database}${config.clickhouse.mode === "embedded" ? ` at ${config.clickhouse.path}` : ""}`);
-  const trained = trainModel({ dataset: generateCredit(20_000, 1), kind: "logistic", seed: 1 });
+  const dataset = generateCredit(20_000, 1);
+  const trained = trainModel({ dataset, kind: "logistic", seed: 1 });
   const v = await registerVersion(store, config.modelDir, {
     model: "credit-risk",
     kind: "logistic",
@@ -45,6 +46,7 @@ async function demo(config: ReturnType<typeof loadConfig>, store: Store, request
     metrics: trained.metrics,
     trainingData: trained.trainingData,
     baseline: trained.baseline,
+    reference: dataset.examples,
     actor: "demo",
   });
   step(`trained logistic regression on 20,000 synthetic credit applications: held-out accuracy ${pct(trained.metrics.accuracy)}`);

@@ -48,6 +48,7 @@ export const trainCommand: Command = {
         metrics: trained.metrics,
         trainingData: trained.trainingData,
         baseline: trained.baseline,
+        reference: dataset.examples,
       });
       console.log(
         `registered ${version.model} v${version.version} (${kind}, ${dataset.name}): held-out accuracy ${(trained.metrics.accuracy * 100).toFixed(2)}% on ${trained.metrics.testRows} rows, sha256 ${version.sha256.slice(0, 12)}…`,

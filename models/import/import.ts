@@ -91,6 +91,7 @@ export async function importModel(store: Store, modelDir: string, req: ImportReq
       trainingData,
       baseline,
       tags: ["imported"],
+      ...(reference.labels ? { reference: reference.rows.map((row, i) => ({ row, label: reference.labels![i]! })) } : {}),
       actor: req.actor ?? "cli",
     });
     return { version, inferred, rewrites, referenceRows: reference.rows.length };

@@ -1,0 +1,123 @@
+import { mcnemar } from "../stats/mcnemar.ts";
+import { normalQuantile } from "../stats/special.ts";
+import type { GateOf } from "./plan.ts";
+
+/** pass: move on; wait: not enough evidence yet; fail: the plan stops and the candidate leaves traffic. */
+export interface GateResult {
+  verdict: "pass" | "wait" | "fail";
+  figures: Record<string, number | string | null>;
+  reason: string;
+}
+
+const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
+
+export function collectGate(gate: GateOf<"collect">, labelledRows: number): GateResult {
+  const figures = { labelled_rows: labelledRows, needed: gate.minLabelledRows };
+  return labelledRows >= gate.minLabelledRows
+    ? { verdict: "pass", figures, reason: `${labelledRows} labelled rows since the change point (needed ${gate.minLabelledRows})` }
+    : { verdict: "wait", figures, reason: `${labelledRows} of ${gate.minLabelledRows} labels` };
+}
+
+export interface ShadowPairs {
+  labelledPairs: number;
+  /** Right answers on those pairs. */
+  primaryCorrect: number;
+  candidateCorrect: number;
+  onlyCandidate: number;
+  onlyPrimary: number;
+}
+
+/**
+ * Looks happen at minLabelledPairs × k; `looksTaken` are those already spent. The candidate passes at
+ * a look when it is better by ≥ minGainPts with McNemar p < alpha/looks, and fails when it is
+ * significantly worse at any look or has not passed by the last one.
+ */
+export function shadowGate(gate: GateOf<"shadow">, pairs: ShadowPairs, looksTaken: number): GateResult & { look: boolean } {
+  const gainPts = pairs.labelledPairs > 0 ? ((pairs.candidateCorrect - pairs.primaryCorrect) / pairs.labelledPairs) * 100 : 0;
+  const test = mcnemar(pairs.onlyCandidate, pairs.onlyPrimary);
+  const level = gate.alpha / gate.looks;
+  const nextLookAt = gate.minLabelledPairs * (looksTaken + 1);
+  const figures = {
+    labelled_pairs: pairs.labelledPairs,
+    next_look_at: looksTaken < gate.looks ? nextLookAt : null,
+    looks_taken: looksTaken,
+    candidate_accuracy: pairs.labelledPairs > 0 ? pairs.candidateCorrect / pairs.labelledPairs : null,
+    primary_accuracy: pairs.labelledPairs > 0 ? pairs.primaryCorrect / pairs.labelledPairs : null,
+    gain_pts: Number(gainPts.toFixed(2)),
+    only_candidate_right: pairs.onlyCandidate,
+    only_primary_right: pairs.onlyPrimary,
+    p_value: pairs.labelledPairs > 0 ? Number(test.pValue.toPrecision(3)) : null,
+    level: Number(level.toPrecision(3)),
+  };
+  if (looksTaken >= gate.looks || pairs.labelledPairs < nextLookAt) {
+    return { verdict: "wait", figures, reason: `${pairs.labelledPairs} of ${nextLookAt} labelled pairs for look ${looksTaken + 1} of ${gate.looks}`, look: false };
+  }
+  const summary = `candidate ${pct(figures.candidate_accuracy)} vs primary ${pct(figures.primary_accuracy)} on ${pairs.labelledPairs} paired requests (${gainPts >= 0 ? "+" : ""}${gainPts.toFixed(1)} pts, McNemar p=${test.pValue.toPrecision(2)}, level ${level.toPrecision(2)})`;
+  const significant = test.pValue < level;
+  if (significant && gainPts >= gate.minGainPts) return { verdict: "pass", figures, reason: summary, look: true };
+  if (significant && gainPts < 0) return { verdict: "fail", figures, reason: `${summary}: the candidate is worse`, look: true };
+  if (looksTaken + 1 >= gate.looks) return { verdict: "fail", figures, reason: `${summary}: not ${gate.minGainPts} points better at the last look`, look: true };
+  return { verdict: "wait", figures, reason: `${summary}: not decided at look ${looksTaken + 1} of ${gate.looks}`, look: true };
+}
+
+export interface ServedFigures {
+  rows: number;
+  errorRate: number | null;
+  p99Ms: number | null;
+  labelled: number;
+  accuracy: number | null;
+}
+
+/** Accuracy is compared only when both sides have this many labelled rows; shadow already proved it on pairs. */
+const CANARY_MIN_LABELLED = 50;
+
+export function canaryGate(gate: GateOf<"canary">, canary: ServedFigures, primary: ServedFigures): GateResult {
+  const figures = {
+    canary_rows: canary.rows,
+    needed: gate.minRows,
+    canary_error_rate: canary.errorRate,
+    primary_error_rate: primary.errorRate,
+    canary_p99_ms: canary.p99Ms,
+    primary_p99_ms: primary.p99Ms,
+    canary_accuracy: canary.accuracy,
+    primary_accuracy: primary.accuracy,
+  };
+  if (canary.rows < gate.minRows) return { verdict: "wait", figures, reason: `${canary.rows} of ${gate.minRows} canary rows` };
+  const problems: string[] = [];
+  const errors = canary.errorRate ?? 0;
+  if (errors > (primary.errorRate ?? 0) + gate.maxErrorRateIncrease) problems.push(`error rate ${pct(errors)} vs ${pct(primary.errorRate ?? 0)} for the primary`);
+  if (canary.p99Ms !== null && primary.p99Ms !== null) {
+    const bound = Math.max(primary.p99Ms * gate.maxP99Ratio, primary.p99Ms + gate.p99SlackMs);
+    if (canary.p99Ms > bound) problems.push(`p99 ${canary.p99Ms.toFixed(1)} ms over ${bound.toFixed(1)} ms`);
+  }
+  if (canary.accuracy !== null && primary.accuracy !== null && canary.labelled >= CANARY_MIN_LABELLED && primary.labelled >= CANARY_MIN_LABELLED) {
+    if ((primary.accuracy - canary.accuracy) * 100 > gate.maxAccuracyDropPts) problems.push(`accuracy ${pct(canary.accuracy)} vs ${pct(primary.accuracy)} for the primary`);
+  }
+  const summary = `${canary.rows} canary rows: error rate ${pct(errors)}, p99 ${canary.p99Ms?.toFixed(1) ?? "–"} ms (primary ${primary.p99Ms?.toFixed(1) ?? "–"} ms), accuracy ${pct(canary.accuracy)} (primary ${pct(primary.accuracy)})`;
+  return problems.length > 0 ? { verdict: "fail", figures, reason: `${summary}: ${problems.join("; ")}` } : { verdict: "pass", figures, reason: summary };
+}
+
+export function verifyGate(gate: GateOf<"verify">, after: ServedFigures, shadowAccuracy: number | null): GateResult {
+  const target = shadowAccuracy === null ? null : shadowAccuracy - gate.maxAccuracyDropPts / 100;
+  const figures = { labelled: after.labelled, needed: gate.minLabelledRows, accuracy: after.accuracy, target, error_rate: after.errorRate };
+  if (after.labelled < gate.minLabelledRows) return { verdict: "wait", figures, reason: `${after.labelled} of ${gate.minLabelledRows} labelled rows since the promotion` };
+  const problems: string[] = [];
+  if (target !== null && after.accuracy !== null && after.accuracy < target) problems.push(`accuracy ${pct(after.accuracy)} below ${pct(target)}`);
+  if ((after.errorRate ?? 0) > gate.maxErrorRate) problems.push(`error rate ${pct(after.errorRate)} over ${pct(gate.maxErrorRate)}`);
+  const summary = `accuracy ${pct(after.accuracy)} on ${after.labelled} labelled rows (target ${pct(target)}), error rate ${pct(after.errorRate)}`;
+  return problems.length > 0 ? { verdict: "fail", figures, reason: `${summary}: ${problems.join("; ")}` } : { verdict: "pass", figures, reason: summary };
+}
+
+/**
+ * Labelled rows to collect before training: enough for a paired comparison to see half the loss
+ * (two-sided 0.05, power 0.8, the variance of a proportion at the current accuracy), at least
+ * `floor` and at most `ceiling`.
+ */
+export function labelsNeeded(referenceAccuracy: number | null, currentAccuracy: number | null, floor = 500, ceiling = 5000): number {
+  if (referenceAccuracy === null || currentAccuracy === null || referenceAccuracy <= currentAccuracy) return floor;
+  const effect = (referenceAccuracy - currentAccuracy) / 2;
+  const p = Math.min(0.99, Math.max(0.01, currentAccuracy));
+  const z = normalQuantile(0.975) + normalQuantile(0.8);
+  const n = Math.ceil((z * z * 2 * p * (1 - p)) / (effect * effect));
+  return Math.min(ceiling, Math.max(floor, n));
+}
