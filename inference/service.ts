@@ -18,6 +18,7 @@ import { Predictor } from "./predictor.ts";
 import { RecentPredictions } from "./recent-predictions.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
+import { registerExplainRoute } from "./routes/explain.ts";
 import { registerFeedbackRoute } from "./routes/feedback.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
@@ -113,6 +114,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   });
   registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
   registerAuditRoutes(app, store);
+  registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
   registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
   await extend?.(app);
 

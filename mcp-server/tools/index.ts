@@ -6,6 +6,7 @@ import { registerApplyActionTool } from "./apply-action.ts";
 import { registerApproveActionTool } from "./approve-action.ts";
 import { registerCompareModelVersionsTool } from "./compare-model-versions.ts";
 import { registerDetectDataDriftTool } from "./detect-data-drift.ts";
+import { registerExplainPredictionTool } from "./explain-prediction.ts";
 import { registerFindFailingSegmentsTool } from "./find-failing-segments.ts";
 import { registerGetDeploymentHistoryTool } from "./get-deployment-history.ts";
 import { registerGetFeatureDistributionTool } from "./get-feature-distribution.ts";
@@ -31,6 +32,7 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
   registerGetDeploymentHistoryTool(server, deps);
   registerFindFailingSegmentsTool(server, deps);
   registerGetSegmentPerformanceTool(server, deps);
+  registerExplainPredictionTool(server, deps);
   if (!deps.actionsEnabled) return;
   registerProposeActionTool(server, deps);
   registerApplyActionTool(server, deps);
