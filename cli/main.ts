@@ -3,7 +3,8 @@ import { CsvError } from "../models/datasets/csv.ts";
 import { RegistryError } from "../models/registry.ts";
 import { ScenarioError } from "../simulations/scenario.ts";
 import { StoreError } from "../store/client.ts";
-import { UsageError, wantsHelp, type Command } from "./command.ts";
+import fs from "node:fs";
+import { CommandError, nearest, UsageError, wantsHelp, type Command } from "./command.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { approveCommand } from "./commands/approve.ts";
 import { chatCommand } from "./commands/chat.ts";
@@ -40,7 +41,14 @@ function help(): string {
 }
 
 /** Errors a user can act on are one line and a non-zero exit; anything else is a bug and keeps its stack. */
-const expectedErrors = [UsageError, ConfigError, StoreError, RegistryError, CsvError, ScenarioError];
+const expectedErrors = [UsageError, CommandError, ConfigError, StoreError, RegistryError, CsvError, ScenarioError];
+/** How the command was called or configured is wrong (2); the command failed doing its work (1). */
+const exitCode = (err: Error) => (err instanceof UsageError || err instanceof ConfigError ? 2 : 1);
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -48,9 +56,15 @@ async function main(argv: string[]): Promise<number> {
     console.log(help());
     return name ? 0 : 2;
   }
+  if (name === "--version" || name === "-V") {
+    console.log(`mlwatch ${version()}`);
+    return 0;
+  }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    console.error(`mlwatch: unknown command '${name}'\n\n${help()}`);
+    const flag = name.startsWith("-");
+    const near = nearest(name, flag ? ["--help", "--version"] : commands.map((c) => c.name));
+    console.error(`mlwatch: unknown ${flag ? "option" : "command"} '${name}'${near ? ` (did you mean ${near}?)` : ""}; mlwatch --help lists the commands`);
     return 2;
   }
   if (wantsHelp(rest)) {
@@ -63,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (expectedErrors.some((E) => err instanceof E)) {
       console.error(`mlwatch ${name}: ${(err as Error).message}`);
-      return err instanceof UsageError ? 2 : 1;
+      return exitCode(err as Error);
     }
     throw err;
   }

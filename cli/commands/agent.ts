@@ -1,6 +1,6 @@
 import type { Command } from "../command.ts";
-import { parse, UsageError } from "../command.ts";
-import { AgentConfigError, loadAgentConfig } from "../../agent/configuration.ts";
+import { CommandError, parse, UsageError } from "../command.ts";
+import { loadAgentConfig } from "../../agent/configuration.ts";
 import { renderRequest } from "../../agent/chat.ts";
 import { openAgent, type Agent } from "../../agent/runtime.ts";
 
@@ -27,7 +27,7 @@ export const agentCommand: Command = {
     const interval = values.interval === undefined ? config.intervalSeconds : Number(values.interval);
     if (!(interval > 0)) throw new UsageError(`--interval must be a positive number of seconds, got '${values.interval}'`);
     const agent = await openAgent(config).catch((err: unknown) => {
-      throw new AgentConfigError(`cannot reach the MCP server at ${config.mcp.url}: ${err instanceof Error ? err.message : String(err)} (is \`mlwatch serve\` running?)`);
+      throw new CommandError(`cannot reach the MCP server at ${config.mcp.url}: ${err instanceof Error ? err.message : String(err)} (is \`mlwatch serve\` running?)`);
     });
     try {
       await round(agent, values.model);

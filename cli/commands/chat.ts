@@ -1,9 +1,9 @@
 import os from "node:os";
 import readline from "node:readline";
 import type { Command } from "../command.ts";
-import { parse } from "../command.ts";
+import { CommandError, parse } from "../command.ts";
 import { ChatSession, CHAT_HELP } from "../../agent/chat.ts";
-import { AgentConfigError, loadAgentConfig } from "../../agent/configuration.ts";
+import { loadAgentConfig } from "../../agent/configuration.ts";
 import { openAgent } from "../../agent/runtime.ts";
 import { connectMcp } from "../../agent/tools.ts";
 
@@ -27,7 +27,7 @@ export const chatCommand: Command = {
     const { values } = parse(argv, { as: { type: "string" } });
     const config = loadAgentConfig();
     const unreachable = (err: unknown) => {
-      throw new AgentConfigError(`cannot reach the MCP server at ${config.mcp.url}: ${err instanceof Error ? err.message : String(err)} (is \`mlwatch serve\` running?)`);
+      throw new CommandError(`cannot reach the MCP server at ${config.mcp.url}: ${err instanceof Error ? err.message : String(err)} (is \`mlwatch serve\` running?)`);
     };
     // The session prints each resumed run's summary itself; the graph's own print would repeat it.
     const agent = await openAgent(config, { print: () => {} }).catch(unreachable);

@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { parse, printTable, UsageError } from "../command.ts";
+import { parse, printTable, subcommand, UsageError } from "../command.ts";
 import { withStore } from "../open-store.ts";
 import { describeRewrite, importModel } from "../../models/import/import.ts";
 import { inspectModelFile } from "../../models/import/inspect-report.ts";
@@ -30,22 +30,28 @@ export const modelsCommand: Command = {
   summary: "list, show and compare registered model versions",
   usage,
   async run(argv) {
-    const [sub, ...args] = argv;
+    const sub = subcommand(argv, ["list", "show", "compare", "import", "inspect"] as const);
     if (!sub) {
       console.log(usage);
       return;
     }
-    if (sub === "list") return withStore(async (store) => printTable(await listModels(store)));
+    const args = argv.slice(1);
+    if (sub === "list") return list(args);
     if (sub === "show") return show(args);
     if (sub === "compare") return compare(args);
     if (sub === "import") return importFile(args);
-    if (sub === "inspect") return inspect(args);
-    throw new UsageError(`unknown subcommand '${sub}' (expected list, show, compare, import or inspect)`);
+    return inspect(args);
   },
 };
 
-async function show([model, version]: string[]): Promise<void> {
-  if (!model) throw new UsageError("models show needs a model name");
+async function list(argv: string[]): Promise<void> {
+  parse(argv, {});
+  await withStore(async (store) => printTable(await listModels(store)));
+}
+
+async function show(argv: string[]): Promise<void> {
+  const [model, version, ...extra] = parse(argv, {}, true).positionals;
+  if (!model || extra.length > 0) throw new UsageError("models show needs a model name and at most a version");
   await withStore(async (store) => {
     if (!version) {
       const versions = await listVersions(store, model);
@@ -86,8 +92,9 @@ function scoreKind(value: string | undefined): "probabilities" | "logits" | unde
   throw new UsageError(`--outputs must be probabilities or logits, not '${value}'`);
 }
 
-async function compare([model, a, b]: string[]): Promise<void> {
-  if (!model || !a || !b) throw new UsageError("models compare needs <model> <versionA> <versionB>");
+async function compare(argv: string[]): Promise<void> {
+  const [model, a, b, ...extra] = parse(argv, {}, true).positionals;
+  if (!model || !a || !b || extra.length > 0) throw new UsageError("models compare needs <model> <versionA> <versionB>");
   await withStore(async (store) => {
     const [va, vb] = [await getVersion(store, model, a), await getVersion(store, model, b)];
     printTable(comparisonRows(va, vb));

@@ -1,5 +1,5 @@
 import type { Command } from "../command.ts";
-import { printTable, UsageError } from "../command.ts";
+import { parse, printTable, subcommand } from "../command.ts";
 import { withStore } from "../open-store.ts";
 import { appliedVersions, migrations } from "../../store/migrations.ts";
 
@@ -13,14 +13,13 @@ export const storeCommand: Command = {
   summary: "migrate or describe the log store",
   usage,
   async run(argv) {
-    const [sub] = argv;
+    const sub = subcommand(argv, ["migrate", "info"] as const);
     if (!sub) {
       console.log(usage);
       return;
     }
-    if (sub === "migrate") return migrateCommand();
-    if (sub === "info") return info();
-    throw new UsageError(`unknown subcommand '${sub}' (expected migrate or info)`);
+    parse(argv.slice(1), {});
+    return sub === "migrate" ? migrateCommand() : info();
   },
 };
 
