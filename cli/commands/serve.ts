@@ -1,15 +1,16 @@
 import type { Command } from "../command.ts";
+import { parse, UsageError } from "../command.ts";
 import { loadConfig } from "../../config.ts";
 import { openStore } from "../../store/client.ts";
 import { migrate } from "../../store/migrations.ts";
-import { startInferenceService } from "../../inference/service.ts";
+import { startInferenceService, type InferenceService } from "../../inference/service.ts";
 import { loadMcpConfig } from "../../mcp-server/config.ts";
 import { mcpHttpOptionsFrom, registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { loadAgentConfig } from "../../agent/configuration.ts";
 import { openAgent } from "../../agent/runtime.ts";
 import { registerAlertWebhook } from "../../agent/webhook.ts";
 
-const usage = `usage: mlwatch serve
+const usage = `usage: mlwatch serve [--port N] [--host H]
 
 One process that owns the log store and hosts every role that needs it:
   - the inference service: /v1/models/:name/predict, /v1/feedback, /v1/admin/*, /docs, /metrics
@@ -17,35 +18,85 @@ One process that owns the log store and hosts every role that needs it:
     and the approver-only POST /v1/approvals/:id (MLWATCH_APPROVER_TOKEN)
   - the agent's alert webhook POST /v1/alerts (Alertmanager's payload starts an investigation)
 Listens on MLWATCH_HOST:MLWATCH_PORT (default 127.0.0.1:8080). In embedded mode other mlwatch
-commands (mcp, agent, chat, approve) reach this process over HTTP.`;
+commands (mcp, agent, chat, approve) reach this process over HTTP.
+SIGTERM, SIGINT or SIGHUP stop it gracefully: no new connections, in-flight requests answered,
+the prediction and label logs flushed to the store, the store closed.
+
+  --port N   listen on port N instead of MLWATCH_PORT (0: any free port)
+  --host H   listen on H instead of MLWATCH_HOST`;
+
+const options = { port: { type: "string" }, host: { type: "string" } } as const;
+
+/** After this long, connections still open (an MCP event stream, a stuck client) are cut so shutdown ends. */
+const GRACE_MS = 10_000;
 
 export const serveCommand: Command = {
   name: "serve",
   summary: "serve models, the MCP endpoint and the alert webhook in the process that owns the store",
   usage,
   async run(argv) {
-    const config = loadConfig();
-    const mcp = loadMcpConfig();
-    const agentConfig = loadAgentConfig();
+    const { values } = parse(argv, options);
+    const env = { ...process.env, ...listenEnv(values) };
+    const config = loadConfig(env);
+    const mcp = loadMcpConfig(env);
+    const agentConfig = loadAgentConfig(env);
     const store = await openStore(config);
-    await migrate(store);
-    // Lazy: the agent's MCP endpoint is this very process, which is not listening yet.
-    const agent = await openAgent(agentConfig, { lazy: true });
-    const service = await startInferenceService({
-      config,
-      store,
-      extend: async (app) => {
-        await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl));
-        registerAlertWebhook(app, { runner: agent.runner, token: agentConfig.alertToken });
-      },
-    });
-    console.log(`mlwatch serving on ${service.url} (MCP ${service.url}/mcp, docs ${service.url}/docs, metrics ${service.url}/metrics)`);
-    await new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
-    });
-    await service.close();
-    await agent.close();
-    await store.close();
+    try {
+      await migrate(store);
+      // Lazy: the agent's MCP endpoint is this very process, which is not listening yet.
+      const agent = await openAgent(agentConfig, { lazy: true });
+      try {
+        const service = await startInferenceService({
+          config,
+          store,
+          extend: async (app) => {
+            await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl));
+            registerAlertWebhook(app, { runner: agent.runner, token: agentConfig.alertToken });
+          },
+        });
+        console.log(`mlwatch serving on ${service.url} (MCP ${service.url}/mcp, docs ${service.url}/docs, metrics ${service.url}/metrics)`);
+        const signal = await nextSignal();
+        console.error(`mlwatch serve: ${signal}: stopping (in-flight requests are answered, the log is flushed)`);
+        await closeWithin(service, GRACE_MS);
+      } finally {
+        await agent.close();
+      }
+    } finally {
+      await store.close();
+    }
+    console.error("mlwatch serve: stopped");
   },
 };
+
+/** --port and --host override MLWATCH_PORT and MLWATCH_HOST, validated by the same schema. */
+function listenEnv(values: { port?: string | undefined; host?: string | undefined }): Record<string, string> {
+  if (values.port !== undefined && !(/^\d+$/.test(values.port) && Number(values.port) <= 65535)) throw new UsageError(`--port must be a whole number in 0..65535, not '${values.port}'`);
+  if (values.host === "") throw new UsageError("--host must not be empty");
+  return { ...(values.port !== undefined ? { MLWATCH_PORT: values.port } : {}), ...(values.host !== undefined ? { MLWATCH_HOST: values.host } : {}) };
+}
+
+/** The first SIGTERM, SIGINT or SIGHUP. A second one finds no handler and ends the process at once (the spool keeps unflushed rows). */
+function nextSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const signals: NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
+    const on = (signal: NodeJS.Signals) => {
+      for (const s of signals) process.removeListener(s, on);
+      resolve(signal);
+    };
+    for (const s of signals) process.once(s, on);
+  });
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish (fastify answers new requests on kept-alive
+ * connections with 503 meanwhile), flushes the log writers. Connections that outlive the grace
+ * period are cut, so a client holding a stream open cannot keep the store locked.
+ */
+async function closeWithin(service: InferenceService, graceMs: number): Promise<void> {
+  const cut = setTimeout(() => service.app.server.closeAllConnections(), graceMs);
+  try {
+    await service.close();
+  } finally {
+    clearTimeout(cut);
+  }
+}
