@@ -44,7 +44,7 @@ function usageErrorFrom(err: unknown, known: string[]): UsageError {
   return new UsageError(message);
 }
 
-/** " (did you mean X?)" for the nearest candidate, else the list of candidates, else nothing to list. */
+/** " (did you mean X?)" for the nearest candidate, else the candidates listed, else that there are none. */
 export function hint(word: string, candidates: readonly string[], what: string): string {
   const near = nearest(word, candidates);
   if (near) return ` (did you mean ${near}?)`;
