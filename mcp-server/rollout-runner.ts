@@ -1,8 +1,10 @@
+import { findChangePoint } from "../analysis/change-point.ts";
 import { compareVersions, getAccuracy, modelHealth } from "../analysis/index.ts";
+import { iso } from "../analysis/window.ts";
 import { retrainFromLog } from "../models/retrain.ts";
 import type { TrafficChange } from "../inference/traffic-changes.ts";
 import { canaryGate, collectGate, shadowGate, verifyGate, type GateResult, type ServedFigures } from "../rollout/gates.ts";
-import { describeStage, isTerminal, PlanError, type Plan, type StageSpec, type StageState } from "../rollout/plan.ts";
+import { describeStage, isTerminal, PlanError, type GateOf, type Plan, type StageSpec, type StageState } from "../rollout/plan.ts";
 import { getPlan, savePlan } from "../rollout/plan-store.ts";
 import { currentTrafficState, recordDeploymentEvent } from "../store/deployments.ts";
 import { postTrafficChange } from "./admin-client.ts";
@@ -83,7 +85,7 @@ async function train(t: ApplyTarget, plan: Plan, now: number): Promise<Plan> {
   const r = await retrainFromLog(t.store, t.config.modelDir, {
     model: plan.model,
     baseVersion: plan.baseVersion,
-    fromUs: plan.spec.changeAtUs,
+    fromUs: postChangeFrom(plan),
     toUs: now,
     maxRows: RETRAIN_MAX_ROWS,
     minRows: 1,
@@ -119,10 +121,8 @@ async function enterCanary(t: ApplyTarget, plan: Plan, percent: number): Promise
 async function readGate(t: ApplyTarget, plan: Plan, spec: StageSpec, state: StageState, now: number): Promise<GateResult & { look?: boolean }> {
   const window = { fromUs: state.startedAtUs, toUs: now + 1 };
   switch (spec.name) {
-    case "collect": {
-      const acc = await getAccuracy(t.store, { model: plan.model, window: { fromUs: plan.spec.changeAtUs, toUs: now + 1 } });
-      return collectGate(spec.gate, acc.labelled);
-    }
+    case "collect":
+      return collect(t, plan, spec.gate, state, now);
     case "shadow": {
       const c = await compareVersions(t.store, { model: plan.model, versionA: plan.baseVersion, versionB: plan.candidateVersion, window, mode: "shadow" });
       const s = c.shadow;
@@ -144,6 +144,27 @@ async function readGate(t: ApplyTarget, plan: Plan, spec: StageSpec, state: Stag
     default:
       return { verdict: "pass", figures: {}, reason: "done" };
   }
+}
+
+/**
+ * Labels are counted from the latest change: while the population is still moving (a ramp), a
+ * change found after the current change point moves it forward, so the candidate learns what
+ * traffic has become rather than a mixture of the way there.
+ */
+async function collect(t: ApplyTarget, plan: Plan, gate: GateOf<"collect">, state: StageState, now: number): Promise<GateResult> {
+  const from = typeof state.figures.change_at_us === "number" ? state.figures.change_at_us : plan.spec.changeAtUs;
+  const later = await findChangePoint(t.store, { model: plan.model, version: plan.baseVersion, window: { fromUs: from, toUs: now + 1 } }, now);
+  const changeAtUs = later.change ? later.change.atUs : from;
+  const acc = await getAccuracy(t.store, { model: plan.model, window: { fromUs: changeAtUs, toUs: now + 1 } });
+  const moved = later.change ? `; the change point moved to ${iso(changeAtUs)} (${later.change.signal} still changing)` : "";
+  const result = collectGate(gate, acc.labelled);
+  return { verdict: later.change ? "wait" : result.verdict, reason: `${result.reason}${moved}`, figures: { ...result.figures, change_at_us: changeAtUs, change_at: iso(changeAtUs) } };
+}
+
+/** Where the post-change rows begin, as the collect stage last settled it. */
+function postChangeFrom(plan: Plan): number {
+  const collected = plan.stages[plan.spec.stages.findIndex((s) => s.name === "collect")]?.figures.change_at_us;
+  return typeof collected === "number" ? collected : plan.spec.changeAtUs;
 }
 
 function served(s: { rows: number; errorRate: number; latencyMs: { p99: number } | null; labelled: number; accuracy: number | null }): ServedFigures {

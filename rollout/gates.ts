@@ -113,7 +113,7 @@ export function verifyGate(gate: GateOf<"verify">, after: ServedFigures, shadowA
  * (two-sided 0.05, power 0.8, the variance of a proportion at the current accuracy), at least
  * `floor` and at most `ceiling`.
  */
-export function labelsNeeded(referenceAccuracy: number | null, currentAccuracy: number | null, floor = 500, ceiling = 5000): number {
+export function labelsNeeded(referenceAccuracy: number | null, currentAccuracy: number | null, floor = 1000, ceiling = 5000): number {
   if (referenceAccuracy === null || currentAccuracy === null || referenceAccuracy <= currentAccuracy) return floor;
   const effect = (referenceAccuracy - currentAccuracy) / 2;
   const p = Math.min(0.99, Math.max(0.01, currentAccuracy));

@@ -112,7 +112,7 @@ async function runOne(
   const series: SeriesPoint[] = [];
   let baselineDiagnosis: { at: number; d: RuleDiagnosis } | null = null;
   let reference: { accuracy: number; p99Ms: number } | null = null;
-  let incident: AgentIncident | null = null;
+  const incidents: AgentIncident[] = [];
   let task: Promise<void> | null = null;
   const requestAt = (us: number) => Math.max(0, Math.round((us - startUs) / (run.scenario.secondsPerRequest * 1e6)));
 
@@ -132,12 +132,12 @@ async function runOne(
       const d = ruleVerdict({ accuracy, drift, health }, reference);
       if (d) baselineDiagnosis = { at: i, d };
     }
-    if (!task && !incident) {
+    if (!task && mayLaunch(incidents)) {
       const launchedAt = i;
       const launched = await agent.runner.launch(run.model, { kind: "schedule" });
       task = launched.done.then((outcome) => {
         if (outcome.status !== "healthy") {
-          incident = { launchedAt, outcome };
+          incidents.push({ launchedAt, outcome });
           report(o.progress, tag, outcome, launchedAt, requestAt);
         }
         task = null;
@@ -156,13 +156,16 @@ async function runOne(
     }
     i = end;
   }
-  for (let tail = 0; task && tail < MAX_TAIL_REQUESTS; tail += o.checkEvery) {
+  for (let tail = 0; (task || reopens(incidents)) && tail < MAX_TAIL_REQUESTS; tail += o.checkEvery) {
     await run.send(i, i + o.checkEvery);
     i += o.checkEvery;
+    await check(i);
   }
   pace.trafficFlowing = false;
   await task;
-  const found = incident as AgentIncident | null;
+  // Detection and diagnosis are the first incident's; the remedy that counts is the last one's.
+  const first = incidents[0] ?? null;
+  const found = incidents[incidents.length - 1] ?? null;
   const act = found ? actRequest(found.outcome, requestAt) : null;
   // Enough traffic after the remedy to judge it, and the labels for it delivered.
   const afterEnd = (act ?? 0) + SETTLE_REQUESTS + AFTER_MIN_REQUESTS;
@@ -173,7 +176,7 @@ async function runOne(
   await run.deliverLabels(i, true);
   const total = i;
 
-  const agentVerdict = verdictOf(incident, run.faultStart);
+  const agentVerdict = verdictOf(first, run.faultStart);
   const faultStart = run.faultStart;
   const afterFrom = act !== null ? act + SETTLE_REQUESTS : Math.max(faultStart ?? 0, total - AFTER_MIN_REQUESTS);
   const attainable = faultStart === null ? null : run.attainable(afterFrom, total);
@@ -199,11 +202,23 @@ async function runOne(
     checks: { ...checkVerdict(agentVerdict, run.scenario.expect), recovered },
     baseline: baselineVerdictOf(baselineDiagnosis, run.faultStart),
     series,
-    timeline: [...run.timeline, ...agentTimeline(found, requestAt)].sort((a, b) => a.request - b.request),
+    timeline: [...run.timeline, ...incidents.flatMap((x) => agentTimeline(x, requestAt))].sort((a, b) => a.request - b.request),
     durationMs: Math.round(performance.now() - started),
   };
   o.progress(`${tag}  done in ${(result.durationMs / 1000).toFixed(1)} s: ${summaryLine(result)}`);
   return result;
+}
+
+/** A scheduled run finds nothing new while an incident is open; after a rollout that failed, the agent looks again. */
+const MAX_INCIDENTS = 3;
+
+function reopens(incidents: AgentIncident[]): boolean {
+  const last = incidents[incidents.length - 1];
+  return incidents.length < MAX_INCIDENTS && last !== undefined && last.outcome.state.plan?.status === "failed";
+}
+
+function mayLaunch(incidents: AgentIncident[]): boolean {
+  return incidents.length === 0 || reopens(incidents);
 }
 
 function verdictOf(incident: AgentIncident | null, faultStart: number | null): Verdict {
@@ -253,6 +268,9 @@ function actRequest(outcome: RunOutcome, requestAt: (us: number) => number): num
 async function recoveredAfter(env: SimulationEnvironment, run: ScenarioRun, incident: AgentIncident | null, act: number | null, total: number, attainable: number | null): Promise<boolean | null> {
   const expected = run.scenario.expect.remedy;
   if (expected === "none" || expected === "escalate") return null;
+  // Nothing to regain: the served model was already within reach of the attainable accuracy, so no remedy can be judged.
+  const during = run.accuracy(run.faultStart ?? 0, act ?? total);
+  if (during !== null && attainable !== null && during >= attainable - RECOVERY_TOLERANCE && (run.errorRate(run.faultStart ?? 0, act ?? total) ?? 0) < 0.02) return null;
   if (!incident || act === null) return false;
   const primary = env.service.traffic.state(run.model)?.primary;
   const plan = incident.outcome.state.plan;

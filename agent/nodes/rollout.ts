@@ -15,6 +15,7 @@ export async function rollout(state: AgentStateType, deps: AgentDeps): Promise<A
   const deadline = deps.now() + deps.config.verify.rolloutDeadlineSeconds * 1000;
   const maxPolls = Math.ceil(deps.config.verify.rolloutDeadlineSeconds / deps.config.verify.pollSeconds) + 1;
   let seen = stageMark(plan);
+  let previous = plan;
   for (let polls = 0; plan.status === "running"; polls++) {
     if (deps.now() >= deadline || polls >= maxPolls) {
       plan = await abort(deps, plan, `the agent's rollout deadline (${deps.config.verify.rolloutDeadlineSeconds} s) passed at ${plan.progress}`);
@@ -29,8 +30,9 @@ export async function rollout(state: AgentStateType, deps: AgentDeps): Promise<A
       continue;
     }
     const mark = stageMark(plan);
-    if (mark !== seen) timeline.push(entry(deps, "rollout", plan.progress));
+    if (mark !== seen) timeline.push(...passedSince(previous, plan).map((line) => entry(deps, "rollout", line)), entry(deps, "rollout", plan.progress));
     seen = mark;
+    previous = plan;
   }
   const evidence = numbered(state, [{ node: "rollout", tool: "advance_rollout", args: { plan_id: plan.id }, summary: plan.progress, data: plan }]);
   const recovered = plan.status === "completed";
@@ -50,6 +52,16 @@ async function abort(deps: AgentDeps, plan: PlanView, reason: string): Promise<P
     if (!(err instanceof ToolError)) throw err;
     return { ...plan, status: "aborted", outcome: `${reason}; abort_rollout failed (${err.message})` };
   }
+}
+
+/** "shadow passed: candidate 93.1% vs primary 84.0% …" for each stage that passed since the last poll, with its figures. */
+function passedSince(before: PlanView, after: PlanView): string[] {
+  return after.stages.flatMap((s, i) => (s.status === "passed" && before.stages[i]?.status !== "passed" ? [`${s.name} passed: ${s.note} ${figuresLine(s.figures)}`] : []));
+}
+
+function figuresLine(f: Record<string, number | string | null>): string {
+  const shown = Object.entries(f).filter(([k, v]) => v !== null && !k.endsWith("_us"));
+  return shown.length ? `[${shown.map(([k, v]) => `${k}=${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : v}`).join(", ")}]` : "";
 }
 
 function stageMark(p: PlanView): string {
