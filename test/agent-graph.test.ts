@@ -9,6 +9,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import Fastify from "fastify";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { defaultPlanSpec } from "../rollout/new-plan.ts";
 import { ChatSession } from "../agent/chat.ts";
 import { agentConfig, type AgentConfig } from "../agent/configuration.ts";
 import type { DiagnosisCore, Reasoner } from "../agent/diagnosis.ts";
@@ -192,8 +193,44 @@ interface Scenario {
   accuracy: (a: Args, w: FakeWorld) => object;
   drift: (a: Args, w: FakeWorld) => object;
   health: (a: Args, w: FakeWorld) => object;
-  /** What apply_action answers for an applied retrain; without it the server has no retraining. */
-  retrained?: object;
+  /** The plan views an applied retrain starts with and advance_rollout then returns, in order; without them the server has no retraining. */
+  rollout?: object[];
+}
+
+/** A rollout plan as advance_rollout shows it, stages up to `current` passed (the last one's status `status` when it ended). */
+function planView(current: number, status: "running" | "completed" | "failed") {
+  const names = ["collect", "train", "shadow", "canary", "canary", "promote", "verify"];
+  const figures: Record<string, Record<string, number | string>> = {
+    shadow: { labelled_pairs: 500, candidate_accuracy: 0.93, primary_accuracy: 0.85, gain_pts: 8, p_value: 0.0001 },
+    verify: { labelled: 300, accuracy: 0.94, target: 0.9, error_rate: 0 },
+  };
+  const stageStatus = (i: number) => (i < current || (i === current && status === "completed") ? "passed" : i === current ? (status === "failed" ? "failed" : "running") : "pending");
+  return {
+    id: "plan-1",
+    model: "credit",
+    proposalId: "p-1",
+    approvalId: "a-1",
+    approvedBy: "alice",
+    baseVersion: "2",
+    candidateVersion: current >= 1 ? "3" : "",
+    spec: defaultPlanSpec(1, 1000),
+    stages: names.map((name, i) => ({
+      name,
+      gate: name,
+      status: stageStatus(i),
+      startedAtUs: 1,
+      endedAtUs: 2,
+      figures: figures[name] ?? {},
+      note: name === "shadow" ? "candidate 93.0% vs primary 85.0% on 500 paired requests" : `${name} ok`,
+      looks: 0,
+    })),
+    current,
+    status,
+    createdAtUs: 1,
+    updatedAtUs: 2,
+    outcome: status === "running" ? "" : `${status} at ${names[current]}`,
+    progress: `stage ${current + 1}/7 ${names[current]} (${status})`,
+  };
 }
 
 const afterAction = (a: Args) => a.window?.fromUs !== undefined;
@@ -342,13 +379,20 @@ class FakeWorld {
       if (!p) throw new Error("unknown proposal");
       if (p.status !== "approved") throw new Error(`proposal ${p.proposal_id} has not been approved by a person`);
       if (p.action === "retrain") {
-        if (!this.scenario.retrained) throw new Error(`retraining is not implemented yet: proposal ${p.proposal_id} stays approved and recorded, but nothing was trained or changed`);
+        if (!this.scenario.rollout) throw new Error(`retraining is not implemented yet: proposal ${p.proposal_id} stays approved and recorded, but nothing was trained or changed`);
         p.status = "applied";
-        return { proposal: view(p), applied_event_id: "e-retrain", state: this.scenario.traffic, retrained: this.scenario.retrained };
+        return { proposal: view(p), applied_event_id: "e-retrain", state: this.scenario.traffic, rollout: this.scenario.rollout[0] };
       }
       const state = this.apply(p);
-      return { proposal: view(p), applied_event_id: this.events[0]!.event_id, state };
+      return { proposal: view(p), applied_event_id: this.events[0]!.event_id, state, rollout: null };
     });
+    let advanced = 0;
+    register("advance_rollout", () => {
+      const plans = this.scenario.rollout ?? [];
+      advanced = Math.min(advanced + 1, plans.length - 1);
+      return plans[advanced]!;
+    });
+    register("abort_rollout", (a) => ({ ...(this.scenario.rollout ?? []).at(-1), status: "aborted", outcome: String(a.reason) }));
     if (as === "approver") {
       register("approve_action", (a) => {
         const p = this.proposals.get(String(a.proposal_id));
@@ -747,29 +791,23 @@ describe("routing decisions", () => {
     expect(nodesRun(end.state)).not.toContain("verify");
   });
 
-  it("retrain: a candidate proposed for promotion only when it beats the serving version on the newest rows by more than chance", async () => {
-    const retrained = (heldOut: number, serving: number, pValue: number) => ({
-      version: "3",
-      trained_on_rows: 800,
-      held_out_accuracy: heldOut,
-      serving_accuracy: serving,
-      comparison: { candidate_only_right: 30, serving_only_right: 10, p_value: pValue },
-      added_categories: {},
-    });
-    const outcome = async (r: object) => {
-      const t = await setup({ ...conceptDrift(), retrained: r });
+  it("retrain: the agent follows the server's rollout plan, logs each passed stage with its figures, and reads the plan's end as the verdict", async () => {
+    const outcome = async (plans: object[]) => {
+      const t = await setup({ ...conceptDrift(), rollout: plans });
       const first = await t.runner.start("credit");
       await t.approver.approve({ proposal_id: first.awaiting!.proposalId, decision: "approve", reason: "go" });
-      return t.runner.resume(first.incidentId, { decision: "approve", by: "alice" });
+      return { t, end: await t.runner.resume(first.incidentId, { decision: "approve", by: "alice" }) };
     };
-    const clear = await outcome(retrained(0.93, 0.85, 0.002));
-    expect(clear.awaiting?.what).toMatch(/promote/);
-    expect(clear.state.timeline.map((e) => e.event).join("\n")).toMatch(/McNemar p=0\.0020\): proposing its promotion/);
-    const noise = await outcome(retrained(0.93, 0.915, 0.3));
-    expect(noise.status).toBe("escalated");
-    expect(noise.state.actionResult!.detail).toMatch(/not significantly better; escalating/);
-    const worse = await outcome(retrained(0.85, 0.9, 0.001));
-    expect(worse.state.actionResult!.detail).toMatch(/not better; escalating/);
+    const completed = await outcome([planView(0, "running"), planView(2, "running"), planView(6, "completed")]);
+    expect(completed.end.status).toBe("recovered");
+    expect(nodesRun(completed.end.state)).toEqual(["monitor", "investigate", "reason", "propose", "approve", "act", "rollout", "summarize"]);
+    const events = completed.end.state.timeline.map((e) => e.event).join("\n");
+    expect(events).toMatch(/shadow passed: candidate 93\.0% vs primary 85\.0%.*gain_pts=8/);
+    expect(completed.end.state.verification).toMatchObject({ recovered: true, target: 0.9 });
+    const failed = await outcome([planView(0, "running"), planView(2, "failed")]);
+    expect(failed.end.status).toBe("escalated");
+    expect(failed.end.state.timeline.map((e) => e.event).join("\n")).toMatch(/rollout ended failed: failed at shadow; a person should look/);
+    expect(failed.t.world.called("apply_action")).toHaveLength(1);
   });
 
   it("remedy escalate → summarize without proposing anything", async () => {

@@ -296,21 +296,27 @@ describe("the approval gate", () => {
     expect(event.reason).toMatch(new RegExp(`\\[proposal ${p.proposal_id}, approved by alice\\]$`));
   });
 
-  it("retrains on the labelled traffic of its window once there is enough, registering a staging version and changing no traffic", async () => {
+  it("retrain is one approved rollout plan: it collects labels, trains, shadows the candidate through the admin API, refuses a second plan, and aborts cleanly", async () => {
     const traffic = await admin("traffic");
     const primary = traffic.json.state.primary as string;
     const p = await ok(agent, "propose_action", { model: "credit", action: "retrain", reason: "income drifted; learn the new population" });
     expect(p.resulting_state).toBeNull();
-    expect(p.params).toMatchObject({ base_version: primary });
-    expect(p.effect).toMatch(/registered as staging; traffic stays primary v/);
+    expect(p.params).toMatchObject({ base_version: primary, plan: { stages: expect.arrayContaining([expect.stringMatching(/^collect: wait for 1000 labelled rows/), expect.stringMatching(/^shadow: .*McNemar p < 0\.013/)]) } });
+    expect(p.effect).toMatch(/rollout plan: collect → train → shadow → canary 10% → canary 50% → promote → verify, each stage only when its gate passes/);
     expect((await approveOverHttp(p.proposal_id, { approver: "alice" })).status).toBe(200);
 
-    const tooFew = await call(agent, "apply_action", { proposal_id: p.proposal_id });
-    expect(tooFew.isError).toBe(true);
-    expect(text(tooFew)).toMatch(/nothing was trained \(the approval stands; apply again once more labels arrived\): retraining 'credit' needs at least 500 labelled rows/);
-    expect((await ok(agent, "get_proposal", { proposal_id: p.proposal_id })).status).toBe("approved");
+    const applied = await ok(agent, "apply_action", { proposal_id: p.proposal_id });
+    const plan = applied.rollout;
+    expect(plan).toMatchObject({ status: "running", current: 0, approvedBy: "alice", baseVersion: primary, candidateVersion: "" });
+    expect(plan.progress).toMatch(/stage 1\/7 collect \(running\)/);
+    expect((await admin("traffic")).json.event_id).toBe(traffic.json.event_id);
+    const waiting = await ok(agent, "advance_rollout", { plan_id: plan.id });
+    expect(waiting.progress).toMatch(/0 of 1000 labels/);
 
-    const data = generateCredit(800, 7);
+    const second = await call(agent, "propose_action", { model: "credit", action: "retrain", reason: "again" });
+    expect(text(second)).toMatch(new RegExp(`rollout plan ${plan.id} is still running for 'credit' \\(stage collect\\)`));
+
+    const data = generateCredit(1200, 7);
     const base = (await listVersions(t.store, "credit")).find((v) => v.version === primary)!;
     await seedPredictions(t.store, {
       model: "credit",
@@ -322,14 +328,24 @@ describe("the approval gate", () => {
       stepUs: 1e6,
       requestIdPrefix: "retrain-",
     });
-    const applied = await ok(agent, "apply_action", { proposal_id: p.proposal_id });
-    expect(applied.retrained).toMatchObject({ version: String(Number(v3.version) + 1), trained_on_rows: 800, comparison: { p_value: expect.any(Number) } });
-    expect(applied.proposal.status).toBe("applied");
-    expect((await admin("traffic")).json.event_id).toBe(traffic.json.event_id);
-    const created = (await listVersions(t.store, "credit")).find((v) => v.version === applied.retrained.version)!;
-    expect(created).toMatchObject({ status: "staging", tags: ["retrained", `from:${primary}`] });
-    const event = (await deploymentHistory(t.store, "credit", 50)).find((e) => e.eventId === applied.applied_event_id)!;
-    expect(event).toMatchObject({ action: "retrain", version: applied.retrained.version, proposalId: p.proposal_id, approvalId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const shadowing = await ok(agent, "advance_rollout", { plan_id: plan.id });
+    expect(shadowing.stages.map((s: { status: string }) => s.status).slice(0, 3)).toEqual(["passed", "passed", "running"]);
+    expect(shadowing.stages[1].figures).toMatchObject({ post_change_rows: 1200, recipe: expect.stringMatching(/^log_/) });
+    const candidate = shadowing.candidateVersion as string;
+    expect((await listVersions(t.store, "credit")).find((v) => v.version === candidate)).toMatchObject({ status: "shadow", tags: ["retrained", `from:${primary}`] });
+    expect((await admin("traffic")).json.state.shadow).toEqual({ version: candidate, percent: 100 });
+    const events = await deploymentHistory(t.store, "credit", 50);
+    const shadowEvent = events.find((e) => e.action === "deploy" && e.version === candidate)!;
+    expect(shadowEvent).toMatchObject({ actor: "rollout", proposalId: p.proposal_id, approvalId: applied.proposal.approval_id });
+    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(["rollout_start", "rollout_collect", "retrain", "rollout_train", "rollout_shadow"]));
+
+    const aborted = await ok(agent, "abort_rollout", { plan_id: plan.id, by: "alice", reason: "not now" });
+    expect(aborted).toMatchObject({ status: "aborted", outcome: expect.stringMatching(/aborted by alice at shadow: not now; shadow removed/) });
+    expect((await admin("traffic")).json.state.shadow).toBeNull();
+    const again = await call(agent, "abort_rollout", { plan_id: plan.id, reason: "twice" });
+    expect(text(again)).toMatch(/already ended \(aborted/);
+    expect((await ok(agent, "advance_rollout", { plan_id: plan.id })).status).toBe("aborted");
+    expect(text(await call(agent, "get_rollout", { plan_id: "nope" }))).toMatch(/unknown rollout plan 'nope'/);
   });
 
   it("refuses proposals that cannot apply to the current state, naming the problem", async () => {

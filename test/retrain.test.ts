@@ -76,11 +76,15 @@ it("trains a candidate on logged, labelled traffic that learns the new category 
   await svc.labels.flush();
 
   const result = await retrainFromLog(t.store, t.config.modelDir, { model: "credit", baseVersion: v1.version, fromUs: 0, toUs: Number.MAX_SAFE_INTEGER, actor: "test", reason: "test" });
-  expect(result.trainedOnRows).toBe(4000);
+  expect(result.postChangeRows).toBe(4000);
   expect(result.addedCategories).toEqual({ employment: ["gig_worker"] });
   expect(result.version.tags).toEqual(["retrained", `from:${v1.version}`]);
-  // Judged on the newest 800 rows, paired with what v1 answered on them: better, and not by chance.
-  expect(result.version.metrics.testRows).toBe(800);
+  // Three recipes judged on the newest 800 rows; v1 kept its training sample, so the reweighted ones compete.
+  expect(result.heldOutRows).toBe(800);
+  expect(result.candidates.map((c) => c.recipe)).toEqual(["log_only", "log_plus_reference", "log_plus_more_reference"]);
+  expect(result.heldOutAccuracy).toBe(Math.max(...result.candidates.map((c) => c.heldOutAccuracy)));
+  expect(result.reweighting!.domainAccuracy).toBeGreaterThan(0.7);
+  expect(result.trainedOnRows).toBe(result.candidates.find((c) => c.recipe === result.recipe)!.trainRows * 1.25);
   expect(result.heldOutAccuracy).toBeGreaterThan(result.servingAccuracy);
   expect(result.comparison.candidateOnlyRight).toBeGreaterThan(result.comparison.servingOnlyRight);
   expect(result.comparison.pValue).toBeLessThan(0.05);
@@ -92,5 +96,5 @@ it("trains a candidate on logged, labelled traffic that learns the new category 
 it("refuses with a clear message when too few labelled rows exist", async () => {
   await expect(
     retrainFromLog(t.store, t.config.modelDir, { model: "credit", baseVersion: v1.version, fromUs: 0, toUs: 1, actor: "test", reason: "test" }),
-  ).rejects.toThrow(/needs at least 500 labelled rows with raw features in the window; found 0/);
+  ).rejects.toThrow(/needs at least 500 labelled rows with raw features since the change point; found 0/);
 });

@@ -31,6 +31,7 @@ export async function registerTrained(store: Store, modelDir: string, o: TrainOp
     metrics: trained.metrics,
     trainingData: trained.trainingData,
     baseline: trained.baseline,
+    reference: dataset.examples,
   });
 }
 
