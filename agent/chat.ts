@@ -29,6 +29,8 @@ export const CHAT_HELP = `commands:
   incidents                            every incident and its status
   why <incident>                       diagnosis and the evidence behind it (each with its tool call)
   timeline <incident>                  what happened, step by step
+  rollout <model|plan>                 the rollout plan: each stage, its gate, where it is and its figures
+  abort <model|plan> [reason]          stop the rollout now; the candidate leaves traffic
   continue <incident>                  finish a run whose process stopped mid-way (e.g. during verify)
   models | accuracy <model> [s] | drift <model> [s] | health <model> [s] | deployments <model>
   help | quit
@@ -80,6 +82,10 @@ export class ChatSession {
           return arg ? summarize.health(await this.o.tools.health({ model: arg, window: windowOf(rest[1]) })) : "usage: health <model> [seconds]";
         case "deployments":
           return arg ? this.deployments(arg) : "usage: deployments <model>";
+        case "rollout":
+          return arg ? this.rollout(arg) : "usage: rollout <model|plan-id>";
+        case "abort":
+          return arg ? this.abort(arg, rest.slice(1).join(" ")) : "usage: abort <model|plan-id> [reason]";
         default:
           return this.o.ollama ? await this.ask(line) : `unknown command '${cmd}' (help lists commands; free questions need OLLAMA_HOST)`;
       }
@@ -168,6 +174,23 @@ export class ChatSession {
     return [`${model}: ${summarize.drift(d)}`, ...rows].join("\n");
   }
 
+  private async rollout(id: string): Promise<string> {
+    const plan = await this.plan(id);
+    return [`plan ${plan.id} (${plan.model}, approved by ${plan.approvedBy}): ${plan.progress}`, ...plan.stages.map((s, i) => `  ${i + 1}. ${s.status.padEnd(8)} ${s.gate}${s.note && s.status !== "pending" ? `\n              ${s.note}` : ""}`)].join("\n");
+  }
+
+  /** Stops the plan where it is; the server takes the candidate out of traffic. */
+  private async abort(id: string, reason: string): Promise<string> {
+    const plan = await this.plan(id);
+    const ended = await this.o.tools.abortRollout({ plan_id: plan.id, by: this.o.user, reason: reason || `aborted by ${this.o.user} in mlwatch chat` });
+    return `plan ${ended.id}: ${ended.progress}`;
+  }
+
+  private async plan(id: string) {
+    const byId = await this.o.tools.getRollout({ plan_id: id }).catch(() => null);
+    return byId ?? (await this.o.tools.getRollout({ model: id }));
+  }
+
   private async deployments(model: string): Promise<string> {
     const h = await this.o.tools.deployments({ model, limit: 10 });
     return h.events.map((e) => `${new Date(e.ts / 1000).toISOString()}  ${e.action.padEnd(8)} v${e.version || "-"}  by ${e.actor}: ${e.reason}${e.state ? `  → primary v${e.state.primary ?? "none"}` : ""}`).join("\n") || "no deployments";
@@ -231,6 +254,7 @@ export function renderRequest(r: ApprovalRequest): string {
     d ? `  diagnosis: ${d.rootCause} (${d.category}), confidence ${d.confidence.toFixed(2)}, by ${d.reasoner}${d.features.length ? `; features ${d.features.join(", ")}` : ""}` : "",
     `  why: ${r.why}`,
     r.expectedEffect ? `  expected effect: ${r.expectedEffect}` : "",
+    ...(r.plan ? ["  rollout plan (each stage starts only when the one before passed its gate; any failed gate takes the candidate out):", ...r.plan.map((s, i) => `    ${i === 0 ? "•" : `${i}.`} ${s}`)] : []),
     `  undo: ${r.undo}`,
     "  evidence:",
     ...r.evidence.map((e) => `    [${e.id}] ${e.tool}(${JSON.stringify(e.args)}) — ${e.summary}`),
@@ -256,7 +280,7 @@ function windowOf(seconds: string | undefined): Window {
   return { lastSeconds: Number.isFinite(s) && s > 0 ? s : 3600 };
 }
 
-const readOnlyTools = new Set(["list_models", "get_model_accuracy", "detect_data_drift", "query_inference_logs", "compare_model_versions", "get_feature_distribution", "get_model_health", "get_deployment_history", "get_proposal", "list_proposals"]);
+const readOnlyTools = new Set(["list_models", "get_model_accuracy", "detect_data_drift", "query_inference_logs", "compare_model_versions", "get_feature_distribution", "get_model_health", "get_deployment_history", "get_proposal", "list_proposals", "get_rollout"]);
 
 const modelArg = { model: { type: "string", description: "model name" } };
 const windowArg = { lastSeconds: { type: "number", description: "look back this many seconds (default 3600)" } };

@@ -45,6 +45,8 @@ export interface Proposal {
   expiresAt: string | null;
   /** How a person would undo it. */
   undo: string;
+  /** retrain: the rollout plan's stages with their gates in figures, as the server will hold them. */
+  plan?: string[];
 }
 
 export interface Decision {

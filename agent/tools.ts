@@ -141,6 +141,11 @@ export const driftSchema = z.preprocess(
     features: z.array(driftFeatureSchema),
     prediction: z.looseObject({ drifted: z.boolean().default(false), psi: optNum }).nullish().transform((v) => v ?? null),
     dataset: z.looseObject({ drifted: z.boolean(), share: optNum, driftedCount: optNum }).nullish().transform((v) => v ?? { drifted: false, share: null, driftedCount: null }),
+    /** What the window was compared with: the version's own baseline, a window, or another version's baseline. */
+    reference: z
+      .looseObject({ kind: z.string(), version: z.coerce.string().optional() })
+      .nullish()
+      .transform((v) => v ?? { kind: "baseline" }),
   }),
 );
 export type DriftResult = z.infer<typeof driftSchema>;
@@ -168,6 +173,7 @@ function health(o: unknown): unknown {
     reasons
       .map((r) => ({ reason: String(r.reason), count: objects(r.byVersion).filter((b) => String(b.version) === version && b.variant !== "shadow").reduce((a, b) => a + (numOr(b.rows, 0) ?? 0), 0) }))
       .filter((r) => r.count > 0);
+  const baselines = objects(o.baselines);
   return {
     ...o,
     total: numOr(served.rows, 0),
@@ -181,15 +187,49 @@ function health(o: unknown): unknown {
       errorRate: v.rows > 0 ? v.errors / v.rows : 0,
       latencyMs: { p50: v.p50, p95: v.p95, p99: v.p99 },
       errorsByReason: reasonsOf(version),
+      baseline: baselines.find((b) => String(b.version) === version) ?? null,
     })),
+    baselines,
+    trend: objects(o.trend),
   };
 }
 const latencySchema = z.looseObject({ p50: optNum, p95: optNum, p99: optNum });
 const reasonCounts = z.array(z.looseObject({ reason: z.string(), count: num }));
 const healthFigures = { total: z.number(), errorRate: z.number(), latencyMs: latencySchema, errorsByReason: reasonCounts };
+/** A quantile triple as the server sends it: all three or none. */
+const quantiles = z.looseObject({ p50: num, p95: num, p99: num }).nullable();
+const period = { fromUs: num, toUs: num, rows: num, errors: num, errorRate: num, latencyMs: quantiles };
+/**
+ * One version's relative baseline as analysis/health.ts reports it (VersionBaseline): its reference
+ * period, and the window's rows after it measured against it. Read in the server's own shape.
+ */
+export const versionBaselineSchema = z.looseObject({
+  version: z.coerce.string(),
+  reference: z.looseObject(period),
+  current: z
+    .looseObject({
+      ...period,
+      overReferenceP99: z.looseObject({ thresholdMs: num, rows: num, share: num }),
+      slow: z.looseObject({ thresholdMs: num, rows: num, share: num, medianMs: optNum }),
+      recent: z.looseObject({ fromUs: num, rows: num, errors: num, errorRate: num, slowRows: num, slowShare: num }),
+    })
+    .nullable(),
+});
+export type VersionBaseline = z.infer<typeof versionBaselineSchema>;
+/** A baseline the agent cannot read is no baseline: the absolute SLOs still apply. */
+const optionalBaseline = z.unknown().transform((v) => {
+  const r = versionBaselineSchema.safeParse(v);
+  return r.success ? r.data : null;
+});
+const trendBucket = z.looseObject({ startUs: num, rows: z.number().default(0), latencyMs: quantiles.default(null) });
 export const healthSchema = z.preprocess(
   health,
-  z.looseObject({ model: z.string().optional(), ...healthFigures, byVersion: z.array(z.looseObject({ version: z.string(), ...healthFigures })) }),
+  z.looseObject({
+    model: z.string().optional(),
+    ...healthFigures,
+    byVersion: z.array(z.looseObject({ version: z.string(), ...healthFigures, baseline: optionalBaseline })),
+    trend: z.array(trendBucket).default([]),
+  }),
 );
 export type HealthResult = z.infer<typeof healthSchema>;
 
@@ -243,6 +283,7 @@ export const proposalSchema = z.preprocess(
   z.looseObject({
     proposalId: z.string(),
     model: z.string().optional(),
+    plan: z.looseObject({ change_at: z.string(), stages: z.array(z.string()) }).optional(),
     action: z.string().optional(),
     version: z.string().nullish(),
     canaryPercent: num.nullish(),
@@ -296,7 +337,7 @@ export class McpTools {
   accuracy(args: { model: string; version?: string; window?: Window }) {
     return this.call("get_model_accuracy", args, accuracySchema);
   }
-  drift(args: { model: string; version?: string; window?: Window; reference?: "baseline" | Window; correction?: "none" | "bonferroni" | "benjamini-hochberg" }) {
+  drift(args: { model: string; version?: string; window?: Window; reference?: "baseline" | Window; referenceVersion?: string; correction?: "none" | "bonferroni" | "benjamini-hochberg" }) {
     return this.call("detect_data_drift", args, driftSchema);
   }
   logs(args: { model: string; limit?: number; correct?: boolean; version?: string; window?: Window; orderBy?: "ts" | "confidence" | "latency" }) {
@@ -322,6 +363,9 @@ export class McpTools {
   }
   advanceRollout(planId: string) {
     return this.call("advance_rollout", { plan_id: planId }, planViewSchema);
+  }
+  getRollout(args: { plan_id?: string; model?: string }) {
+    return this.call("get_rollout", args, planViewSchema);
   }
   abortRollout(args: { plan_id: string; by?: string; reason: string }) {
     return this.call("abort_rollout", args, planViewSchema);

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import { CommandError, nearest, UsageError, wantsHelp, type Command } from "./command.ts";
 import { agentCommand } from "./commands/agent.ts";
 import { approveCommand } from "./commands/approve.ts";
+import { rolloutCommand } from "./commands/rollout.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { mcpCommand } from "./commands/mcp.ts";
@@ -25,6 +26,7 @@ const commands: Command[] = [
   agentCommand,
   chatCommand,
   approveCommand,
+  rolloutCommand,
   simulateCommand,
   demoCommand,
 ];

@@ -25,6 +25,8 @@ export interface ApprovalRequest {
   why: string;
   expectedEffect: string;
   undo: string;
+  /** retrain: the rollout plan being approved, stage by stage. */
+  plan?: string[];
   expiresAt: string | null;
   diagnosis: AgentStateType["diagnosis"];
   evidence: { id: string; tool: string; args: Record<string, unknown>; summary: string }[];
@@ -64,6 +66,7 @@ function approvalRequest(state: AgentStateType): ApprovalRequest {
     why: state.diagnosis?.explanation ?? "",
     expectedEffect: p.effect,
     undo: p.undo,
+    ...(p.plan ? { plan: p.plan } : {}),
     expiresAt: p.expiresAt,
     diagnosis: state.diagnosis,
     evidence: state.evidence.map(({ id, tool, args, summary }) => ({ id, tool, args, summary })),

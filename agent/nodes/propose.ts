@@ -30,6 +30,7 @@ export async function propose(state: AgentStateType, deps: AgentDeps): Promise<A
       effect: p.effect,
       expiresAt: p.expiresAt,
       undo: undoOf(args, facts.traffic),
+      ...(p.plan ? { plan: [`post-change rows from ${p.plan.change_at}`, ...p.plan.stages] } : {}),
     };
     return {
       proposal,

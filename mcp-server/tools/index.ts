@@ -33,12 +33,12 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
   registerFindFailingSegmentsTool(server, deps);
   registerGetSegmentPerformanceTool(server, deps);
   registerExplainPredictionTool(server, deps);
+  registerGetRolloutTool(server, deps);
   if (!deps.actionsEnabled) return;
   registerProposeActionTool(server, deps);
   registerApplyActionTool(server, deps);
   registerGetProposalTool(server, deps);
   registerListProposalsTool(server, deps);
-  registerGetRolloutTool(server, deps);
   registerAdvanceRolloutTool(server, deps);
   registerAbortRolloutTool(server, deps);
   if (deps.principal.role === "approver") registerApproveActionTool(server, deps);
