@@ -11,11 +11,11 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-sim-test-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** `mlwatch simulate` as a user runs it, in its own process (it owns an embedded store). */
-async function simulate(args: string[]) {
+async function simulate(args: string[], dataDir = dir) {
   try {
     // Other test files load both cores meanwhile, so p99 latency says more about them than about us:
     // the latency SLO is relaxed here; latency regressions are scored by the suite (`npm start`).
-    const env = { ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_SLO_MAX_P99_MS: "5000" };
+    const env = { ...process.env, MLWATCH_DATA_DIR: dataDir, MLWATCH_SLO_MAX_P99_MS: "5000" };
     const { stdout, stderr } = await run("node", ["bin/mlwatch.js", "simulate", ...args], { env, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -53,6 +53,34 @@ describe("mlwatch simulate", () => {
     expect(result.accuracy.during).toBeLessThan(result.accuracy.before - 0.05);
     expect(result.accuracy.after).toBeGreaterThan(result.accuracy.during);
     expect(fs.existsSync(path.join(dir, "report-a", "suite.html"))).toBe(true);
+  });
+
+  it("remedies a covariate shift with an approved rollout plan, and gives the same verdict for the same seed twice", async () => {
+    const file = scenarioFile("short-income-drop", {
+      name: "short-income-drop",
+      seed: 3,
+      dataset: credit,
+      labelDelayRequests: 200,
+      phases: [
+        { name: "baseline", requests: 1500 },
+        { name: "fault", requests: 3000, inject: [{ type: "covariate_shift", feature: "income", shiftStd: -1.5 }] },
+      ],
+      expect: { rootCause: "covariate_shift", category: "data", features: ["income"], remedy: "retrain" },
+    });
+    const runs = [];
+    for (const k of [0, 1]) {
+      // A fresh store each time: the second run must not see the first one's versions or plans.
+      const r = await simulate(["--scenario", file, "--json", "--report-dir", path.join(dir, `report-rollout-${k}`)], path.join(dir, `store-${k}`));
+      expect(r.code).toBe(0);
+      runs.push(JSON.parse(r.stdout));
+    }
+    const [a, b] = runs;
+    expect(a).toMatchObject({ detected: true, rootCause: "covariate_shift", remedy: "retrain", approved: true, recovered: true, unapprovedActions: 0 });
+    const stages = a.timeline.filter((e: { kind: string }) => e.kind === "rollout").map((e: { text: string }) => e.text).join("\n");
+    for (const stage of ["collect", "train", "shadow", "canary", "promote", "verify"]) expect(stages).toMatch(new RegExp(`${stage} passed`));
+    expect(a.accuracy.after).toBeGreaterThanOrEqual(a.accuracy.attainable - 0.02);
+    const verdict = (r: typeof a) => ({ detected: r.detected, rootCause: r.rootCause, features: r.features, remedy: r.remedy, recovered: r.recovered, falseAlarm: r.falseAlarm });
+    expect(verdict(b)).toEqual(verdict(a));
   });
 
   it("raises no alarm on a no-fault control", async () => {
