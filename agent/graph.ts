@@ -1,5 +1,5 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { loadAgentConfig, type AgentConfig } from "./configuration.ts";
+import type { AgentConfig } from "./configuration.ts";
 import type { Reasoner } from "./diagnosis.ts";
 import { act } from "./nodes/act.ts";
 import { approve } from "./nodes/approve.ts";
@@ -15,7 +15,7 @@ import { verify } from "./nodes/verify.ts";
 import { deterministicReasoner } from "./reasoners/deterministic.ts";
 import { ollamaReasoner } from "./reasoners/ollama.ts";
 import { AgentState, type AgentStateType } from "./state.ts";
-import { lazyMcpTools, type McpTools } from "./tools.ts";
+import type { McpTools } from "./tools.ts";
 
 // monitor ─healthy─► END
 //    └─► investigate ─► reason ─none/escalate─► summarize ─► END
