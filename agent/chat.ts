@@ -83,9 +83,9 @@ export class ChatSession {
         case "deployments":
           return arg ? this.deployments(arg) : "usage: deployments <model>";
         case "rollout":
-          return arg ? this.rollout(arg) : "usage: rollout <model|plan-id>";
+          return arg ? await this.rollout(arg) : "usage: rollout <model|plan-id>";
         case "abort":
-          return arg ? this.abort(arg, rest.slice(1).join(" ")) : "usage: abort <model|plan-id> [reason]";
+          return arg ? await this.abort(arg, rest.slice(1).join(" ")) : "usage: abort <model|plan-id> [reason]";
         default:
           return this.o.ollama ? await this.ask(line) : `unknown command '${cmd}' (help lists commands; free questions need OLLAMA_HOST)`;
       }

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { ServingMetrics } from "./metrics.ts";
 import { PredictError } from "./predictor.ts";
-import { TrafficChangeError } from "./traffic-changes.ts";
+import { TrafficChangeError } from "../rollout/traffic-changes.ts";
 import { ConflictError } from "./traffic.ts";
 import { RegistryError } from "../models/registry.ts";
 

@@ -2,7 +2,7 @@ import type { Store } from "../store/client.ts";
 import { currentTrafficState, recordDeploymentEvent, type StoredDeploymentEvent, type TrafficState } from "../store/deployments.ts";
 import { getVersion, setStatus, type LifecycleStatus } from "../models/registry.ts";
 import { modelVersionsTable } from "../store/tables.ts";
-import { applyChange, versionsIn, type TrafficChange } from "./traffic-changes.ts";
+import { applyChange, versionsIn, type TrafficChange } from "../rollout/traffic-changes.ts";
 
 export interface ChangeRequest {
   model: string;

@@ -11,8 +11,8 @@ import { listPlans, savePlan } from "../rollout/plan-store.ts";
 import { nowMicros } from "../store/clock.ts";
 import { advancePlan } from "./rollout-runner.ts";
 import { assertKnownModel } from "./models.ts";
-import { applyChange, versionsIn } from "../inference/traffic-changes.ts";
-import { AdminApiError, postTrafficChange } from "./admin-client.ts";
+import { applyChange, versionsIn } from "../rollout/traffic-changes.ts";
+import { AdminApiError, postTrafficChange } from "../rollout/admin-client.ts";
 import {
   insertProposal,
   ProposalError,
@@ -21,7 +21,7 @@ import {
   type Proposal,
   type ProposalAction,
   type ProposalParams,
-} from "./proposals.ts";
+} from "../rollout/proposals.ts";
 
 /**
  * The approval gate's operations, shared by the MCP tools, the approver HTTP route and

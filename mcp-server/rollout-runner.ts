@@ -2,12 +2,12 @@ import { findChangePoint } from "../analysis/change-point.ts";
 import { compareVersions, getAccuracy, modelHealth } from "../analysis/index.ts";
 import { iso } from "../analysis/window.ts";
 import { retrainFromLog } from "../models/retrain.ts";
-import type { TrafficChange } from "../inference/traffic-changes.ts";
+import type { TrafficChange } from "../rollout/traffic-changes.ts";
 import { canaryGate, collectGate, shadowGate, verifyGate, type GateResult, type ServedFigures } from "../rollout/gates.ts";
 import { describeStage, isTerminal, PlanError, type GateOf, type Plan, type StageSpec, type StageState } from "../rollout/plan.ts";
 import { getPlan, savePlan } from "../rollout/plan-store.ts";
 import { currentTrafficState, recordDeploymentEvent } from "../store/deployments.ts";
-import { postTrafficChange } from "./admin-client.ts";
+import { postTrafficChange } from "../rollout/admin-client.ts";
 import type { ApplyTarget } from "./actions.ts";
 
 /** Bounds the training run inside the serving process (training blocks its event loop). */

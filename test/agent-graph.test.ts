@@ -10,6 +10,7 @@ import Fastify from "fastify";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defaultPlanSpec } from "../rollout/new-plan.ts";
+import { describeStage } from "../rollout/plan.ts";
 import { ChatSession } from "../agent/chat.ts";
 import { agentConfig, type AgentConfig } from "../agent/configuration.ts";
 import type { DiagnosisCore, Reasoner } from "../agent/diagnosis.ts";
@@ -286,7 +287,11 @@ const view = (p: StoredProposal) => ({
   proposal_id: p.proposal_id,
   model: p.model,
   action: p.action,
-  params: { ...(p.version !== undefined ? { version: p.version } : {}), ...(p.canaryPercent !== undefined ? { canary_percent: p.canaryPercent } : {}) },
+  params: {
+    ...(p.version !== undefined ? { version: p.version } : {}),
+    ...(p.canaryPercent !== undefined ? { canary_percent: p.canaryPercent } : {}),
+    ...(p.action === "retrain" ? { plan: { change_at: new Date(NOW).toISOString(), stages: defaultPlanSpec(1, 1000).stages.map(describeStage), stage_deadline_seconds: 21600 } } : {}),
+  },
   reason: p.reason,
   proposed_by: "mcp-agent",
   status: p.status,
@@ -391,6 +396,11 @@ class FakeWorld {
       const plans = this.scenario.rollout ?? [];
       advanced = Math.min(advanced + 1, plans.length - 1);
       return plans[advanced]!;
+    });
+    register("get_rollout", (a) => {
+      const plan = (this.scenario.rollout ?? [])[advanced];
+      if (!plan || (a.model !== undefined && a.model !== "credit") || (a.plan_id !== undefined && a.plan_id !== "plan-1")) throw new Error(`unknown rollout plan '${String(a.plan_id ?? a.model)}'`);
+      return plan;
     });
     register("abort_rollout", (a) => ({ ...(this.scenario.rollout ?? []).at(-1), status: "aborted", outcome: String(a.reason) }));
     if (as === "approver") {
@@ -946,6 +956,20 @@ describe("mlwatch chat session", () => {
     expect(out.join("\n")).toMatch(/RECOVERED/);
     expect(await say(`timeline ${first.incidentId.slice(0, 12)}`)).toMatch(/act\s+applied rollback to v1/);
     if (process.env.MLWATCH_PRINT_TRANSCRIPT) console.log([...transcript, ...out].join("\n"));
+  });
+
+  it("shows a retrain's rollout plan in the approval request, and the plan's stages and an abort from chat", async () => {
+    const t = await setup({ ...conceptDrift(), rollout: [planView(0, "running"), planView(3, "running")] });
+    const first = await t.runner.start("credit");
+    const chat = new ChatSession({ runner: t.runner, tools: t.tools, approver: t.approver, user: "alice", print: () => {} });
+    expect(await chat.greeting()).toMatch(/rollout plan \(each stage starts only when the one before passed its gate[^\n]*\n\s+• post-change rows from [^\n]+\n\s+1\. collect: wait for 1000 labelled rows/);
+    expect(first.awaiting?.plan?.length).toBe(8);
+    const shown = await chat.handle("rollout credit");
+    expect(shown).toMatch(/plan plan-1 \(credit, approved by alice\): stage 1\/7 collect \(running\)/);
+    expect(shown).toMatch(/1\. running\s+collect/);
+    expect(await chat.handle("abort credit not now")).toMatch(/^plan plan-1: /);
+    expect(t.world.called("abort_rollout").map((c) => c.args)).toEqual([{ plan_id: "plan-1", by: "alice", reason: "not now" }]);
+    expect(await chat.handle("rollout nothing")).toMatch(/unknown rollout plan 'nothing'/);
   });
 
   it("without an approver token it refuses to approve, and reject closes the incident", async () => {

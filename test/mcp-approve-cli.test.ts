@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { recordDeploymentEvent } from "../store/deployments.ts";
 import { nowMicros } from "../store/clock.ts";
 import { propose } from "../mcp-server/actions.ts";
-import { getProposal } from "../mcp-server/proposals.ts";
+import { getProposal } from "../rollout/proposals.ts";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { registerTrained } from "./helpers/models.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";

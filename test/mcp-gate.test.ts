@@ -4,7 +4,7 @@ import { ConfigError } from "../config.ts";
 import { authenticateApprover, authenticateMcp, type HttpAuthPolicy, type RequestFacts } from "../mcp-server/auth.ts";
 import { loadMcpConfig } from "../mcp-server/config.ts";
 import { decodeCursor, encodeCursor, fitRows, withDeadline } from "../mcp-server/limits.ts";
-import { effectiveStatus, ProposalError, transition, type Proposal, type ProposalEvent } from "../mcp-server/proposals.ts";
+import { effectiveStatus, ProposalError, transition, type Proposal, type ProposalEvent } from "../rollout/proposals.ts";
 import { z } from "zod";
 
 const T0 = 1_700_000_000_000_000;

@@ -8,7 +8,7 @@ import { nowMicros } from "../../store/clock.ts";
 import { decide } from "../../mcp-server/actions.ts";
 import { loadMcpConfig, type McpConfig } from "../../mcp-server/config.ts";
 import { probeServe } from "../../mcp-server/serve-probe.ts";
-import { listProposals, ProposalError } from "../../mcp-server/proposals.ts";
+import { listProposals, ProposalError } from "../../rollout/proposals.ts";
 import { viewProposal, type ProposalView } from "../../mcp-server/proposal-view.ts";
 
 const usage = `usage: mlwatch approve <proposal-id> [--reject] [--reason TEXT] [--as NAME]

@@ -5,31 +5,11 @@ import { listVersions } from "../../models/registry.ts";
 import { bearerGuard } from "../auth.ts";
 import { faultSettingsSchema, type FaultInjector } from "../faults.ts";
 import type { ServingMetrics } from "../metrics.ts";
-import { trafficChangeSchema } from "../traffic-changes.ts";
+import { adminRoutes, changeFromBody, routeBodyJsonSchema, type AuditBody } from "../../rollout/admin-codec.ts";
+import { trafficChangeSchema } from "../../rollout/traffic-changes.ts";
 import type { TrafficController } from "../traffic.ts";
 
-const audit = {
-  actor: { type: "string", minLength: 1, maxLength: 200 },
-  reason: { type: "string", minLength: 1, maxLength: 2000 },
-  proposal_id: { type: "string", maxLength: 200 },
-  approval_id: { type: "string", maxLength: 200 },
-  auto_approved: { type: "boolean" },
-  expected_event_id: { type: "string", maxLength: 200, description: "Refuse with 409 unless the newest traffic event is still this one." },
-} as const;
-
-const percent = { type: "number", minimum: 0, maximum: 100 } as const;
-const version = { type: "string", minLength: 1, maxLength: 64 } as const;
-
-/** The change each route accepts, besides the audit fields every change carries. */
-const changeBodies = {
-  deploy: { required: ["version", "role"], properties: { version, role: { enum: ["primary", "shadow", "canary"] }, percent } },
-  promote: { required: [], properties: { version } },
-  rollback: { required: [], properties: { version } },
-  split: { required: [], properties: { canary_percent: percent, shadow_percent: percent } },
-  remove: { required: ["role"], properties: { role: { enum: ["shadow", "canary"] } } },
-} as const;
-
-type ChangeBody = Record<string, unknown> & { actor: string; reason: string; proposal_id?: string; approval_id?: string; auto_approved?: boolean; expected_event_id?: string };
+type ChangeBody = Record<string, unknown> & AuditBody;
 
 export function registerAdminRoutes(
   app: FastifyInstance,
@@ -73,18 +53,18 @@ export function registerAdminRoutes(
       );
     }
 
-    for (const [route, spec] of Object.entries(changeBodies)) {
+    for (const route of adminRoutes) {
       admin.post<{ Params: { name: string }; Body: ChangeBody }>(
         `/v1/admin/models/:name/${route}`,
         {
           schema: {
             summary: `Traffic change: ${route}`,
             params,
-            body: { type: "object", additionalProperties: false, required: ["actor", "reason", ...spec.required], properties: { ...spec.properties, ...audit } },
+            body: routeBodyJsonSchema(route),
           },
         },
         async (req) => {
-          const change = trafficChangeSchema.parse(toChange(route, req.body));
+          const change = trafficChangeSchema.parse(changeFromBody(route, req.body));
           const event = await deps.traffic.change({
             model: req.params.name,
             change,
@@ -101,17 +81,4 @@ export function registerAdminRoutes(
       );
     }
   });
-}
-
-function toChange(route: string, b: Record<string, unknown>): unknown {
-  switch (route) {
-    case "deploy":
-      return { action: "deploy", role: b.role, version: b.version, percent: b.percent };
-    case "split":
-      return { action: "set_split", canaryPercent: b.canary_percent, shadowPercent: b.shadow_percent };
-    case "remove":
-      return { action: "remove", role: b.role };
-    default:
-      return { action: route, version: b.version };
-  }
 }

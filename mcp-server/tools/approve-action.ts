@@ -6,7 +6,7 @@ import type { ToolDeps } from "../deps.ts";
 import { ToolError } from "../limits.ts";
 import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
 import { registerToolSpec } from "../tool-kit.ts";
-import { getProposal } from "../proposals.ts";
+import { getProposal } from "../../rollout/proposals.ts";
 import { abortPlan } from "../rollout-runner.ts";
 import { planForProposal } from "../../rollout/plan-store.ts";
 import { progressOf } from "../../rollout/plan-view.ts";

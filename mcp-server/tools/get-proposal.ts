@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { ToolDeps } from "../deps.ts";
 import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
-import { getProposal } from "../proposals.ts";
+import { getProposal } from "../../rollout/proposals.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
 
 export function registerGetProposalTool(server: McpServer, deps: ToolDeps): void {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { ToolDeps } from "../deps.ts";
 import { cursorArg, decodeCursor, encodeCursor, fitRows, rowBudget, rowLimit } from "../limits.ts";
 import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
-import { listProposals, proposalStatuses } from "../proposals.ts";
+import { listProposals, proposalStatuses } from "../../rollout/proposals.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
 
 export function registerListProposalsTool(server: McpServer, deps: ToolDeps): void {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { propose } from "../actions.ts";
 import type { ToolDeps } from "../deps.ts";
 import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
-import { proposalActions } from "../proposals.ts";
+import { proposalActions } from "../../rollout/proposals.ts";
 import { registerToolSpec } from "../tool-kit.ts";
 import { windowSchema } from "../../analysis/index.ts";
 import { anchored } from "../windows.ts";

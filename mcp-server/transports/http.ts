@@ -4,7 +4,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { decide } from "../actions.ts";
 import { APPROVE_SCOPE, authenticateApprover, authenticateMcp, type AuthOutcome, type HttpAuthPolicy, type Principal, type RequestFacts } from "../auth.ts";
-import { listProposals, ProposalError, proposalStatuses, UnknownProposalError, type ProposalStatus } from "../proposals.ts";
+import { listProposals, ProposalError, proposalStatuses, UnknownProposalError, type ProposalStatus } from "../../rollout/proposals.ts";
 import { viewProposal } from "../proposal-view.ts";
 import { createMcpServer, type McpDeps } from "../server.ts";
 import type { Config } from "../../config.ts";

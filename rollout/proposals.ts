@@ -3,7 +3,7 @@ import type { Store } from "../store/client.ts";
 import { nowMicros } from "../store/clock.ts";
 import { trafficStateSchema, type TrafficState } from "../store/deployments.ts";
 import { proposalsTable, type ProposalRow } from "../store/proposals-table.ts";
-import type { TrafficChange } from "../inference/traffic-changes.ts";
+import type { TrafficChange } from "./traffic-changes.ts";
 import { planSpecSchema } from "../rollout/plan.ts";
 
 export const proposalActions = ["rollback", "set_traffic_split", "promote", "retrain"] as const;

@@ -1,5 +1,6 @@
 import type { TrafficState } from "../store/deployments.ts";
-import type { TrafficChange } from "../inference/traffic-changes.ts";
+import { bodyFromChange } from "./admin-codec.ts";
+import type { TrafficChange } from "./traffic-changes.ts";
 
 /** status null: the request may not have arrived (unreachable, timed out). */
 export class AdminApiError extends Error {
@@ -28,7 +29,7 @@ export async function postTrafficChange(
   audit: ChangeAudit,
   signal?: AbortSignal,
 ): Promise<{ eventId: string; state: TrafficState }> {
-  const { route, body } = adminRequest(change);
+  const { route, body } = bodyFromChange(change);
   const url = new URL(`/v1/admin/models/${encodeURIComponent(model)}/${route}`, baseUrl);
   let res: Response;
   try {
@@ -60,18 +61,4 @@ export async function postTrafficChange(
     throw new AdminApiError(`the inference admin API answered ${res.status}${json.error ? ` ${String(json.error)}` : ""}: ${reason}`, res.status);
   }
   return { eventId: String(json.event_id), state: json.state as TrafficState };
-}
-
-function adminRequest(change: TrafficChange): { route: string; body: Record<string, unknown> } {
-  switch (change.action) {
-    case "rollback":
-    case "promote":
-      return { route: change.action, body: { version: change.version } };
-    case "set_split":
-      return { route: "split", body: { canary_percent: change.canaryPercent, shadow_percent: change.shadowPercent } };
-    case "deploy":
-      return { route: "deploy", body: { version: change.version, role: change.role, percent: change.percent } };
-    case "remove":
-      return { route: "remove", body: { role: change.role } };
-  }
 }
