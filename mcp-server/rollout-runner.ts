@@ -102,7 +102,7 @@ async function train(t: ApplyTarget, plan: Plan, now: number): Promise<Plan> {
     held_out_accuracy: r.heldOutAccuracy,
     serving_accuracy_same_rows: r.servingAccuracy,
     ...Object.fromEntries(r.candidates.map((c) => [`recipe_${c.recipe}`, c.heldOutAccuracy])),
-    domain_accuracy: r.reweighting?.domainAccuracy ?? null,
+    domain_balanced_accuracy: r.reweighting?.domainBalancedAccuracy ?? null,
   };
   return { ...withStage(plan, { ...plan.stages[plan.current]!, figures }, now), candidateVersion: r.version.version };
 }

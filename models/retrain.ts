@@ -42,7 +42,7 @@ export interface RetrainResult {
   recipe: RecipeName;
   candidates: RecipeScore[];
   /** How the reference sample was reweighted; null when the base version kept none. */
-  reweighting: { referenceRows: number; domainAccuracy: number; effectiveShare: number } | null;
+  reweighting: { referenceRows: number; domainBalancedAccuracy: number; effectiveShare: number } | null;
   /** The chosen recipe's accuracy on the held-out newest rows. */
   heldOutAccuracy: number;
   heldOutRows: number;
@@ -165,7 +165,7 @@ function recipes(log: Example[], reference: Example[], schema: ModelSchema, seed
   const more = reweightReference(reference, log, schema, Math.min(reference.length, 4 * log.length), seed);
   sets.push({ recipe: "log_plus_reference", examples: [...log, ...more.examples.slice(0, log.length)] });
   sets.push({ recipe: "log_plus_more_reference", examples: [...log, ...more.examples] });
-  return { sets, reweighting: { referenceRows: reference.length, domainAccuracy: more.domainAccuracy, effectiveShare: more.effectiveShare } };
+  return { sets, reweighting: { referenceRows: reference.length, domainBalancedAccuracy: more.domainBalancedAccuracy, effectiveShare: more.effectiveShare } };
 }
 
 function dataset(r: RetrainRequest, schema: ModelSchema, examples: Example[]): Dataset {

@@ -11,8 +11,8 @@ export const MAX_IMPORTANCE_WEIGHT = 10;
 export interface Reweighted {
   /** Drawn with replacement from the reference, in proportion to each row's weight. */
   examples: Example[];
-  /** How well reference and current rows can be told apart (0.5: not at all); high means a real shift. */
-  domainAccuracy: number;
+  /** How well reference and current rows can be told apart, as the mean recall of the two (0.5: not at all, whatever their sizes); high means a real shift. */
+  domainBalancedAccuracy: number;
   /** Kish's effective sample size of the weights, as a share of the reference rows. */
   effectiveShare: number;
 }
@@ -33,7 +33,7 @@ export function reweightReference(reference: readonly Example[], current: readon
   const proba = predictProba(domain.weights, encodeRows(reference.map((e) => e.row), domainSchema, fill), reference.length);
   const prior = reference.length / Math.max(1, current.length);
   const weights = reference.map((_, r) => Math.min(MAX_IMPORTANCE_WEIGHT, (prior * proba[r * 2 + 1]!) / Math.max(1e-6, proba[r * 2]!)));
-  return { examples: resample(reference, weights, size, seed), domainAccuracy: domain.metrics.accuracy, effectiveShare: effectiveShare(weights) };
+  return { examples: resample(reference, weights, size, seed), domainBalancedAccuracy: domain.metrics.perClass.reduce((a, c) => a + c.recall, 0) / domain.metrics.perClass.length, effectiveShare: effectiveShare(weights) };
 }
 
 /** Systematic resampling: the draw's counts follow the weights closely, with one random offset; returned shuffled. */

@@ -12,7 +12,7 @@ it("resamples the reference toward a shifted population: the draw's mean moves m
   const current = generateCredit(800, 2).examples.map((e) => ({ ...e, row: { ...e.row, income: Number(e.row.income) - 1.0 * sd } }));
   const r = reweightReference(reference, current, generateCredit(10, 1).schema, 3000, 7);
   expect(r.examples).toHaveLength(3000);
-  expect(r.domainAccuracy).toBeGreaterThan(0.6);
+  expect(r.domainBalancedAccuracy).toBeGreaterThan(0.6);
   expect(r.effectiveShare).toBeLessThan(0.9);
   const drawn = mean(incomes(r.examples));
   const target = mean(incomes(current));

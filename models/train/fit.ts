@@ -37,8 +37,16 @@ export function fitNetwork(kind: ModelKind, data: TrainingData, hp: Hyperparamet
   return { kind, standardizer, layers };
 }
 
+/**
+ * A small data set gets at least this many optimizer steps: a fixed epoch count gives 1,000 rows a
+ * tenth of the steps 10,000 get, and the model stops far from its optimum (a retrain on the first
+ * labelled rows after a change is exactly such a set). Large sets already exceed it.
+ */
+export const MIN_STEPS = 2000;
+
 function runEpochs(layers: DenseLayer[], x: Float64Array, data: TrainingData, hp: Hyperparameters): void {
   const batch = Math.min(hp.batchSize, data.rows);
+  const epochs = Math.max(hp.epochs, Math.ceil(MIN_STEPS / Math.ceil(data.rows / batch)));
   const acts = allocateActivations(layers, batch);
   const grads = allocateGradients(layers, batch);
   const batchLabels = new Int32Array(batch);
@@ -46,9 +54,9 @@ function runEpochs(layers: DenseLayer[], x: Float64Array, data: TrainingData, hp
   const gradList = layers.flatMap((_, l) => [grads.weights[l]!, grads.bias[l]!]);
   const order = Array.from({ length: data.rows }, (_, i) => i);
   const rng = new Rng(subSeed(hp.seed, "batches"));
-  const totalSteps = hp.epochs * Math.ceil(data.rows / batch);
+  const totalSteps = epochs * Math.ceil(data.rows / batch);
   let step = 0;
-  for (let epoch = 0; epoch < hp.epochs; epoch++) {
+  for (let epoch = 0; epoch < epochs; epoch++) {
     rng.shuffle(order);
     for (let start = 0; start < data.rows; start += batch) {
       const size = Math.min(batch, data.rows - start);
