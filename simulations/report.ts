@@ -1,14 +1,44 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ScenarioResult, SeriesPoint } from "./result.ts";
-import type { Scores } from "./scoring.ts";
+import type { Split } from "./scenario.ts";
+import { confusionMatrix, detectionByCause, inSplit, scoreBySplit, splitOf, type CauseDetection, type ConfusionMatrix, type Scores } from "./scoring.ts";
 
-export interface SuiteReport {
+/** Agent and rule-only baseline side by side. */
+export interface Pair<T> {
+  agent: T;
+  baseline: T;
+}
+
+export interface SuiteReport extends Pair<Scores> {
   startedAt: string;
   seeds: number[];
   results: ScenarioResult[];
-  agent: Scores;
-  baseline: Scores;
+  /** agent and baseline above are over all runs; these over each part of the suite alone. */
+  splits: Record<Split, Pair<Scores>>;
+  /** Root cause expected × diagnosed, over all runs and over each part. */
+  confusion: Record<Split | "all", Pair<ConfusionMatrix>>;
+  /** Detection and its median delay per expected root cause, over all runs and over each part. */
+  detectionByCause: Record<Split | "all", Pair<CauseDetection[]>>;
+}
+
+/** Scores, confusion matrices and per-cause delays of a set of results: what the report and the CLI print. */
+export function suiteReport(startedAt: string, results: ScenarioResult[]): SuiteReport {
+  const agent = (r: ScenarioResult) => r;
+  const baseline = (r: ScenarioResult) => r.baseline;
+  const a = scoreBySplit(results, agent, true);
+  const b = scoreBySplit(results, baseline, false);
+  const per = <T>(f: (rs: ScenarioResult[]) => T) => ({ all: f(results), tune: f(inSplit(results, "tune")), holdout: f(inSplit(results, "holdout")) });
+  return {
+    startedAt,
+    seeds: [...new Set(results.map((r) => r.seed))],
+    results,
+    agent: a.all,
+    baseline: b.all,
+    splits: { tune: { agent: a.tune, baseline: b.tune }, holdout: { agent: a.holdout, baseline: b.holdout } },
+    confusion: per((rs) => ({ agent: confusionMatrix(rs, agent), baseline: confusionMatrix(rs, baseline) })),
+    detectionByCause: per((rs) => ({ agent: detectionByCause(rs, agent), baseline: detectionByCause(rs, baseline) })),
+  };
 }
 
 /** Writes suite.json, suite.md and suite.html into dir; returns their paths. */
@@ -44,9 +74,55 @@ export function scoreRows(agent: Scores, baseline: Scores): string[][] {
   ];
 }
 
+/** The headline scores per part of the suite, one row per detector and part (a table narrow enough for a terminal). */
+export const splitHeader = ["part", "runs", "detection", "false alarms", "root cause", "feature Acc@1", "remedy", "recovery", "median delay"];
+
+export function splitRows(report: SuiteReport): string[][] {
+  const row = (label: string, s: Scores, withRecovery: boolean) => [
+    label,
+    `${s.runs} (${s.faultRuns} faults, ${s.controlRuns} controls)`,
+    pct(s.detectionRate),
+    pct(s.falseAlarmRate),
+    pct(s.rootCauseExact),
+    pct(s.featureAcc1),
+    pct(s.remedyCorrect),
+    withRecovery ? pct(s.verifiedRecovery) : "n/a",
+    num(s.medianDetectionDelay),
+  ];
+  return [
+    row("agent · all", report.agent, true),
+    row("agent · tune", report.splits.tune.agent, true),
+    row("agent · holdout", report.splits.holdout.agent, true),
+    row("rule baseline · all", report.baseline, false),
+    row("rule baseline · tune", report.splits.tune.baseline, false),
+    row("rule baseline · holdout", report.splits.holdout.baseline, false),
+  ];
+}
+
+/** Header and rows of a confusion matrix: one row per expected cause, one column per diagnosed cause, and the share right. */
+export function confusionTable(m: ConfusionMatrix): { header: string[]; rows: string[][] } {
+  const header = ["expected ↓ diagnosed →", ...m.diagnosed, "right"];
+  const rows = m.expected.map((cause, i) => {
+    const counts = m.counts[i]!;
+    const total = counts.reduce((a, b) => a + b, 0);
+    const right = counts[m.diagnosed.indexOf(cause)] ?? 0;
+    return [cause, ...counts.map((n) => (n === 0 ? "·" : String(n))), `${right}/${total}`];
+  });
+  return { header, rows };
+}
+
+export const causeHeader = ["expected cause", "runs", "agent detected", "agent right cause", "agent median delay", "baseline detected", "baseline right cause", "baseline median delay"];
+
+export function causeRows(d: Pair<CauseDetection[]>): string[][] {
+  return d.agent.map((a, i) => {
+    const b = d.baseline[i]!;
+    return [a.cause, String(a.runs), `${a.detected}`, `${a.rightCause}`, num(a.medianDetectionDelay), `${b.detected}`, `${b.rightCause}`, num(b.medianDetectionDelay)];
+  });
+}
+
 export function resultRows(results: ScenarioResult[]): string[][] {
   return results.map((r) => [
-    `${r.scenario}#${r.seed}`,
+    `${r.scenario}#${r.seed}${splitOf(r) === "holdout" ? " (holdout)" : ""}`,
     `${r.expect.rootCause}/${r.expect.remedy}`,
     r.detected ? `yes (+${r.detectionDelayRequests ?? 0})` : "no",
     `${r.rootCause}${r.checks.rootCause ? " ✓" : " ✗"}`,
@@ -66,7 +142,20 @@ function mdTable(header: string[], rows: string[][]): string {
   return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
+/** Which scenarios are in each part, named once (seeds repeat them). */
+function partLine(r: SuiteReport, split: Split): string {
+  const names = [...new Set(inSplit(r.results, split).map((x) => x.scenario))];
+  return `${split}: ${inSplit(r.results, split).length} runs of ${names.length} scenarios${names.length ? ` (${names.join(", ")})` : ""}.`;
+}
+
+const splitIntro =
+  "Thresholds may be tuned on the tune part only; the holdout part (in the suite: scenario files whose number is a multiple of 3) is scored apart to show whether they generalise.";
+
 function markdown(r: SuiteReport): string {
+  const confusion = (title: string, m: ConfusionMatrix) => {
+    const t = confusionTable(m);
+    return [`### ${title}`, ``, m.expected.length ? mdTable(t.header, t.rows) : "(no runs)", ``];
+  };
   return [
     `# mlwatch simulation suite`,
     ``,
@@ -76,6 +165,33 @@ function markdown(r: SuiteReport): string {
     ``,
     mdTable(["score", "agent", "rule-only baseline"], scoreRows(r.agent, r.baseline)),
     ``,
+    `## Scores by part: tune and holdout`,
+    ``,
+    splitIntro,
+    ``,
+    `- ${partLine(r, "tune")}`,
+    `- ${partLine(r, "holdout")}`,
+    ``,
+    mdTable(splitHeader, splitRows(r)),
+    ``,
+    mdTable(["score", "agent · tune", "agent · holdout", "rule baseline · tune", "rule baseline · holdout"], scoreRows(r.splits.tune.agent, r.splits.tune.baseline).map((row, i) => {
+      const holdout = scoreRows(r.splits.holdout.agent, r.splits.holdout.baseline)[i]!;
+      return [row[0]!, row[1]!, holdout[1]!, row[2]!, holdout[2]!];
+    })),
+    ``,
+    `## Root cause: expected × diagnosed`,
+    ``,
+    `Rows: the scenario's expected root cause (none = a control); columns: what was diagnosed (none = nothing detected).`,
+    ``,
+    ...confusion("agent, all runs", r.confusion.all.agent),
+    ...confusion("agent, tune", r.confusion.tune.agent),
+    ...confusion("agent, holdout", r.confusion.holdout.agent),
+    ...confusion("rule-only baseline, all runs", r.confusion.all.baseline),
+    `## Detection delay per expected cause`,
+    ``,
+    `Fault runs only; delay in requests from the first fault to the incident, median over the runs detected.`,
+    ``,
+    ...(["all", "tune", "holdout"] as const).flatMap((part) => [`### ${part}`, ``, r.detectionByCause[part].agent.length ? mdTable(causeHeader, causeRows(r.detectionByCause[part])) : "(no fault runs)", ``]),
     `## Runs`,
     ``,
     mdTable(resultHeader, resultRows(r.results)),
@@ -102,6 +218,14 @@ ${chart("latency p99 (ms)", res, [(p) => p.p99Ms], null)}
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}svg{background:#fafafa;border:1px solid #ddd;margin:4px 8px 4px 0}section{margin-top:2em}</style></head>
 <body><h1>mlwatch simulation suite</h1><p>Started ${esc(r.startedAt)}; seeds ${r.seeds.join(", ")}; ${r.results.length} runs.</p>
 <h2>Scores</h2>${table(["score", "agent", "rule-only baseline"], scoreRows(r.agent, r.baseline))}
+<h2>Scores by part: tune and holdout</h2><p>${esc(splitIntro)}</p><ul><li>${esc(partLine(r, "tune"))}</li><li>${esc(partLine(r, "holdout"))}</li></ul>
+${table(splitHeader, splitRows(r))}
+<h2>Root cause: expected × diagnosed</h2><p>Rows: the scenario's expected root cause (none = a control); columns: what was diagnosed (none = nothing detected).</p>
+${([["agent, all runs", r.confusion.all.agent], ["agent, tune", r.confusion.tune.agent], ["agent, holdout", r.confusion.holdout.agent], ["rule-only baseline, all runs", r.confusion.all.baseline]] as const)
+  .map(([title, m]) => `<h3>${esc(title)}</h3>${m.expected.length ? table(confusionTable(m).header, confusionTable(m).rows) : "<p>(no runs)</p>"}`)
+  .join("\n")}
+<h2>Detection delay per expected cause</h2><p>Fault runs only; delay in requests from the first fault to the incident, median over the runs detected.</p>
+${(["all", "tune", "holdout"] as const).map((part) => `<h3>${part}</h3>${r.detectionByCause[part].agent.length ? table(causeHeader, causeRows(r.detectionByCause[part])) : "<p>(no fault runs)</p>"}`).join("\n")}
 <h2>Runs</h2>${table(resultHeader, resultRows(r.results))}
 <h2>Each run</h2>${sections}</body></html>`;
 }

@@ -1,4 +1,4 @@
-import type { Scenario } from "./scenario.ts";
+import type { Scenario, Split } from "./scenario.ts";
 
 /** One point of the run's time series, sampled at each monitoring check. */
 export interface SeriesPoint {
@@ -32,6 +32,8 @@ export interface Verdict {
 export interface ScenarioResult extends Verdict {
   scenario: string;
   seed: number;
+  /** The scenario's part of the suite; absent means "tune", the schema's default. */
+  split?: Split;
   expect: Scenario["expect"];
   approved: boolean;
   /** From the system's state and accuracy after the action, never from the agent's word. */

@@ -32,12 +32,19 @@ export type Injection = z.infer<typeof injectionSchema>;
 export const rootCauses = ["covariate_shift", "concept_drift", "new_category", "missing_values", "bad_deploy", "latency_regression", "error_spike", "none"] as const;
 export const categories = ["data", "model", "infra", "none"] as const;
 export const remedies = ["rollback", "retrain", "shift_traffic", "escalate", "none"] as const;
+/** Which part of the suite a scenario belongs to: thresholds may be tuned on "tune" runs only; "holdout" runs are scored apart, untouched. */
+export const splits = ["tune", "holdout"] as const;
+export type Split = (typeof splits)[number];
 
 export const scenarioSchema = z
   .object({
     name: z.string().min(1).max(100),
     description: z.string().optional(),
     seed: z.number().int().min(0).default(1),
+    split: z
+      .enum(splits)
+      .default("tune")
+      .describe("tune: may be used to tune the detector; holdout: kept out of tuning and scored separately (in this suite: files whose number is a multiple of 3)"),
     dataset: z.union([
       z.object({ generator: z.enum(["credit", "hyperplane"]) }).strict(),
       z.object({ csv: z.string().min(1), label: z.string().min(1) }).strict(),

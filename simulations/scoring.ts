@@ -1,5 +1,5 @@
 import type { ScenarioResult, Verdict } from "./result.ts";
-import type { Scenario } from "./scenario.ts";
+import { rootCauses, type Scenario, type Split } from "./scenario.ts";
 
 export interface Scores {
   runs: number;
@@ -52,6 +52,81 @@ export function score(results: ScenarioResult[], pick: (r: ScenarioResult) => Ve
     medianTimeToRecovery: withRecovery ? median(faults.map((r) => r.timeToRecoveryRequests).filter((d): d is number => d !== null)) : null,
     unapprovedActions: withRecovery ? results.reduce((a, r) => a + r.unapprovedActions, 0) : 0,
   };
+}
+
+/** A result's part of the suite: results without one (older reports, ad-hoc files) are "tune", as the schema defaults. */
+export function splitOf(r: ScenarioResult): Split {
+  return r.split ?? "tune";
+}
+
+export interface SplitScores {
+  all: Scores;
+  tune: Scores;
+  holdout: Scores;
+}
+
+/** The same scores over all runs and over each part alone: thresholds are tuned on "tune", "holdout" says whether they generalise. */
+export function scoreBySplit(results: ScenarioResult[], pick: (r: ScenarioResult) => Verdict, withRecovery: boolean): SplitScores {
+  const part = (split: Split) => score(results.filter((r) => splitOf(r) === split), pick, withRecovery);
+  return { all: score(results, pick, withRecovery), tune: part("tune"), holdout: part("holdout") };
+}
+
+/** Results of one part of the suite, or all of them. */
+export function inSplit(results: ScenarioResult[], split: Split | "all"): ScenarioResult[] {
+  return split === "all" ? results : results.filter((r) => splitOf(r) === split);
+}
+
+/**
+ * Root causes, expected × diagnosed, over every run (controls included: their row is "none"). A run
+ * where nothing was detected counts as diagnosed "none". Rows are the expected causes that occur;
+ * columns those and every diagnosed cause, in the schema's order, unknown names last.
+ */
+export interface ConfusionMatrix {
+  expected: string[];
+  diagnosed: string[];
+  /** counts[i][j]: runs expecting expected[i] that were diagnosed as diagnosed[j]. */
+  counts: number[][];
+}
+
+export function confusionMatrix(results: ScenarioResult[], pick: (r: ScenarioResult) => Verdict): ConfusionMatrix {
+  const said = (r: ScenarioResult) => {
+    const v = pick(r);
+    return v.detected ? v.rootCause : "none";
+  };
+  const expected = ordered(results.map((r) => r.expect.rootCause));
+  const diagnosed = ordered([...expected, ...results.map(said)]);
+  const counts = expected.map(() => diagnosed.map(() => 0));
+  for (const r of results) counts[expected.indexOf(r.expect.rootCause)]![diagnosed.indexOf(said(r))]!++;
+  return { expected, diagnosed, counts };
+}
+
+function ordered(causes: string[]): string[] {
+  const known: readonly string[] = rootCauses;
+  const distinct = [...new Set(causes)];
+  return [...known.filter((c) => distinct.includes(c)), ...distinct.filter((c) => !known.includes(c)).sort()];
+}
+
+/** Detection per expected root cause (faults only): how many runs, how many detected, how many with the right cause, and the median delay of the detected ones. */
+export interface CauseDetection {
+  cause: string;
+  runs: number;
+  detected: number;
+  rightCause: number;
+  medianDetectionDelay: number | null;
+}
+
+export function detectionByCause(results: ScenarioResult[], pick: (r: ScenarioResult) => Verdict): CauseDetection[] {
+  const faults = results.filter((r) => r.expect.rootCause !== "none");
+  return ordered(faults.map((r) => r.expect.rootCause)).map((cause) => {
+    const verdicts = faults.filter((r) => r.expect.rootCause === cause).map((r) => pick(r));
+    return {
+      cause,
+      runs: verdicts.length,
+      detected: verdicts.filter((v) => v.detected).length,
+      rightCause: verdicts.filter((v) => v.detected && v.rootCause === cause).length,
+      medianDetectionDelay: median(verdicts.map((v) => v.detectionDelayRequests).filter((d): d is number => d !== null)),
+    };
+  });
 }
 
 function share<T>(items: T[], test: (t: T) => boolean): number | null {

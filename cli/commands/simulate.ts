@@ -2,8 +2,7 @@ import path from "node:path";
 import type { Command } from "../command.ts";
 import { parse, printTable, UsageError } from "../command.ts";
 import { runScenarios } from "../../simulations/runner.ts";
-import { resultHeader, resultRows, scoreRows, writeReport } from "../../simulations/report.ts";
-import { score } from "../../simulations/scoring.ts";
+import { causeHeader, causeRows, confusionTable, resultHeader, resultRows, scoreRows, splitHeader, splitRows, suiteReport, writeReport } from "../../simulations/report.ts";
 import { loadScenarioFile, loadSuite, scaled, withSeeds } from "../../simulations/suite.ts";
 
 const usage = `usage: mlwatch simulate [--scenario file.json ...] [--seeds N] [--scale F] [--json] [--report-dir DIR]
@@ -43,18 +42,30 @@ export const simulateCommand: Command = {
     const entries = withSeeds(factor === 1 ? base : scaled(base, factor), seeds);
     const progress = values.json ? () => undefined : (line: string) => console.log(line);
     const startedAt = new Date().toISOString();
-    const results = await runScenarios(entries, { progress });
-    const report = { startedAt, seeds: [...new Set(results.map((r) => r.seed))], results, agent: score(results, (r) => r, true), baseline: score(results, (r) => r.baseline, false) };
+    // runScenarios answers one result per entry, in order: each result carries its scenario's part of the suite.
+    const results = (await runScenarios(entries, { progress })).map((r, k) => ({ ...r, split: r.split ?? entries[k]!.scenario.split }));
+    const report = suiteReport(startedAt, results);
     const dir = values["report-dir"] ?? path.join("reports", startedAt.replace(/[:.]/g, "-"));
     const written = writeReport(dir, report);
     if (values.json) {
-      console.log(JSON.stringify(results.length === 1 ? results[0] : { agent: report.agent, baseline: report.baseline, results }, (k, v) => (k === "series" ? undefined : v)));
+      const suite = { agent: report.agent, baseline: report.baseline, splits: report.splits, confusion: report.confusion, detectionByCause: report.detectionByCause, results };
+      console.log(JSON.stringify(results.length === 1 ? results[0] : suite, (k, v) => (k === "series" ? undefined : v)));
       return;
     }
     console.log("");
     printTable(resultRows(results).map((row) => Object.fromEntries(resultHeader.map((h, i) => [h || " ", row[i]]))));
     console.log("");
     printTable(scoreRows(report.agent, report.baseline).map(([s, a, b]) => ({ score: s, agent: a, "rule-only baseline": b })));
+    console.log("\nby part of the suite (tune: thresholds may be tuned on it; holdout: untouched)");
+    printTable(splitRows(report).map((row) => Object.fromEntries(splitHeader.map((h, i) => [h, row[i]]))));
+    const confusion = confusionTable(report.confusion.all.agent);
+    console.log("\nagent's root cause, expected × diagnosed (all runs)");
+    printTable(confusion.rows.map((row) => Object.fromEntries(confusion.header.map((h, i) => [h, row[i]]))));
+    const causes = causeRows(report.detectionByCause.all);
+    if (causes.length > 0) {
+      console.log("\ndetection per expected cause (delay in requests, median of the detected runs)");
+      printTable(causes.map((row) => Object.fromEntries(causeHeader.map((h, i) => [h, row[i]]))));
+    }
     console.log(`\nreport: ${written.join(", ")}`);
   },
 };
