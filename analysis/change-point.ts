@@ -1,5 +1,5 @@
 import type { Store } from "../store/client.ts";
-import { cusumChangePoint, type Bucket } from "../stats/change-point.ts";
+import { cusumChangePoint, meanTrend, type Bucket } from "../stats/change-point.ts";
 import { MISSING_BIN } from "../models/baseline.ts";
 import { getVersion } from "../models/registry.ts";
 import { iso, resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
@@ -31,6 +31,8 @@ export interface ChangePointReport {
   change: SignalChange | null;
   /** Every signal whose change passed the Bonferroni-corrected level, earliest first. */
   signals: SignalChange[];
+  /** Signals still drifting steadily across the window (a ramp not over yet), at the same level. */
+  trends: { signal: string; slopePerBucket: number; pValue: number }[];
   alpha: number;
 }
 
@@ -95,5 +97,13 @@ export async function findChangePoint(store: Store, q: ChangePointQuery, nowUs?:
       return [{ signal, atUs, at: iso(atUs), pValue: c.pValue, before: c.meanBefore, after: c.meanAfter }];
     })
     .sort((a, b) => a.atUs - b.atUs);
-  return { model: q.model, version: q.version, window, change: signals[0] ?? null, signals, alpha: ALPHA };
+  // Accuracy still falling is the one trend that matters most for a retrain, so it is tested on its own, one-sided, at ALPHA.
+  const trends = series.flatMap(({ signal, buckets }) => {
+    const t = meanTrend(buckets);
+    if (!t) return [];
+    const falling = signal === "accuracy";
+    const p = falling ? (t.z < 0 ? t.pValue / 2 : 1) : t.pValue;
+    return p < (falling ? ALPHA : level) ? [{ signal, slopePerBucket: t.slope, pValue: p }] : [];
+  });
+  return { model: q.model, version: q.version, window, change: signals[0] ?? null, signals, trends, alpha: ALPHA };
 }

@@ -72,7 +72,9 @@ async function enter(t: ApplyTarget, plan: Plan, spec: StageSpec, now: number): 
         return started;
       case "promote":
         await change(t, started, { action: "promote", version: started.candidateVersion }, "promote the candidate");
-        return pass(t, started, `v${started.candidateVersion} is primary`, now);
+        // The base version shadows the new primary while it is verified: "worse than before?" is then a paired question.
+        await change(t, started, { action: "deploy", role: "shadow", version: started.baseVersion, percent: 100 }, "shadow the base version during verify");
+        return pass(t, started, `v${started.candidateVersion} is primary; v${started.baseVersion} shadows it`, now);
       default:
         return started;
     }
@@ -136,10 +138,17 @@ async function readGate(t: ApplyTarget, plan: Plan, spec: StageSpec, state: Stag
       return canaryGate(spec.gate, served(c.b), served(c.a));
     }
     case "verify": {
-      const [acc, health] = await Promise.all([getAccuracy(t.store, { model: plan.model, version: plan.candidateVersion, window }), modelHealth(t.store, { model: plan.model, window })]);
+      const [acc, health, c] = await Promise.all([
+        getAccuracy(t.store, { model: plan.model, version: plan.candidateVersion, window }),
+        modelHealth(t.store, { model: plan.model, window }),
+        compareVersions(t.store, { model: plan.model, versionA: plan.baseVersion, versionB: plan.candidateVersion, window, mode: "shadow" }),
+      ]);
       const shadow = plan.stages[plan.spec.stages.findIndex((s) => s.name === "shadow")]?.figures.candidate_accuracy;
       const figures: ServedFigures = { rows: acc.predictions, errorRate: health.served.errorRate, p99Ms: health.served.latencyMs?.p99 ?? null, labelled: acc.labelled, accuracy: acc.accuracy };
-      return verifyGate(spec.gate, figures, typeof shadow === "number" ? shadow : null);
+      const base = c.shadow ? { labelledPairs: c.shadow.labelledPairs, primaryCorrect: c.shadow.bothCorrect + c.shadow.onlyA, candidateCorrect: c.shadow.bothCorrect + c.shadow.onlyB, onlyCandidate: c.shadow.onlyB, onlyPrimary: c.shadow.onlyA } : null;
+      const result = verifyGate(spec.gate, figures, typeof shadow === "number" ? shadow : null, base);
+      if (result.verdict !== "wait") await endBaseShadow(t, plan);
+      return result;
     }
     default:
       return { verdict: "pass", figures: {}, reason: "done" };
@@ -154,17 +163,29 @@ async function readGate(t: ApplyTarget, plan: Plan, spec: StageSpec, state: Stag
 async function collect(t: ApplyTarget, plan: Plan, gate: GateOf<"collect">, state: StageState, now: number): Promise<GateResult> {
   const from = typeof state.figures.change_at_us === "number" ? state.figures.change_at_us : plan.spec.changeAtUs;
   const later = await findChangePoint(t.store, { model: plan.model, version: plan.baseVersion, window: { fromUs: from, toUs: now + 1 } }, now);
-  const changeAtUs = later.change ? later.change.atUs : from;
+  // A later change starts the new population; a trend with no single change is a ramp still going, so the older half goes.
+  const trend = later.trends[0];
+  const changeAtUs = later.change ? later.change.atUs : trend ? Math.round((from + now) / 2) : from;
   const acc = await getAccuracy(t.store, { model: plan.model, window: { fromUs: changeAtUs, toUs: now + 1 } });
-  const moved = later.change ? `; the change point moved to ${iso(changeAtUs)} (${later.change.signal} still changing)` : "";
+  const moved = later.change
+    ? `; the change point moved to ${iso(changeAtUs)} (${later.change.signal} changed again)`
+    : trend
+      ? `; ${trend.signal} is still drifting (p=${trend.pValue.toPrecision(2)}): the change point moved to ${iso(changeAtUs)}`
+      : "";
   const result = collectGate(gate, acc.labelled);
-  return { verdict: later.change ? "wait" : result.verdict, reason: `${result.reason}${moved}`, figures: { ...result.figures, change_at_us: changeAtUs, change_at: iso(changeAtUs) } };
+  const settled = !later.change && !trend;
+  return { verdict: settled ? result.verdict : "wait", reason: `${result.reason}${moved}`, figures: { ...result.figures, change_at_us: changeAtUs, change_at: iso(changeAtUs) } };
 }
 
 /** Where the post-change rows begin, as the collect stage last settled it. */
 function postChangeFrom(plan: Plan): number {
   const collected = plan.stages[plan.spec.stages.findIndex((s) => s.name === "collect")]?.figures.change_at_us;
   return typeof collected === "number" ? collected : plan.spec.changeAtUs;
+}
+
+async function endBaseShadow(t: ApplyTarget, plan: Plan): Promise<void> {
+  const { state } = await currentTrafficState(t.store, plan.model);
+  if (state.shadow?.version === plan.baseVersion) await change(t, plan, { action: "remove", role: "shadow" }, "verification over: end the base version's shadow");
 }
 
 function served(s: { rows: number; errorRate: number; latencyMs: { p99: number } | null; labelled: number; accuracy: number | null }): ServedFigures {
@@ -214,7 +235,7 @@ async function unwind(t: ApplyTarget, plan: Plan): Promise<string> {
       await change(t, plan, { action: "remove", role: "canary" }, "end the canary");
       undone.push("canary removed");
     }
-    if (state.shadow?.version === v) {
+    if (state.shadow?.version === v || state.shadow?.version === plan.baseVersion) {
       await change(t, plan, { action: "remove", role: "shadow" }, "end the shadow");
       undone.push("shadow removed");
     }

@@ -97,15 +97,32 @@ export function canaryGate(gate: GateOf<"canary">, canary: ServedFigures, primar
   return problems.length > 0 ? { verdict: "fail", figures, reason: `${summary}: ${problems.join("; ")}` } : { verdict: "pass", figures, reason: summary };
 }
 
-export function verifyGate(gate: GateOf<"verify">, after: ServedFigures, shadowAccuracy: number | null): GateResult {
+/**
+ * The promoted version against its own shadow accuracy, and against the base version, which shadows
+ * it meanwhile: below target but still better than the base on the same requests means the
+ * population moved on since the shadow stage (a ramp), and rolling back would make things worse —
+ * it passes, saying so, and the next incident retrains again. Significantly worse than the base fails.
+ */
+export function verifyGate(gate: GateOf<"verify">, after: ServedFigures, shadowAccuracy: number | null, base: ShadowPairs | null = null): GateResult {
   const target = shadowAccuracy === null ? null : shadowAccuracy - gate.maxAccuracyDropPts / 100;
-  const figures = { labelled: after.labelled, needed: gate.minLabelledRows, accuracy: after.accuracy, target, error_rate: after.errorRate };
+  const vsBase = base && base.labelledPairs > 0 ? { gainPts: ((base.candidateCorrect - base.primaryCorrect) / base.labelledPairs) * 100, pValue: mcnemar(base.onlyCandidate, base.onlyPrimary).pValue } : null;
+  const figures = {
+    labelled: after.labelled,
+    needed: gate.minLabelledRows,
+    accuracy: after.accuracy,
+    target,
+    error_rate: after.errorRate,
+    base_pairs: base?.labelledPairs ?? null,
+    gain_over_base_pts: vsBase ? Number(vsBase.gainPts.toFixed(2)) : null,
+    p_value_vs_base: vsBase ? Number(vsBase.pValue.toPrecision(3)) : null,
+  };
   if (after.labelled < gate.minLabelledRows) return { verdict: "wait", figures, reason: `${after.labelled} of ${gate.minLabelledRows} labelled rows since the promotion` };
-  const problems: string[] = [];
-  if (target !== null && after.accuracy !== null && after.accuracy < target) problems.push(`accuracy ${pct(after.accuracy)} below ${pct(target)}`);
-  if ((after.errorRate ?? 0) > gate.maxErrorRate) problems.push(`error rate ${pct(after.errorRate)} over ${pct(gate.maxErrorRate)}`);
-  const summary = `accuracy ${pct(after.accuracy)} on ${after.labelled} labelled rows (target ${pct(target)}), error rate ${pct(after.errorRate)}`;
-  return problems.length > 0 ? { verdict: "fail", figures, reason: `${summary}: ${problems.join("; ")}` } : { verdict: "pass", figures, reason: summary };
+  const summary = `accuracy ${pct(after.accuracy)} on ${after.labelled} labelled rows (target ${pct(target)}), error rate ${pct(after.errorRate)}${vsBase ? `, ${vsBase.gainPts >= 0 ? "+" : ""}${vsBase.gainPts.toFixed(1)} pts over the base version on ${base!.labelledPairs} paired requests` : ""}`;
+  if ((after.errorRate ?? 0) > gate.maxErrorRate) return { verdict: "fail", figures, reason: `${summary}: error rate over ${pct(gate.maxErrorRate)}` };
+  if (vsBase && vsBase.gainPts < 0 && vsBase.pValue < 0.05) return { verdict: "fail", figures, reason: `${summary}: worse than the base version` };
+  if (target === null || after.accuracy === null || after.accuracy >= target) return { verdict: "pass", figures, reason: summary };
+  if (vsBase && vsBase.gainPts > 0) return { verdict: "pass", figures, reason: `${summary}: below target, but better than the base version on the same requests — the population moved on since the shadow stage; kept, and it needs another retrain` };
+  return { verdict: "fail", figures, reason: `${summary}: accuracy below ${pct(target)}` };
 }
 
 /**

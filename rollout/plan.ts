@@ -118,8 +118,8 @@ export function describeStage(s: StageSpec): string {
     case "canary":
       return `canary ${s.gate.percent}%: after ${s.gate.minRows} canary rows, error rate ≤ primary + ${(s.gate.maxErrorRateIncrease * 100).toFixed(1)} pts, p99 ≤ max(${s.gate.maxP99Ratio}× primary, primary + ${s.gate.p99SlackMs} ms), accuracy ≥ primary − ${s.gate.maxAccuracyDropPts} pts`;
     case "promote":
-      return "promote: the candidate becomes primary; the previous primary stays loaded for rollback";
+      return "promote: the candidate becomes primary; the base version shadows it while it is verified, and stays loaded for rollback";
     case "verify":
-      return `verify: after ${s.gate.minLabelledRows} labelled rows, accuracy ≥ its shadow accuracy − ${s.gate.maxAccuracyDropPts} pts and error rate ≤ ${(s.gate.maxErrorRate * 100).toFixed(1)}%, else roll back`;
+      return `verify: after ${s.gate.minLabelledRows} labelled rows, accuracy ≥ its shadow accuracy − ${s.gate.maxAccuracyDropPts} pts (or, if the population moved on, still better than the base version on the same requests) and error rate ≤ ${(s.gate.maxErrorRate * 100).toFixed(1)}%, else roll back`;
   }
 }

@@ -113,6 +113,7 @@ async function runOne(
   let baselineDiagnosis: { at: number; d: RuleDiagnosis } | null = null;
   let reference: { accuracy: number; p99Ms: number } | null = null;
   const incidents: AgentIncident[] = [];
+  let healthyLooks = 0;
   let task: Promise<void> | null = null;
   const requestAt = (us: number) => Math.max(0, Math.round((us - startUs) / (run.scenario.secondsPerRequest * 1e6)));
 
@@ -136,6 +137,7 @@ async function runOne(
       const launchedAt = i;
       const launched = await agent.runner.launch(run.model, { kind: "schedule" });
       task = launched.done.then((outcome) => {
+        healthyLooks = outcome.status === "healthy" ? healthyLooks + 1 : 0;
         if (outcome.status !== "healthy") {
           incidents.push({ launchedAt, outcome });
           report(o.progress, tag, outcome, launchedAt, requestAt);
@@ -156,7 +158,7 @@ async function runOne(
     }
     i = end;
   }
-  for (let tail = 0; (task || reopens(incidents)) && tail < MAX_TAIL_REQUESTS; tail += o.checkEvery) {
+  for (let tail = 0; (task || (reopens(incidents) && healthyLooks < TAIL_LOOKS)) && tail < MAX_TAIL_REQUESTS; tail += o.checkEvery) {
     await run.send(i, i + o.checkEvery);
     i += o.checkEvery;
     await check(i);
@@ -209,12 +211,16 @@ async function runOne(
   return result;
 }
 
-/** A scheduled run finds nothing new while an incident is open; after a rollout that failed, the agent looks again. */
+/**
+ * A scheduled run finds nothing new while an incident is open. Once a rollout plan has ended the
+ * agent looks again (a population still moving needs another retrain), up to three incidents.
+ */
 const MAX_INCIDENTS = 3;
+/** After the phases, traffic goes on for this many healthy looks after a plan ended. */
+const TAIL_LOOKS = 2;
 
 function reopens(incidents: AgentIncident[]): boolean {
-  const last = incidents[incidents.length - 1];
-  return incidents.length < MAX_INCIDENTS && last !== undefined && last.outcome.state.plan?.status === "failed";
+  return incidents.length > 0 && incidents.length < MAX_INCIDENTS && !!incidents[incidents.length - 1]!.outcome.state.plan;
 }
 
 function mayLaunch(incidents: AgentIncident[]): boolean {

@@ -1,3 +1,5 @@
+import { normalCdf } from "./special.ts";
+
 /**
  * One change in the mean of a sequence, found by CUSUM: observations arrive in buckets (count,
  * sum, sum of squares); the split that maximizes |S_k − N_k·μ| / (σ·√N) is the change, and under
@@ -56,4 +58,35 @@ export function cusumChangePoint(buckets: readonly Bucket[]): ChangePoint | null
     meanBefore: best.sum / best.n,
     meanAfter: (total.sum - best.sum) / (total.n - best.n),
   };
+}
+
+export interface Trend {
+  /** Change of the mean per bucket. */
+  slope: number;
+  z: number;
+  /** Two-sided. */
+  pValue: number;
+}
+
+/**
+ * A steady drift of the mean across buckets: the least-squares slope of every observation on its
+ * bucket's position, against the sequence's own variance. A ramp that is still going shows here
+ * long before one split (CUSUM) stands out. Null with fewer than three non-empty buckets.
+ */
+export function meanTrend(buckets: readonly Bucket[]): Trend | null {
+  const used = buckets.map((b, x) => ({ ...b, x })).filter((b) => b.n > 0);
+  if (used.length < 3) return null;
+  const n = used.reduce((a, b) => a + b.n, 0);
+  const xMean = used.reduce((a, b) => a + b.n * b.x, 0) / n;
+  const yMean = used.reduce((a, b) => a + b.sum, 0) / n;
+  const variance = used.reduce((a, b) => a + b.sumSquares, 0) / n - yMean * yMean;
+  const sxx = used.reduce((a, b) => a + b.n * (b.x - xMean) ** 2, 0);
+  if (!(variance > 1e-12) || !(sxx > 0)) return null;
+  const slope = used.reduce((a, b) => a + (b.x - xMean) * (b.sum - b.n * yMean), 0) / sxx;
+  const z = slope / Math.sqrt(variance / sxx);
+  return { slope, z, pValue: 2 * normalSurvival(Math.abs(z)) };
+}
+
+function normalSurvival(z: number): number {
+  return 1 - normalCdf(z);
 }

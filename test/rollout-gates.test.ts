@@ -67,7 +67,17 @@ describe("verify", () => {
   it("judges the promoted version against its own shadow accuracy", () => {
     expect(verifyGate(gate, { rows: 300, errorRate: 0, p99Ms: 3, labelled: 150, accuracy: 0.95 }, 0.93).verdict).toBe("wait");
     expect(verifyGate(gate, { rows: 300, errorRate: 0, p99Ms: 3, labelled: 250, accuracy: 0.905 }, 0.93)).toMatchObject({ verdict: "pass", figures: { target: 0.9 } });
-    expect(verifyGate(gate, { rows: 300, errorRate: 0.03, p99Ms: 3, labelled: 250, accuracy: 0.85 }, 0.93).reason).toMatch(/accuracy 85\.0% below 90\.0%; error rate 3\.0% over 2\.0%/);
+    expect(verifyGate(gate, { rows: 300, errorRate: 0.03, p99Ms: 3, labelled: 250, accuracy: 0.95 }, 0.93).reason).toMatch(/error rate 3\.0%.*: error rate over 2\.0%/);
+    expect(verifyGate(gate, { rows: 300, errorRate: 0, p99Ms: 3, labelled: 250, accuracy: 0.85 }, 0.93).reason).toMatch(/: accuracy below 90\.0%$/);
+  });
+
+  it("with the base version shadowing: below target but better than the base passes (the population moved on); worse than the base fails", () => {
+    const after = { rows: 300, errorRate: 0, p99Ms: 3, labelled: 250, accuracy: 0.8 };
+    const moved = verifyGate(gate, after, 0.9, pairs(250, 30, 5, 170));
+    expect(moved).toMatchObject({ verdict: "pass", figures: { gain_over_base_pts: 10, base_pairs: 250 } });
+    expect(moved.reason).toMatch(/below target, but better than the base version on the same requests/);
+    expect(verifyGate(gate, after, 0.9, pairs(250, 5, 30, 170))).toMatchObject({ verdict: "fail", reason: expect.stringMatching(/worse than the base version/) });
+    expect(verifyGate(gate, { ...after, accuracy: 0.95 }, 0.9, pairs(250, 5, 30, 170)).verdict).toBe("fail");
   });
 });
 

@@ -37,3 +37,16 @@ describe("CUSUM change point", () => {
     expect(cusumChangePoint([{ n: 0, sum: 0, sumSquares: 0 }, { n: 0, sum: 0, sumSquares: 0 }])).toBeNull();
   });
 });
+
+describe("trend of the mean", () => {
+  it("sees a ramp still going, not a flat sequence", async () => {
+    const { meanTrend } = await import("../stats/change-point.ts");
+    const rng = new Rng(5);
+    const ramp = meanTrend(Array.from({ length: 40 }, (_, k) => bernoulli(rng, 30, 0.95 - 0.004 * k)))!;
+    expect(ramp.z).toBeLessThan(-4);
+    expect(ramp.pValue).toBeLessThan(1e-4);
+    const flat = meanTrend(Array.from({ length: 40 }, () => bernoulli(rng, 30, 0.9)))!;
+    expect(flat.pValue).toBeGreaterThan(0.01);
+    expect(meanTrend([{ n: 3, sum: 1, sumSquares: 1 }])).toBeNull();
+  });
+});
