@@ -74,7 +74,14 @@ export async function startEnvironment(opts: { dataDir?: string; extend?: (app: 
       await service.close();
       await store.close();
       useWallClock();
-      if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      // The engine may still be finishing a background merge in the directory: retry, and leave a temp dir behind rather than fail a finished run.
+      if (!opts.dataDir) {
+        try {
+          fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+        } catch {
+          // a left-over directory under the OS temp dir is harmless
+        }
+      }
     },
   };
 }
