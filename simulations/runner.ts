@@ -187,6 +187,7 @@ async function runOne(
   const result: ScenarioResult = {
     scenario: run.scenario.name,
     seed: run.scenario.seed,
+    split: run.scenario.split,
     expect: run.scenario.expect,
     ...agentVerdict,
     approved: found?.outcome.state.decision?.decision === "approve",

@@ -43,7 +43,7 @@ export const simulateCommand: Command = {
     const progress = values.json ? () => undefined : (line: string) => console.log(line);
     const startedAt = new Date().toISOString();
     // runScenarios answers one result per entry, in order: each result carries its scenario's part of the suite.
-    const results = (await runScenarios(entries, { progress })).map((r, k) => ({ ...r, split: r.split ?? entries[k]!.scenario.split }));
+    const results = await runScenarios(entries, { progress });
     const report = suiteReport(startedAt, results);
     const dir = values["report-dir"] ?? path.join("reports", startedAt.replace(/[:.]/g, "-"));
     const written = writeReport(dir, report);
