@@ -20,6 +20,8 @@ export interface AgentConfig {
     minLabelled: number;
     /** Share of drifted features that makes the whole data set count as drifted. */
     driftShare: number;
+    /** Rows a window needs before its dataset drift verdict alone opens an investigation. */
+    minDriftRows: number;
     /** PSI from which a feature counts as shifted, whatever its own test said (0.2 is the usual "major" bound). */
     psiMajor: number;
     /** Share of a categorical feature's rows whose value training never saw. */
@@ -28,6 +30,8 @@ export interface AgentConfig {
     missingRise: number;
     /** How long after a primary change a deployment still counts as "recent". */
     recentDeploySeconds: number;
+    relative: RelativeThresholds;
+    deploy: DeployThresholds;
   };
   /** Window monitor and investigate look at. */
   windowSeconds: number;
@@ -55,6 +59,41 @@ export interface AgentConfig {
   intervalSeconds: number;
   /** Bearer token Alertmanager must send to POST /v1/alerts; unset = loopback-only like the admin API. */
   alertToken: string | undefined;
+}
+
+/**
+ * A version against its own reference period (get_model_health's baselines). Slow means over the
+ * reference median by the server's margin (10 ms by default) and over its p95. The stalls of a busy host put some
+ * requests there in the reference period too, so the share now is compared with the share then:
+ * on a loaded machine p95 and p99 swing with those stalls, the median and that share do not.
+ */
+export interface RelativeThresholds {
+  /** Answered requests the window needs after the reference period. */
+  minRows: number;
+  /** Answered requests the reference period needs: a version's first few hundred (warm-up, an empty store) are not its usual. */
+  minReferenceRows: number;
+  /** "All requests slower": the median at least this many times the reference's ... */
+  ratio: number;
+  /** ... and at least this many ms over it. */
+  minDeltaMs: number;
+  /** "A share slower": the slow share at least this much (absolute) and `ratio` times over the reference's ... */
+  slowShare: number;
+  /** ... beyond chance (one-sided two-proportion test), and still so in the newer half of the window. */
+  pValue: number;
+  /** From this share of slow requests on, all requests are called slow. */
+  allShare: number;
+  /** Error rate: at least this much (absolute) over the reference and `errorFactor` times it, significant at `pValue`. */
+  errorRise: number;
+  errorFactor: number;
+}
+
+/** A newly deployed version measured against the one it replaced. */
+export interface DeployThresholds {
+  /** Less accurate by at least this with a one-sided test below `pValue`: a bad deploy, even under the SLO's allowed drop. */
+  minDrop: number;
+  pValue: number;
+  /** When its inputs drift against its own training baseline only (trained on data unlike its traffic), this drop is enough. */
+  mismatchMinDrop: number;
 }
 
 const envSchema = z.object({
@@ -109,10 +148,14 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     thresholds: {
       minLabelled: e.MLWATCH_AGENT_MIN_LABELLED,
       driftShare: e.MLWATCH_AGENT_DRIFT_SHARE,
+      minDriftRows: 500,
       psiMajor: 0.2,
       unseenShare: 0.05,
       missingRise: 0.05,
       recentDeploySeconds: e.MLWATCH_AGENT_RECENT_DEPLOY_S,
+      // "Several times the usual latency": twice the median and 10 ms more, or 5 more points of requests 10 ms over it.
+      relative: { minRows: 200, minReferenceRows: 500, ratio: 2, minDeltaMs: 10, slowShare: 0.05, pValue: 1e-3, allShare: 0.9, errorRise: 0.01, errorFactor: 3 },
+      deploy: { minDrop: 0.02, pValue: 0.01, mismatchMinDrop: 0.01 },
     },
     windowSeconds: e.MLWATCH_AGENT_WINDOW_S,
     verify: {

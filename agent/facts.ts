@@ -1,4 +1,5 @@
-import type { AgentConfig } from "./configuration.ts";
+import { normalCdf, twoProportionZTest } from "../stats/index.ts";
+import type { AgentConfig, RelativeThresholds } from "./configuration.ts";
 import type { Evidence, Figures, TrafficSnapshot } from "./state.ts";
 import {
   accuracySchema,
@@ -11,6 +12,7 @@ import {
   type DriftFeature,
   type DriftResult,
   type HealthResult,
+  type VersionBaseline,
 } from "./tools.ts";
 
 // Evidence (tool calls and their parsed results) → the facts the rules, the check and the SLOs read.
@@ -26,9 +28,12 @@ export interface VersionFigures {
   /** The version's held-out accuracy, when the server reports it. */
   baseline: number | null;
   errorRate: number | null;
+  p50Ms: number | null;
   p95Ms: number | null;
   p99Ms: number | null;
   errorsByReason: { reason: string; count: number }[];
+  /** Its own latency and error-rate history: a reference period and the window against it (get_model_health's baselines). */
+  history: VersionBaseline | null;
 }
 
 export interface RecentDeployment {
@@ -37,6 +42,36 @@ export interface RecentDeployment {
   role: "primary" | "canary";
   action: string;
   ageSeconds: number;
+  atUs: number;
+}
+
+export interface DriftFacts {
+  version: string | null;
+  rows: number | null;
+  datasetDrifted: boolean;
+  share: number | null;
+  predictionDrifted: boolean;
+  ranked: DriftFeature[];
+  shifted: DriftFeature[];
+}
+
+/** A feature that moved against the new version's training baseline but not against its predecessor's. */
+export interface Mismatch {
+  feature: string;
+  psi: number | null;
+  previousPsi: number | null;
+  missing: { training: number | null; traffic: number | null };
+}
+
+/** When a figure changed, from a trend: buckets before `atUs` average `before`, from it on `after`. */
+export interface Onset {
+  atUs: number;
+  before: number;
+  after: number;
+  /** Two-proportion test of the two sides, Bonferroni-corrected for the splits tried; null for an estimate. */
+  pValue: number | null;
+  source: "realized" | "estimated";
+  bucketSeconds: number;
 }
 
 export interface Facts {
@@ -46,7 +81,15 @@ export interface Facts {
   serving: (VersionFigures & { role: "primary" | "canary" | "model" })[];
   /** Every version seen over the longest window looked at: what comparisons use. */
   versions: Map<string, VersionFigures>;
-  drift: { datasetDrifted: boolean; share: number | null; predictionDrifted: boolean; ranked: DriftFeature[]; shifted: DriftFeature[] } | null;
+  drift: DriftFacts | null;
+  /** The deployed version's inputs against the training baseline of the version it replaced (recent deployments only). */
+  referenceDrift: (DriftFacts & { referenceVersion: string }) | null;
+  /** Features shifted against the deployed version's own baseline only: it was trained on data unlike its traffic. */
+  mismatch: Mismatch[];
+  /** When accuracy fell, over the longest accuracy trend looked at. */
+  accuracyOnset: Onset | null;
+  /** Served p95 per bucket over the monitoring window. */
+  latencyTrend: { startUs: number; rows: number; p50: number | null; p95: number | null }[];
   unseen: { feature: string; share: number | null; categories: string[] }[];
   missingRise: { feature: string; reference: number; current: number; rise: number }[];
   /** Most labelled rows any accuracy result reported: 0 means no ground truth at all. */
@@ -55,9 +98,9 @@ export interface Facts {
   knownFeatures: Set<string>;
 }
 
-/** The newest result of a tool, from the first of `nodes` that called it (any node when none are named). */
-function latest<T>(evidence: Evidence[], tool: string, parse: (d: unknown) => T | undefined, nodes?: string[]): T | undefined {
-  const calls = evidence.filter((e) => e.tool === tool && !isFailure(e.data));
+/** The newest result of a tool, from the first of `nodes` that called it (any node when none are named), among calls `keep` accepts. */
+function latest<T>(evidence: Evidence[], tool: string, parse: (d: unknown) => T | undefined, nodes?: string[], keep: (e: Evidence) => boolean = () => true): T | undefined {
+  const calls = evidence.filter((e) => e.tool === tool && !isFailure(e.data) && keep(e));
   for (const group of nodes ? nodes.map((n) => calls.filter((e) => e.node === n)) : [calls]) {
     for (let i = group.length - 1; i >= 0; i--) {
       const v = parse(group[i]!.data);
@@ -78,27 +121,61 @@ function isFailure(data: unknown): data is { error: string } {
   return typeof data === "object" && data !== null && "error" in data && Object.keys(data).length === 1;
 }
 
+/** A call over more than the monitoring window: the look back past a deployment. */
+const lookingBack = (config: AgentConfig) => (e: Evidence) => windowSecondsOf(e.args) > config.windowSeconds;
+const againstOtherVersion = (e: Evidence) => typeof e.args.referenceVersion === "string";
+
+/** The drift call asked for, or its result reports, this version. */
+function analyses(e: Evidence, version: string): boolean {
+  return e.args.version === version || (e.data as { version?: unknown } | null)?.version === version;
+}
+
+function windowSecondsOf(args: Record<string, unknown>): number {
+  const w = args.window as { lastSeconds?: unknown } | undefined;
+  return typeof w?.lastSeconds === "number" ? w.lastSeconds : 0;
+}
+
 export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: number): Facts {
   const history = latest<DeploymentHistory>(evidence, "get_deployment_history", parser(deploymentsSchema), ["investigate", "monitor"]);
-  const nowAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["monitor", "investigate"]);
-  const lookAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["investigate", "monitor"]);
+  const back = lookingBack(config);
+  const nowAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["monitor", "investigate"], (e) => !back(e));
+  const lookAcc =
+    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["investigate", "monitor"], back) ??
+    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["investigate", "monitor"]);
   const health = latest<HealthResult>(evidence, "get_model_health", parser(healthSchema), ["monitor", "investigate"]);
-  const drift = latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"]);
   const logs = latest(evidence, "query_inference_logs", parser(logsSchema), ["investigate"]);
-
   const traffic = trafficOf(history);
+  // The primary's inputs against its own baseline when there are several drift results (a canary's too).
+  const ownDrift = (version?: string | null) =>
+    latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && (!version || analyses(e, version)));
+  const drift = ownDrift(traffic?.primary) ?? ownDrift();
+
   const serving = servingFigures(traffic, nowAcc, health);
   const versions = new Map<string, VersionFigures>();
   for (const acc of [nowAcc, lookAcc]) {
     for (const v of acc?.byVersion ?? []) versions.set(v.version, figures(v.version, v, health?.byVersion.find((h) => h.version === v.version)));
   }
+  // A version that only the health result saw (it served before the window's labels): its latency still counts.
+  for (const h of health?.byVersion ?? []) if (!versions.has(h.version)) versions.set(h.version, figures(h.version, undefined, h));
+  // Its usual latency too, for a version that served only before the window (the one a deployment replaced).
+  for (const b of health?.baselines ?? []) {
+    const v = versions.get(b.version);
+    if (v && !v.history) versions.set(b.version, { ...v, history: b });
+    if (!v) versions.set(b.version, { ...figures(b.version, undefined, undefined), history: b });
+  }
   const labelledAny = Math.max(0, ...evidence.filter((e) => e.tool === "get_model_accuracy").map((e) => parser(accuracySchema)(e.data)?.labelled ?? 0));
+  const recentDeployment = recentDeploymentOf(history, config.thresholds.recentDeploySeconds, nowMs);
+  const reference = recentDeployment ? referenceDriftOf(evidence, recentDeployment, config) : null;
   return {
     traffic,
-    recentDeployment: recentDeploymentOf(history, config.thresholds.recentDeploySeconds, nowMs),
+    recentDeployment,
     serving,
     versions,
     drift: drift ? driftFacts(drift, config) : null,
+    referenceDrift: reference?.facts ?? null,
+    mismatch: reference ? mismatchOf(reference.own, reference.facts, config) : [],
+    accuracyOnset: lookAcc ? accuracyOnset(lookAcc, config) : null,
+    latencyTrend: (health?.trend ?? []).map((b) => ({ startUs: b.startUs, rows: b.rows, p50: b.latencyMs?.p50 ?? null, p95: b.latencyMs?.p95 ?? null })),
     unseen: (drift?.features ?? [])
       .filter((f) => f.unseenCategories.length > 0 || (f.unseenShare ?? 0) > 0)
       .map((f) => ({ feature: f.feature, share: f.unseenShare, categories: f.unseenCategories.map((c) => c.category) }))
@@ -134,10 +211,10 @@ function recentDeploymentOf(history: DeploymentHistory | undefined, recentSecond
     const ageSeconds = (nowMs * 1000 - e.ts) / 1e6;
     if (ageSeconds > recentSeconds) return null;
     if (s.primary && s.primary !== (older?.primary ?? null)) {
-      return { version: s.primary, previousVersion: s.previous ?? older?.primary ?? null, role: "primary", action: e.action, ageSeconds };
+      return { version: s.primary, previousVersion: s.previous ?? older?.primary ?? null, role: "primary", action: e.action, ageSeconds, atUs: e.ts };
     }
     if (s.canary && s.canary.version !== older?.canary?.version) {
-      return { version: s.canary.version, previousVersion: s.primary, role: "canary", action: e.action, ageSeconds };
+      return { version: s.canary.version, previousVersion: s.primary, role: "canary", action: e.action, ageSeconds, atUs: e.ts };
     }
   }
   return null;
@@ -153,9 +230,11 @@ function figures(version: string | null, acc: AccuracyResult | AccuracyResult["b
     estimated: acc?.estimatedAccuracy ?? null,
     baseline: acc?.baselineAccuracy ?? null,
     errorRate: h ? h.errorRate : null,
+    p50Ms: h?.latencyMs.p50 ?? null,
     p95Ms: h?.latencyMs.p95 ?? null,
     p99Ms: h?.latencyMs.p99 ?? null,
     errorsByReason: (h?.errorsByReason ?? []).map((r) => ({ reason: r.reason, count: r.count })).sort((a, b) => b.count - a.count),
+    history: h && !("byVersion" in h) ? h.baseline : null,
   };
 }
 
@@ -175,9 +254,11 @@ function servingFigures(traffic: TrafficSnapshot | null, acc: AccuracyResult | u
   return out;
 }
 
-function driftFacts(drift: DriftResult, config: AgentConfig): NonNullable<Facts["drift"]> {
+function driftFacts(drift: DriftResult, config: AgentConfig): DriftFacts {
   const ranked = [...drift.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1));
   return {
+    version: drift.version ?? null,
+    rows: drift.rows,
     datasetDrifted: drift.dataset.drifted,
     share: drift.dataset.share,
     predictionDrifted: drift.prediction?.drifted ?? false,
@@ -186,6 +267,243 @@ function driftFacts(drift: DriftResult, config: AgentConfig): NonNullable<Facts[
   };
 }
 
+/**
+ * The deployed version's inputs against its predecessor's training baseline, and the newest drift of
+ * the same version against its own, both needed to tell the traffic moving from the new version
+ * having been trained on something else.
+ */
+function referenceDriftOf(evidence: Evidence[], dep: RecentDeployment, config: AgentConfig): { facts: DriftFacts & { referenceVersion: string }; own: DriftFacts } | null {
+  if (!dep.previousVersion) return null;
+  const of = (e: Evidence) => analyses(e, dep.version);
+  const ref = latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => e.args.referenceVersion === dep.previousVersion && of(e));
+  const own = latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && of(e));
+  if (!ref || !own || ref.features.length === 0) return null;
+  return { facts: { ...driftFacts(ref, config), referenceVersion: dep.previousVersion }, own: driftFacts(own, config) };
+}
+
+/** Shifted against the version's own baseline, not against the previous version's: the new training data, not the traffic, differs. */
+export function mismatchOf(own: DriftFacts, reference: DriftFacts, config: AgentConfig): Mismatch[] {
+  // A clear contrast on PSI alone: a major move on one side, under half of it on the other, so the
+  // sampling noise of a new version's first few hundred rows does not make one.
+  const major = config.thresholds.psiMajor;
+  return own.ranked.flatMap((f) => {
+    const prev = reference.ranked.find((r) => r.feature === f.feature);
+    if (!prev || (f.psi ?? 0) < major || (prev.psi ?? Infinity) >= major / 2) return [];
+    return [{ feature: f.feature, psi: f.psi, previousPsi: prev.psi, missing: { training: f.missingRate.reference, traffic: f.missingRate.current } }];
+  });
+}
+
+/** One split of a series of proportions (successes of trials per bucket): the one whose two sides differ most. */
+export function changePoint(buckets: { startUs: number; successes: number; trials: number }[], minTrials: number): { index: number; before: number; after: number; pValue: number } | null {
+  const used = buckets.filter((b) => b.trials > 0);
+  const total = used.reduce((a, b) => ({ s: a.s + b.successes, n: a.n + b.trials }), { s: 0, n: 0 });
+  let best: { index: number; z: number; before: number; after: number } | null = null;
+  let s = 0;
+  let n = 0;
+  for (let k = 0; k < used.length - 1; k++) {
+    s += used[k]!.successes;
+    n += used[k]!.trials;
+    if (n < minTrials || total.n - n < minTrials) continue;
+    const { z } = twoProportionZTest(s, n, total.s - s, total.n - n);
+    if (!best || Math.abs(z) > Math.abs(best.z)) best = { index: buckets.indexOf(used[k + 1]!), z, before: s / n, after: (total.s - s) / (total.n - n) };
+  }
+  if (!best) return null;
+  // The best of several splits is tried: Bonferroni over them keeps the level honest.
+  const pValue = Math.min(1, 2 * normalCdf(-Math.abs(best.z)) * Math.max(1, used.length - 1));
+  return { index: best.index, before: best.before, after: best.after, pValue };
+}
+
+/** When accuracy fell over the trend: from realized accuracy when labelled buckets allow a test, else from CBPE's estimates. */
+function accuracyOnset(acc: AccuracyResult, config: AgentConfig): Onset | null {
+  const trend = acc.trend.filter((b): b is typeof b & { startUs: number } => b.startUs !== null);
+  if (trend.length < 3) return null;
+  const bucketSeconds = (trend[1]!.startUs - trend[0]!.startUs) / 1e6;
+  const realized = changePoint(
+    trend.map((b) => ({ startUs: b.startUs, successes: Math.round((b.accuracy ?? 0) * b.labelled), trials: b.accuracy === null ? 0 : b.labelled })),
+    config.thresholds.minLabelled / 2,
+  );
+  if (realized && realized.pValue < config.thresholds.deploy.pValue && realized.after < realized.before) {
+    return { atUs: trend[realized.index]!.startUs, before: realized.before, after: realized.after, pValue: realized.pValue, source: "realized", bucketSeconds };
+  }
+  // CBPE's estimates have no sampling test here: only a move past the allowed drop counts.
+  const estimated = changePoint(
+    trend.map((b) => ({ startUs: b.startUs, successes: Math.round((b.estimatedAccuracy ?? 0) * (b.total ?? 0)), trials: b.estimatedAccuracy === null ? 0 : (b.total ?? 0) })),
+    config.thresholds.minLabelled / 2,
+  );
+  if (estimated && estimated.before - estimated.after > config.slo.maxAccuracyDrop) {
+    return { atUs: trend[estimated.index]!.startUs, before: estimated.before, after: estimated.after, pValue: null, source: "estimated", bucketSeconds };
+  }
+  return null;
+}
+
+/** Where an onset lies against a deployment: within one trend bucket of it, or clearly before it. */
+export function onsetVsDeploy(onset: Onset, deployUs: number): "at_deploy" | "before" | "after" {
+  const slack = onset.bucketSeconds * 1e6;
+  if (onset.atUs < deployUs - slack) return "before";
+  return onset.atUs > deployUs + slack ? "after" : "at_deploy";
+}
+
+// ── relative baselines ──────────────────────────────────────────────────────────────────────
+
+/** A slowdown against a reference: the version's own first traffic, or the version a deployment replaced. */
+export interface LatencyShift {
+  against: "own" | "previous";
+  /** The version whose reference period was used. */
+  referenceVersion: string;
+  scope: "all" | "share";
+  /** Share of requests slow (own reference only). */
+  share: number | null;
+  text: string;
+}
+
+/** One-sided two-proportion test that a share rose: p of "a ≥ b" by chance. */
+function riseP(a: number, n: number, b: number, m: number): number {
+  const { z, pValue } = twoProportionZTest(a, n, b, m);
+  return z > 0 ? pValue / 2 : 1;
+}
+
+const ms = (x: number) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+
+/**
+ * A sustained slowdown against the version's own reference period: its median at least `ratio`
+ * times and `minDeltaMs` over the reference's (all requests slower), or more requests slow (over the
+ * reference median plus the server's margin and its p95) than in the reference period — `slowShare` more,
+ * `ratio` times as many, beyond chance — and still so in the newer half, so a burst that ended does
+ * not count. p95 and p99 are reported, not judged: a loaded host's stalls swing them.
+ */
+export function latencyAgainstBaseline(b: VersionBaseline | null, t: RelativeThresholds): LatencyShift | null {
+  const c = b?.current;
+  const ref = b?.reference.latencyMs;
+  const refAnswered = b ? b.reference.rows - b.reference.errors : 0;
+  if (!b || !c || !ref || !c.latencyMs || refAnswered < t.minReferenceRows) return null;
+  const answered = c.rows - c.errors;
+  if (answered < t.minRows) return null;
+  const cur = c.latencyMs;
+  const base = c.slow.reference.share;
+  const medianMoved = cur.p50 >= t.ratio * ref.p50 && cur.p50 - ref.p50 >= t.minDeltaMs;
+  const shareRose = c.slow.share - base >= t.slowShare && c.slow.share >= t.ratio * base && riseP(c.slow.rows, answered, c.slow.reference.rows, refAnswered) < t.pValue;
+  const recentAnswered = c.recent.rows - c.recent.errors;
+  const sustained = recentAnswered < t.minRows / 2 || c.recent.slowShare - base >= t.slowShare;
+  if (!(medianMoved || shareRose) || !sustained) return null;
+  const scope = medianMoved || c.slow.share >= t.allShare ? "all" : "share";
+  const period = `its reference period (${b.reference.rows} requests from ${new Date(b.reference.fromUs / 1000).toISOString()}: p50 ${ms(ref.p50)}, p95 ${ms(ref.p95)}, p99 ${ms(ref.p99)})`;
+  const slowText =
+    `${pct(c.slow.share)} of ${answered} requests slower than ${ms(c.slow.thresholdMs)} (its reference median + margin, and p95)${c.slow.medianMs !== null ? `, median ${ms(c.slow.medianMs)} among them` : ""}, ` +
+    `${pct(c.recent.slowShare)} in the newer half, against ${pct(base)} in ${period}`;
+  const text =
+    scope === "all"
+      ? `all requests slower: p50 ${ms(cur.p50)} (×${(cur.p50 / Math.max(ref.p50, 1e-3)).toFixed(1)}, +${ms(cur.p50 - ref.p50)}), p95 ${ms(cur.p95)}; ${slowText}`
+      : `a share of requests slower: ${slowText}; the rest as before (p50 ${ms(cur.p50)})`;
+  return { against: "own", referenceVersion: b.version, scope, share: c.slow.share, text };
+}
+
+/**
+ * A newly deployed version against the reference period of the version it replaced, slow from its
+ * first request on: only the median is compared (two periods of different versions share no slow
+ * count), so this reads "all requests slower".
+ */
+export function latencyAgainstPrevious(now: VersionFigures, previous: VersionFigures | undefined, t: RelativeThresholds): LatencyShift | null {
+  const ref = previous?.history?.reference;
+  if (!previous || !ref?.latencyMs || ref.rows - ref.errors < t.minRows || now.p50Ms === null || (now.total ?? 0) < t.minRows) return null;
+  const base = ref.latencyMs;
+  if (!(now.p50Ms >= t.ratio * base.p50 && now.p50Ms - base.p50 >= t.minDeltaMs)) return null;
+  const text =
+    `all requests slower: p50 ${ms(now.p50Ms)}${now.p95Ms !== null ? `, p95 ${ms(now.p95Ms)}` : ""} against p50 ${ms(base.p50)}, p95 ${ms(base.p95)} for v${previous.version} ` +
+    `in its reference period (${ref.rows} requests), the median ×${(now.p50Ms / Math.max(base.p50, 1e-3)).toFixed(1)}`;
+  return { against: "previous", referenceVersion: previous.version ?? "", scope: "all", share: null, text };
+}
+
+/** An error rate well over the version's own reference rate (absolute rise, factor and a one-sided test), still so in the newer half. */
+export function errorsAgainstBaseline(b: VersionBaseline | null, t: RelativeThresholds): string | null {
+  const c = b?.current;
+  if (!b || !c || c.rows < t.minRows || b.reference.rows < t.minRows) return null;
+  const ref = b.reference.errorRate;
+  const risen = c.errorRate - ref >= t.errorRise && c.errorRate >= t.errorFactor * ref && riseP(c.errors, c.rows, b.reference.errors, b.reference.rows) < t.pValue;
+  const sustained = c.recent.rows < t.minRows / 2 || c.recent.errorRate - ref >= t.errorRise;
+  if (!risen || !sustained) return null;
+  return `error rate ${pct(c.errorRate)} of ${c.rows} requests (${pct(c.recent.errorRate)} in the newer half) against ${pct(ref)} in its reference period (${b.reference.rows} requests)`;
+}
+
+/**
+ * Whichever slowdown applies to a version: against its own reference, else (after a deployment of
+ * it) against the version it replaced. The window mixes requests from before and after the onset;
+ * when this version serves alone, the served trend says since when all of them (the median) or a
+ * share (the p95) are slow.
+ */
+export function latencyShift(f: VersionFigures, facts: Pick<Facts, "recentDeployment" | "versions" | "latencyTrend" | "serving">, config: AgentConfig): LatencyShift | null {
+  const own = latencyAgainstBaseline(f.history, config.thresholds.relative);
+  const threshold = f.history?.current?.slow.thresholdMs;
+  if (own && threshold !== undefined) {
+    const since = facts.serving.length === 1 ? slowSince(facts.latencyTrend, threshold) : null;
+    if (!since) return own;
+    const what = since.scope === "all" ? `all requests slower since ${iso(since.sinceUs)} (the median over ${ms(threshold)} in every bucket since)` : `a share of requests slower since ${iso(since.sinceUs)} (the p95 over ${ms(threshold)} in every bucket since)`;
+    return { ...own, scope: since.scope === "all" ? "all" : own.scope, text: `${what}; over the window, ${own.text}` };
+  }
+  if (own) return own;
+  const dep = facts.recentDeployment;
+  if (!dep?.previousVersion || f.version !== dep.version) return null;
+  return latencyAgainstPrevious(f, facts.versions.get(dep.previousVersion), config.thresholds.relative);
+}
+
+const iso = (us: number) => new Date(us / 1000).toISOString();
+
+/** The first bucket of the last unbroken run (up to now) of buckets whose `q` is over `thresholdMs`, and its length. */
+export function latencyOnset(trend: Facts["latencyTrend"], thresholdMs: number, q: "p50" | "p95" = "p95"): { atUs: number; buckets: number } | null {
+  let atUs = 0;
+  let buckets = 0;
+  for (const b of trend) {
+    const v = b[q];
+    if (b.rows === 0 || v === null) continue;
+    if (v <= thresholdMs) buckets = 0;
+    else if (buckets++ === 0) atUs = b.startUs;
+  }
+  return buckets > 0 ? { atUs, buckets } : null;
+}
+
+/** Since when all requests (median over the threshold) or a share (p95 over it) are slow, over at least `minBuckets` buckets. */
+export function slowSince(trend: Facts["latencyTrend"], thresholdMs: number, minBuckets = 2): { scope: "all" | "share"; sinceUs: number } | null {
+  const all = latencyOnset(trend, thresholdMs, "p50");
+  if (all && all.buckets >= minBuckets) return { scope: "all", sinceUs: all.atUs };
+  const share = latencyOnset(trend, thresholdMs, "p95");
+  return share && share.buckets >= minBuckets ? { scope: "share", sinceUs: share.atUs } : null;
+}
+
+// ── deployments ─────────────────────────────────────────────────────────────────────────────
+
+export interface DeployComparison {
+  dep: RecentDeployment & { previousVersion: string };
+  now: VersionFigures;
+  prev: VersionFigures;
+  /** Both measured the same way: realized when both have the labels, else estimated. */
+  a: number;
+  b: number;
+  source: "realized" | "estimated";
+  drop: number;
+  /** One-sided two-proportion test that the new version is less accurate (realized only). */
+  pValue: number | null;
+  /** Past the allowed drop, or at least `deploy.minDrop` lower beyond chance. */
+  clear: boolean;
+}
+
+/** The recently deployed version's accuracy against the version it replaced, over the longest window looked at. */
+export function deployComparison(facts: Pick<Facts, "recentDeployment" | "versions">, config: AgentConfig): DeployComparison | null {
+  const dep = facts.recentDeployment;
+  if (!dep?.previousVersion) return null;
+  const now = facts.versions.get(dep.version);
+  const prev = facts.versions.get(dep.previousVersion);
+  if (!now || !prev) return null;
+  const c = comparable(now, prev, config.thresholds.minLabelled);
+  if (!c) return null;
+  const drop = c.b - c.a;
+  let pValue: number | null = null;
+  if (c.source === "realized") {
+    const { z, pValue: p } = twoProportionZTest(Math.round(c.b * prev.labelled), prev.labelled, Math.round(c.a * now.labelled), now.labelled);
+    pValue = z > 0 ? p / 2 : 1;
+  }
+  const t = config.thresholds.deploy;
+  const clear = drop > config.slo.maxAccuracyDrop || (pValue !== null && drop >= t.minDrop && pValue < t.pValue);
+  return { dep: { ...dep, previousVersion: dep.previousVersion }, now, prev, a: c.a, b: c.b, source: c.source, drop, pValue, clear };
+}
 
 /** Realized accuracy when enough rows are labelled, else CBPE's estimate, else nothing. */
 export function accuracyOf(f: Pick<VersionFigures, "labelled" | "realized" | "estimated">, minLabelled: number): { value: number; source: "realized" | "estimated" } | null {
@@ -231,8 +549,23 @@ export function sloViolations(facts: Facts, config: AgentConfig): string[] {
     if (f.errorRate !== null && f.errorRate > config.slo.maxErrorRate) out.push(`${who}: error rate ${pct(f.errorRate)} > SLO ${pct(config.slo.maxErrorRate)}`);
     const slow = latencyBreach(f, config);
     if (slow) out.push(`${who}: ${slow}`);
+    // Relative SLOs: the version against its own usual figures, while still under the absolute ones.
+    const shift = slow ? null : latencyShift(f, facts, config);
+    if (shift) out.push(`${who}: latency regression against ${shift.against === "own" ? "its own" : `v${shift.referenceVersion}'s`} reference period: ${shift.text}`);
+    const errors = f.errorRate !== null && f.errorRate > config.slo.maxErrorRate ? null : errorsAgainstBaseline(f.history, config.thresholds.relative);
+    if (errors) out.push(`${who}: ${errors}`);
   }
-  if (facts.drift && (facts.drift.datasetDrifted || (facts.drift.share ?? 0) >= config.thresholds.driftShare)) {
+  const dep = deployComparison(facts, config);
+  if (dep?.clear) {
+    out.push(`v${dep.dep.version} (deployed ${Math.round(dep.dep.ageSeconds / 60)} min ago): ${dep.source} accuracy ${pct(dep.a)} against ${pct(dep.b)} for v${dep.dep.previousVersion}${dep.pValue !== null ? ` (p=${dep.pValue.toPrecision(2)})` : ""}`);
+  }
+  if (facts.mismatch.length > 0 && facts.recentDeployment) {
+    out.push(`v${facts.recentDeployment.version} was trained on inputs unlike its traffic: ${facts.mismatch.map((m) => m.feature).join(", ")} drift against its own baseline, not against v${facts.recentDeployment.previousVersion}'s`);
+  }
+  // The distance tests used against a large reference (Wasserstein, Jensen-Shannon) have fixed
+  // thresholds that ignore the window's size: on a few hundred rows their noise alone can pass them.
+  const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
+  if (facts.drift && enoughRows && (facts.drift.datasetDrifted || (facts.drift.share ?? 0) >= config.thresholds.driftShare)) {
     out.push(`dataset drift: ${facts.drift.shifted.length} feature(s) drifted${facts.drift.share !== null ? ` (share ${pct(facts.drift.share)})` : ""}`);
   }
   // One input can break a model while the dataset verdict (a share of all features) stays calm.

@@ -138,6 +138,8 @@ export const driftSchema = z.preprocess(
   z.looseObject({
     model: z.string().optional(),
     version: z.string().optional(),
+    /** Rows of the analysed version in the window. */
+    rows: optNum,
     features: z.array(driftFeatureSchema),
     prediction: z.looseObject({ drifted: z.boolean().default(false), psi: optNum }).nullish().transform((v) => v ?? null),
     dataset: z.looseObject({ drifted: z.boolean(), share: optNum, driftedCount: optNum }).nullish().transform((v) => v ?? { drifted: false, share: null, driftedCount: null }),
@@ -210,7 +212,7 @@ export const versionBaselineSchema = z.looseObject({
     .looseObject({
       ...period,
       overReferenceP99: z.looseObject({ thresholdMs: num, rows: num, share: num }),
-      slow: z.looseObject({ thresholdMs: num, rows: num, share: num, medianMs: optNum }),
+      slow: z.looseObject({ thresholdMs: num, rows: num, share: num, medianMs: optNum, reference: z.looseObject({ rows: num, share: num }) }),
       recent: z.looseObject({ fromUs: num, rows: num, errors: num, errorRate: num, slowRows: num, slowShare: num }),
     })
     .nullable(),
@@ -228,6 +230,11 @@ export const healthSchema = z.preprocess(
     model: z.string().optional(),
     ...healthFigures,
     byVersion: z.array(z.looseObject({ version: z.string(), ...healthFigures, baseline: optionalBaseline })),
+    /** Every version's, those that did not serve in the window too (the version a deployment replaced). */
+    baselines: z
+      .array(optionalBaseline)
+      .default([])
+      .transform((bs) => bs.filter((b): b is VersionBaseline => b !== null)),
     trend: z.array(trendBucket).default([]),
   }),
 );

@@ -1,4 +1,4 @@
-import type { FeatureBaseline, ModelBaseline } from "../models/baseline.ts";
+import { MISSING_BIN, type FeatureBaseline, type ModelBaseline } from "../models/baseline.ts";
 import type { ModelSchema } from "../models/schema.ts";
 import type { Store } from "../store/client.ts";
 import {
@@ -27,6 +27,12 @@ export interface DriftQuery {
   window?: Window;
   /** The version's training baseline (default) or the same version's rows in another window. */
   reference?: "baseline" | Window;
+  /**
+   * Another version's training baseline as the reference instead of this version's own: are the
+   * inputs what the version before it was trained on? Rows are re-binned from their raw values
+   * under that baseline (needs MLWATCH_LOG_FEATURES=raw) unless both baselines share their bins.
+   */
+  referenceVersion?: string;
   /** Applied to the p-value tests before the dataset verdict; distance methods keep their own verdict. */
   correction?: Correction;
   /** Dataset drift when at least this share of tested features drifted (default 0.5, as Evidently). */
@@ -79,7 +85,11 @@ export interface DriftReport {
   version: string;
   versionChosenBy: VersionChoice["chosenBy"];
   window: ResolvedWindow;
-  reference: { kind: "baseline"; rows: number } | { kind: "window"; window: ResolvedWindow; rows: number };
+  reference:
+    | { kind: "baseline"; rows: number }
+    | { kind: "window"; window: ResolvedWindow; rows: number }
+    /** Another version's training baseline; `binning` says how the window's rows were put in its bins. */
+    | { kind: "version"; version: string; rows: number; binning: "logged bins" | "raw values re-binned" };
   /** Rows of the analysed version in the window. */
   rows: number;
   /** Whether the rows carry raw feature values (MLWATCH_LOG_FEATURES=raw); bins are always there. */
@@ -168,6 +178,28 @@ const UNSEEN_SQL = (table: string) => `
   GROUP BY pos, value
   ORDER BY n DESC, value
   LIMIT {perFeature:UInt32} BY pos`;
+
+/**
+ * The window's rows binned under another version's baseline, from their raw values: a numeric
+ * value's bin is the number of that baseline's edges at or below it (as binIndex), a category its
+ * index there, unknown after the last, '' or a non-finite number the missing bin.
+ */
+const REBIN_SQL = (table: string) => `
+  SELECT intDiv(key, 256) AS pos, key % 256 AS bin, count() AS n
+  FROM (
+    SELECT feature_num, feature_cat FROM ${table} FINAL
+    WHERE model = {model:String} AND version = {version:String} AND ${windowCondition()}
+      AND length(feature_num) = {numeric:UInt32} AND length(feature_cat) = {categorical:UInt32}
+  )
+  ARRAY JOIN arrayConcat(
+    arrayMap((x, i) -> toUInt32({numPos:Array(UInt32)}[i] * 256 +
+      if(isFinite(ifNull(x, nan)), arrayCount(e -> e <= ifNull(x, nan), {edges:Array(Array(Float64))}[i]), ${MISSING_BIN})),
+      feature_num, arrayEnumerate(feature_num)),
+    arrayMap((v, i) -> toUInt32({catPos:Array(UInt32)}[i] * 256 +
+      multiIf(v = '', ${MISSING_BIN}, indexOf({cats:Array(Array(String))}[i], v) = 0, length({cats:Array(Array(String))}[i]), indexOf({cats:Array(Array(String))}[i], v) - 1)),
+      feature_cat, arrayEnumerate(feature_cat))
+  ) AS key
+  GROUP BY key`;
 
 interface RawStats {
   n: number;
@@ -269,13 +301,16 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
   const choice = await chooseVersion(store, model, window, query.version);
   const info = await versionInfo(store, model, choice.version);
   const schema = info.meta.schema;
-  const baseline = requireBaseline(info);
+  const own = requireBaseline(info);
   const refWindow = query.reference && query.reference !== "baseline" ? resolveWindow(query.reference) : null;
+  const other = await otherBaseline(store, model, choice.version, schema, own, query.referenceVersion, refWindow);
+  const baseline = other?.baseline ?? own;
 
   const [cur, ref] = await Promise.all([
     aggregateWindow(store, model, choice.version, schema, window),
     refWindow ? aggregateWindow(store, model, choice.version, schema, refWindow) : Promise.resolve(null),
   ]);
+  if (other && other.binning === "raw values re-binned") await rebin(store, model, choice.version, schema, other, window, cur);
   if (ref && ref.rows - ref.badRows === 0) {
     throw new Error(`the reference window ${refWindow!.from} – ${refWindow!.to} has no rows of model '${model}' version ${choice.version}`);
   }
@@ -292,6 +327,11 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
     notes.push(`the window also holds rows of version ${list}; this report analyses version ${choice.version} only`);
   }
   if (cur.badRows > 0) notes.push(`${cur.badRows} rows carry a feature_bin length other than the schema's and were left out`);
+  if (other) {
+    const how = other.binning === "logged bins" ? "both baselines share their bins" : "the rows' raw values were binned under it";
+    notes.push(`reference: version ${other.version}'s training baseline, not version ${choice.version}'s own (${how})`);
+    if (other.binning === "raw values re-binned" && cur.rawRows < cur.rows - cur.badRows) notes.push(`${cur.rows - cur.badRows - cur.rawRows} rows without raw feature values were left out of the features' histograms`);
+  }
 
   const rows = cur.rows - cur.badRows;
   const base = {
@@ -299,7 +339,11 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
     version: choice.version,
     versionChosenBy: choice.chosenBy,
     window,
-    reference: refWindow ? { kind: "window" as const, window: refWindow, rows: ref!.rows - ref!.badRows } : { kind: "baseline" as const, rows: baseline.size },
+    reference: refWindow
+      ? { kind: "window" as const, window: refWindow, rows: ref!.rows - ref!.badRows }
+      : other
+        ? { kind: "version" as const, version: other.version, rows: baseline.size, binning: other.binning }
+        : { kind: "baseline" as const, rows: baseline.size },
     rows,
     rawFeatures: cur.rawRows > 0,
     selectionRule: SELECTION_RULE,
@@ -352,6 +396,77 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
   else if (cur.rawRows < rows) notes.push(`${rows - cur.rawRows} of ${rows} rows carry no raw feature values; raw statistics cover the rest`);
 
   return { ...base, features: sorted, prediction, label, dataset, notes, summary: summarize(sorted, dataset, prediction, label) };
+}
+
+interface OtherBaseline {
+  version: string;
+  baseline: ModelBaseline;
+  binning: "logged bins" | "raw values re-binned";
+}
+
+/** The reference version's baseline when one other than the analysed version is asked for; null otherwise. */
+async function otherBaseline(
+  store: Store,
+  model: string,
+  version: string,
+  schema: ModelSchema,
+  own: ModelBaseline,
+  referenceVersion: string | undefined,
+  refWindow: ResolvedWindow | null,
+): Promise<OtherBaseline | null> {
+  if (referenceVersion === undefined || referenceVersion === version) return null;
+  if (refWindow) throw new Error("referenceVersion and a reference window exclude each other: pick one reference");
+  const info = await versionInfo(store, model, referenceVersion);
+  if (!sameLayout(info.meta.schema, schema)) {
+    throw new Error(`version ${referenceVersion} of '${model}' has other features than version ${version}: its baseline cannot be a reference for it`);
+  }
+  const baseline = requireBaseline(info);
+  return { version: referenceVersion, baseline, binning: sameBins(own, baseline) ? "logged bins" : "raw values re-binned" };
+}
+
+/** Same edges and categories for every feature: rows logged under one baseline are in the other's bins too. */
+function sameBins(a: ModelBaseline, b: ModelBaseline): boolean {
+  const layout = (m: ModelBaseline) => JSON.stringify(m.features.map((f) => (f.type === "numeric" ? f.edges : f.categories)));
+  return layout(a) === layout(b);
+}
+
+/** Replaces the window's logged bins with its raw values binned under the other baseline. */
+async function rebin(store: Store, model: string, version: string, schema: ModelSchema, other: OtherBaseline, w: ResolvedWindow, cur: WindowAggregates): Promise<void> {
+  const refs = featureRefs(schema);
+  if (cur.rows - cur.badRows > 0 && cur.rawRows === 0) {
+    throw new Error(
+      `version ${version}'s rows carry no raw feature values (MLWATCH_LOG_FEATURES=hash) and its bins differ from version ${other.version}'s baseline: ` +
+        "they cannot be compared with that baseline; compare against the version's own baseline or a reference window instead",
+    );
+  }
+  const numeric = refs.filter((f) => f.type === "numeric");
+  const categorical = refs.filter((f) => f.type === "categorical");
+  const edgesOf = (f: FeatureRef) => {
+    const b = other.baseline.features[f.index]!;
+    return b.type === "numeric" ? b.edges : [];
+  };
+  const categoriesOf = (f: FeatureRef) => {
+    const b = other.baseline.features[f.index]!;
+    return b.type === "categorical" ? b.categories : [];
+  };
+  const rows = await store.rows<{ pos: number; bin: number; n: number }>(REBIN_SQL(store.table("predictions")), {
+    model,
+    version,
+    numeric: numeric.length,
+    categorical: categorical.length,
+    numPos: numeric.map((f) => f.binPos),
+    edges: numeric.map(edgesOf),
+    catPos: categorical.map((f) => f.binPos),
+    cats: categorical.map(categoriesOf),
+    ...windowParams(w),
+  });
+  cur.bins = new Map();
+  for (const r of rows) {
+    const pos = Number(r.pos);
+    let m = cur.bins.get(pos);
+    if (!m) cur.bins.set(pos, (m = new Map()));
+    m.set(Number(r.bin), Number(r.n));
+  }
 }
 
 interface FeatureOutcome {

@@ -1,18 +1,21 @@
 import { extractFacts } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Evidence } from "../state.ts";
 import { entry, numbered, observe, summarize, type AgentDeps } from "./common.ts";
+import { lookbackWindow } from "./monitor.ts";
 
 /**
  * More evidence than monitoring needs, all through MCP tools: accuracy by version and over time over
- * a window long enough to include the version before the last deployment, drift of the serving
- * version by feature, samples of wrong predictions, and the two versions side by side when a
- * deployment is recent. Health, deployments and the model-wide drift verdict came with monitor.
+ * a window long enough to include the version before the last deployment (its trend says when
+ * accuracy fell), drift of the serving version by feature, samples of wrong predictions, and, when a
+ * deployment is recent, the two versions side by side and the new version's inputs against the
+ * previous version's training baseline as well as its own — drift against its own baseline only
+ * means it was trained on data unlike its traffic. Health and deployments came with monitor.
  */
 export async function investigate(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
   const { tools, config } = deps;
   const model = state.model;
   const window = { lastSeconds: config.windowSeconds };
-  const lookback = { lastSeconds: Math.max(config.windowSeconds, config.thresholds.recentDeploySeconds) };
+  const lookback = lookbackWindow(config);
   const facts = extractFacts(state.evidence, config, deps.now());
   const primary = facts.traffic?.primary ?? undefined;
   const dep = facts.recentDeployment;
@@ -28,6 +31,12 @@ export async function investigate(state: AgentStateType, deps: AgentDeps): Promi
   if (dep?.previousVersion) {
     const cmpArgs = { model, versionA: dep.previousVersion, versionB: dep.version, window: lookback };
     calls.push(observe("investigate", "compare_model_versions", cmpArgs, () => tools.compare(cmpArgs), summarize.compare));
+    if (dep.version !== primary) {
+      const ownArgs = { model, window, version: dep.version };
+      calls.push(observe("investigate", "detect_data_drift", ownArgs, () => tools.drift(ownArgs), summarize.drift));
+    }
+    const refArgs = { model, window, version: dep.version, referenceVersion: dep.previousVersion };
+    calls.push(observe("investigate", "detect_data_drift", refArgs, () => tools.drift(refArgs), summarize.drift));
   }
   const evidence = numbered(state, (await Promise.all(calls)).map((c) => c.evidence));
   return {

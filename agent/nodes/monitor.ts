@@ -1,8 +1,14 @@
-import { accuracyOf, extractFacts, sloViolations } from "../facts.ts";
-import type { AgentStateType, AgentUpdate, Observations } from "../state.ts";
+import type { AgentConfig } from "../configuration.ts";
+import { accuracyOf, extractFacts, sloViolations, type Facts } from "../facts.ts";
+import type { AgentStateType, AgentUpdate, Evidence, Observations } from "../state.ts";
 import { entry, numbered, observe, summarize, type AgentDeps } from "./common.ts";
 
-/** Health, accuracy (realized, or CBPE's estimate while labels lag), drift verdict and traffic, against the SLOs. */
+/**
+ * Health (with each version's own latency and error-rate history), accuracy (realized, or CBPE's
+ * estimate while labels lag), drift verdict and traffic, against the SLOs — and, while a deployment
+ * is recent, the new version against the one it replaced: its accuracy over a window reaching back
+ * past the deploy, and its inputs against both versions' training baselines.
+ */
 export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
   const { tools, config } = deps;
   const window = { lastSeconds: config.windowSeconds };
@@ -13,7 +19,9 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
     observe("monitor", "detect_data_drift", args, () => tools.drift(args), summarize.drift),
     observe("monitor", "get_deployment_history", { model: state.model, limit: 10 }, () => tools.deployments({ model: state.model, limit: 10 }), summarize.deployments),
   ]);
-  const evidence = numbered(state, calls.map((c) => c.evidence));
+  const first = numbered(state, calls.map((c) => c.evidence));
+  const more = await deploymentChecks(state.model, deps, extractFacts(first, config, deps.now()));
+  const evidence = [...first, ...numbered({ evidence: [...state.evidence, ...first] }, more)];
   const facts = extractFacts(evidence, config, deps.now());
   const violations = sloViolations(facts, config);
   const primary = facts.serving[0];
@@ -39,4 +47,27 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
     status: violations.length || alert ? "investigating" : "healthy",
     timeline: [entry(deps, "monitor", event)],
   };
+}
+
+/** The look back past a deployment: longer than the monitoring window when the deploy may be older than it. */
+export function lookbackWindow(config: AgentConfig): { lastSeconds: number } {
+  return { lastSeconds: Math.max(config.windowSeconds, config.thresholds.recentDeploySeconds) };
+}
+
+/** Nothing unless a version replaced another recently: then its accuracy and inputs against its predecessor's. */
+async function deploymentChecks(model: string, deps: AgentDeps, facts: Facts): Promise<Omit<Evidence, "id">[]> {
+  const { tools, config } = deps;
+  const dep = facts.recentDeployment;
+  if (!dep?.previousVersion) return [];
+  const window = { lastSeconds: config.windowSeconds };
+  const lookback = lookbackWindow(config);
+  const own = { model, version: dep.version, window };
+  const ref = { ...own, referenceVersion: dep.previousVersion };
+  const calls: Promise<{ evidence: Omit<Evidence, "id"> }>[] = [observe("monitor", "detect_data_drift", ref, () => tools.drift(ref), summarize.drift)];
+  if (facts.drift?.version !== dep.version) calls.push(observe("monitor", "detect_data_drift", own, () => tools.drift(own), summarize.drift));
+  if (lookback.lastSeconds > window.lastSeconds) {
+    const accArgs = { model, window: lookback };
+    calls.push(observe("monitor", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), summarize.accuracy));
+  }
+  return (await Promise.all(calls)).map((c) => c.evidence);
 }

@@ -1,6 +1,22 @@
 import type { AgentConfig } from "../configuration.ts";
 import { categoryOf, type Diagnosis, type DiagnosisCore, type ReasonInput, type Reasoner } from "../diagnosis.ts";
-import { accuracyBreach, accuracyOf, comparable, extractFacts, latencyBreach, pct, points, sloViolations, type Facts, type VersionFigures } from "../facts.ts";
+import {
+  accuracyBreach,
+  accuracyOf,
+  deployComparison,
+  errorsAgainstBaseline,
+  extractFacts,
+  latencyBreach,
+  latencyOnset,
+  latencyShift,
+  onsetVsDeploy,
+  pct,
+  points,
+  sloViolations,
+  type DeployComparison,
+  type Facts,
+  type VersionFigures,
+} from "../facts.ts";
 import type { Evidence } from "../state.ts";
 
 // Rules over the evidence, one small analyzer per root cause (as k8sgpt's analyzers are). Each
@@ -16,77 +32,173 @@ type Cite = (tool: string) => string;
 /** Errors that mean the caller sent bad input: rolling the model back does not fix those. */
 const INPUT_ERRORS = new Set(["missing_feature", "unknown_feature", "wrong_type", "not_finite", "not_an_object", "invalid_request", "malformed_request", "body_too_large"]);
 
-const errorSpike: Analyzer = (facts, config, cite) =>
-  infraFault(facts, config, cite, {
-    rootCause: "error_spike",
-    breach: (f) => (f.errorRate !== null && f.errorRate > config.slo.maxErrorRate ? f.errorRate : null),
-    describe: (f) => {
-      const top = f.errorsByReason[0];
-      return `error rate ${pct(f.errorRate ?? 0)} (SLO ${pct(config.slo.maxErrorRate)})${top ? `, mostly "${top.reason}" (${top.count})` : ""} ${cite("get_model_health")}`;
-    },
-  });
+/** One reading of an infra fault on a version: how bad (to rank versions), in words, and whether it began after the version's own deployment. */
+interface InfraReading {
+  value: number;
+  text: string;
+  /** Measured against a reference period of the version that lies after its deployment and was fine: it began later, not at the deploy. */
+  beganAfterDeploy: boolean;
+}
 
-const latencyRegression: Analyzer = (facts, config, cite) =>
-  infraFault(facts, config, cite, {
-    rootCause: "latency_regression",
-    breach: (f) => (latencyBreach(f, config) ? f.p95Ms : null),
-    describe: (f) => `${latencyBreach(f, config)} ${cite("get_model_health")}`,
-  });
+/** A relative reading began after the deploy when the version's own reference period, which was fine, started at or after it. */
+function afterOwnDeploy(f: VersionFigures, facts: Facts): boolean {
+  const dep = facts.recentDeployment;
+  const from = f.history?.reference.fromUs;
+  return dep !== null && from !== undefined && f.version === dep.version && from >= dep.atUs;
+}
 
-/** Error spikes and latency regressions share one shape: blame a coinciding deployment, else escalate. */
-function infraFault(
-  facts: Facts,
-  config: AgentConfig,
-  cite: Cite,
-  o: { rootCause: "error_spike" | "latency_regression"; breach: (f: VersionFigures) => number | null; describe: (f: VersionFigures) => string },
-): DiagnosisCore | null {
-  const worst = facts.serving.filter((f) => o.breach(f) !== null).sort((a, b) => o.breach(b)! - o.breach(a)!)[0];
-  if (!worst) return null;
+const errorReading = (facts: Facts, config: AgentConfig, cite: Cite) => (f: VersionFigures): InfraReading | null => {
+  const top = f.errorsByReason[0];
+  const reasons = `${top ? `, mostly "${top.reason}" (${top.count})` : ""} ${cite("get_model_health")}`;
+  if (f.errorRate !== null && f.errorRate > config.slo.maxErrorRate) {
+    return { value: f.errorRate, text: `error rate ${pct(f.errorRate)} (SLO ${pct(config.slo.maxErrorRate)})${reasons}`, beganAfterDeploy: false };
+  }
+  const relative = errorsAgainstBaseline(f.history, config.thresholds.relative);
+  return relative ? { value: f.errorRate ?? 0, text: `${relative}, under the ${pct(config.slo.maxErrorRate)} SLO${reasons}`, beganAfterDeploy: afterOwnDeploy(f, facts) } : null;
+};
+
+const latencyReading = (facts: Facts, config: AgentConfig, cite: Cite) => (f: VersionFigures): InfraReading | null => {
+  const absolute = latencyBreach(f, config);
+  if (absolute) return { value: f.p95Ms ?? 0, text: `${absolute}${since(facts, config.slo.maxP99Ms)} ${cite("get_model_health")}`, beganAfterDeploy: false };
+  const shift = latencyShift(f, facts, config);
+  if (!shift) return null;
+  const against = shift.against === "own" ? "its own reference period" : `v${shift.referenceVersion}'s reference period, the version it replaced`;
+  return {
+    value: f.p95Ms ?? 0,
+    text: `latency regression against ${against}, under the ${config.slo.maxP99Ms} ms p99 SLO: ${shift.text} ${cite("get_model_health")}`,
+    beganAfterDeploy: shift.against === "own" && afterOwnDeploy(f, facts),
+  };
+};
+
+/** "; p95 over X ms since 12:34": when the slowdown began, from the served trend. */
+function since(facts: Facts, thresholdMs: number): string {
+  const at = latencyOnset(facts.latencyTrend, thresholdMs);
+  return at === null ? "" : `; p95 over ${thresholdMs.toFixed(0)} ms in every bucket since ${new Date(at.atUs / 1000).toISOString()}`;
+}
+
+const errorSpike: Analyzer = (facts, config, cite) => infraFault(facts, cite, "error_spike", errorReading(facts, config, cite));
+
+const latencyRegression: Analyzer = (facts, config, cite) => infraFault(facts, cite, "latency_regression", latencyReading(facts, config, cite));
+
+/** Error spikes and latency regressions share one shape: blame a deployment the fault began at, else escalate. */
+function infraFault(facts: Facts, cite: Cite, rootCause: "error_spike" | "latency_regression", read: (f: VersionFigures) => InfraReading | null): DiagnosisCore | null {
+  const readings = facts.serving.flatMap((f) => {
+    const r = read(f);
+    return r ? [{ f, r }] : [];
+  });
+  const top = readings.sort((a, b) => b.r.value - a.r.value)[0];
+  if (!top) return null;
+  const { f: worst, r } = top;
   const who = worst.version ? `v${worst.version}` : "the model";
   const dep = facts.recentDeployment;
-  const base = { rootCause: o.rootCause, category: categoryOf[o.rootCause], features: [] as string[] };
-  const inputFault = o.rootCause === "error_spike" && worst.errorsByReason[0] && INPUT_ERRORS.has(worst.errorsByReason[0].reason);
+  const base = { rootCause, category: categoryOf[rootCause], features: [] as string[] };
+  const inputFault = rootCause === "error_spike" && worst.errorsByReason[0] && INPUT_ERRORS.has(worst.errorsByReason[0].reason);
   if (inputFault) {
-    return { ...base, confidence: 0.7, remedy: "escalate", explanation: `${who}: ${o.describe(worst)}. These are rejected inputs, which a rollback does not fix: the caller or the upstream pipeline must.` };
+    return { ...base, confidence: 0.7, remedy: "escalate", explanation: `${who}: ${r.text}. These are rejected inputs, which a rollback does not fix: the caller or the upstream pipeline must.` };
   }
   const coincides = dep !== null && dep.previousVersion !== null && (worst.version === dep.version || worst.role === "model");
   if (!coincides) {
-    return { ...base, confidence: 0.6, remedy: "escalate", explanation: `${who}: ${o.describe(worst)}, with no recent deployment to undo ${cite("get_deployment_history")}: needs a person.` };
+    return { ...base, confidence: 0.6, remedy: "escalate", explanation: `${who}: ${r.text}, with no recent deployment to undo ${cite("get_deployment_history")}: needs a person.` };
+  }
+  if (r.beganAfterDeploy) {
+    return {
+      ...base,
+      confidence: 0.6,
+      remedy: "escalate",
+      explanation: `${who}: ${r.text}. ${who} became ${dep.role} ${age(dep.ageSeconds)} ago ${cite("get_deployment_history")}, but its own first traffic after that was fine: the fault began later, not at the deployment, so a rollback is not known to fix it; needs a person.`,
+    };
   }
   const prev = facts.versions.get(dep.previousVersion!);
-  const prevOk = prev !== undefined && o.breach(prev) === null && (prev.errorRate !== null || prev.p99Ms !== null);
+  const prevOk = prev !== undefined && read(prev) === null && (prev.errorRate !== null || prev.p99Ms !== null);
   return {
     ...base,
     confidence: prevOk ? 0.85 : 0.7,
     remedy: dep.role === "canary" ? "shift_traffic" : "rollback",
-    explanation: `${who}: ${o.describe(worst)}; v${dep.version} became ${dep.role} ${age(dep.ageSeconds)} ago replacing v${dep.previousVersion} ${cite("get_deployment_history")}${prevOk ? `, which was within the SLO` : ""}.`,
+    explanation: `${who}: ${r.text}; v${dep.version} became ${dep.role} ${age(dep.ageSeconds)} ago replacing v${dep.previousVersion} ${cite("get_deployment_history")}${prevOk ? `, which was within the SLO` : ""}.`,
   };
 }
 
+/**
+ * A degradation that began at a deployment is the deployment's: the new version is clearly less
+ * accurate than the one it replaced (or, trained on inputs unlike its traffic, less accurate at all),
+ * accuracy did not start falling before the deploy, and the traffic did not move against the
+ * previous version's training baseline. Drift against the new version's own baseline alone is
+ * the new training data's doing, not the traffic's, and is named as such.
+ */
 const badDeploy: Analyzer = (facts, config, cite) => {
-  const dep = facts.recentDeployment;
-  if (!dep?.previousVersion) return null;
-  const now = facts.versions.get(dep.version);
-  const prev = facts.versions.get(dep.previousVersion);
-  if (!now || !prev) return null;
-  const c = comparable(now, prev, config.thresholds.minLabelled);
-  if (!c || c.b - c.a <= config.slo.maxAccuracyDrop) return null;
+  const cmp = deployComparison(facts, config);
+  if (!cmp) return mismatchOnly(facts, config, cite);
+  const mismatch = facts.mismatch;
+  const harmed = cmp.clear || (mismatch.length > 0 && cmp.drop >= config.thresholds.deploy.mismatchMinDrop);
+  if (!harmed) return mismatchOnly(facts, config, cite);
   const drift = inputDrift(facts, config);
   if (drift.significant) return null;
-  const separated = c.source === "realized" && now.interval && prev.interval && now.interval.high < prev.interval.low;
-  const n = (f: VersionFigures) => (c.source === "realized" ? ` (n=${f.labelled})` : "");
+  const onset = facts.accuracyOnset;
+  if (onset && onsetVsDeploy(onset, cmp.dep.atUs) === "before") return null;
+  const separated = cmp.source === "realized" && cmp.now.interval && cmp.prev.interval && cmp.now.interval.high < cmp.prev.interval.low;
+  const confidence = separated ? 0.9 : cmp.clear ? (cmp.source === "realized" ? 0.8 : 0.65) : 0.7;
   return {
     rootCause: "bad_deploy",
     category: "model",
-    features: [],
-    confidence: separated ? 0.9 : c.source === "realized" ? 0.8 : 0.65,
-    remedy: dep.role === "canary" ? "shift_traffic" : "rollback",
-    explanation:
-      `v${dep.version} became ${dep.role} ${age(dep.ageSeconds)} ago replacing v${dep.previousVersion} ${cite("get_deployment_history")}; its ${c.source} accuracy is ` +
-      `${pct(c.a)}${n(now)} against ${pct(c.b)}${n(prev)} for v${dep.previousVersion}, ${points(c.b - c.a)} lower ${cite("get_model_accuracy")}, ` +
-      `with no significant input drift (${drift.summary}) ${cite("detect_data_drift")}.`,
+    features: mismatch.map((m) => m.feature),
+    confidence,
+    remedy: cmp.dep.role === "canary" ? "shift_traffic" : "rollback",
+    explanation: [deployedText(cmp, cite), onsetText(facts, cmp, cite), inputsText(facts, drift.summary, cite)].filter(Boolean).join(" "),
   };
 };
+
+/** Trained on inputs unlike its traffic, with no accuracy loss measured yet: suspicious, not proven, so a person decides. */
+function mismatchOnly(facts: Facts, config: AgentConfig, cite: Cite): DiagnosisCore | null {
+  const dep = facts.recentDeployment;
+  if (!dep || facts.mismatch.length === 0 || inputDrift(facts, config).significant) return null;
+  return {
+    rootCause: "bad_deploy",
+    category: "model",
+    features: facts.mismatch.map((m) => m.feature),
+    confidence: 0.5,
+    remedy: "escalate",
+    explanation: `v${dep.version} became ${dep.role} ${age(dep.ageSeconds)} ago ${cite("get_deployment_history")}. ${mismatchText(facts, cite)} No accuracy loss against v${dep.previousVersion} is measured yet ${cite("get_model_accuracy")}, so a person decides.`,
+  };
+}
+
+function deployedText(cmp: DeployComparison, cite: Cite): string {
+  const n = (f: VersionFigures) => (cmp.source === "realized" ? ` (n=${f.labelled})` : "");
+  const test = cmp.pValue !== null ? `, one-sided p=${cmp.pValue.toPrecision(2)}` : "";
+  return (
+    `v${cmp.dep.version} became ${cmp.dep.role} ${age(cmp.dep.ageSeconds)} ago replacing v${cmp.dep.previousVersion} ${cite("get_deployment_history")}; its ${cmp.source} accuracy is ` +
+    `${pct(cmp.a)}${n(cmp.now)} against ${pct(cmp.b)}${n(cmp.prev)} for v${cmp.dep.previousVersion}, ${points(cmp.drop)} lower${test} ${cite("get_model_accuracy")}.`
+  );
+}
+
+/** When accuracy fell, lined up with the deployment. */
+function onsetText(facts: Facts, cmp: DeployComparison, cite: Cite): string {
+  const o = facts.accuracyOnset;
+  if (!o) return "";
+  const where = onsetVsDeploy(o, cmp.dep.atUs) === "at_deploy" ? `within one ${o.bucketSeconds} s bucket of the deployment` : "after the deployment";
+  return `The ${o.source} accuracy trend fell from ${pct(o.before)} to ${pct(o.after)} from ${new Date(o.atUs / 1000).toISOString()}, ${where}${o.pValue !== null ? ` (p=${o.pValue.toPrecision(2)})` : ""} ${cite("get_model_accuracy")}.`;
+}
+
+function inputsText(facts: Facts, summary: string, cite: Cite): string {
+  if (facts.mismatch.length > 0) return `${mismatchText(facts, cite)} So this is the deployment's fault, not covariate shift.`;
+  const ref = facts.referenceDrift;
+  return ref
+    ? `Its inputs did not drift against v${ref.referenceVersion}'s training baseline either (${summary}) ${citeRef(facts, cite)}.`
+    : `There is no significant input drift (${summary}) ${cite("detect_data_drift")}.`;
+}
+
+function mismatchText(facts: Facts, cite: Cite): string {
+  const dep = facts.recentDeployment!;
+  const items = facts.mismatch.map((m) => {
+    const missing = m.missing.training !== null && m.missing.traffic !== null && m.missing.training - m.missing.traffic > 0.5 ? `, missing in ${pct(m.missing.training)} of its training rows but ${pct(m.missing.traffic)} of requests` : "";
+    return `${m.feature} (PSI ${fmt(m.psi)} against v${dep.version}'s own baseline${missing}; ${fmt(m.previousPsi)} against v${dep.previousVersion}'s)`;
+  });
+  return `Its inputs drift against its own training baseline but not against v${dep.previousVersion}'s: ${items.join(", ")} ${cite("detect_data_drift")}${citeRef(facts, cite)}; v${dep.version} was trained on data unlike the traffic it serves${facts.mismatch.some((m) => (m.missing.training ?? 0) > 0.99) ? ` and ignores ${facts.mismatch.filter((m) => (m.missing.training ?? 0) > 0.99).map((m) => m.feature).join(", ")}` : ""}.`;
+}
+
+/** The citation of the drift call against another version's baseline. */
+function citeRef(facts: Facts, cite: Cite): string {
+  return facts.referenceDrift ? cite("detect_data_drift#reference") : "";
+}
 
 const missingValues: Analyzer = (facts, config, cite) => {
   const risen = facts.missingRise.filter((m) => m.rise > config.thresholds.missingRise);
@@ -119,7 +231,8 @@ const covariateShift: Analyzer = (facts, config, cite) => {
   if (!drift.significant) return null;
   const hit = facts.serving.map((f) => ({ f, breach: accuracyBreach(f, config) })).find((x) => x.breach);
   if (!hit) return null;
-  const top = facts.drift!.shifted.slice(0, 5);
+  // Features that moved against the new version's training data only are not the traffic's shift.
+  const top = facts.drift!.shifted.filter((f) => !facts.mismatch.some((m) => m.feature === f.feature)).slice(0, 5);
   const realized = accuracyOf(hit.f, config.thresholds.minLabelled)?.source === "realized";
   return {
     rootCause: "covariate_shift",
@@ -162,12 +275,25 @@ function nothingFound(facts: Facts, config: AgentConfig): DiagnosisCore {
   };
 }
 
-/** Significant = the data set's verdict is drifted, or a feature moved past the PSI bound. */
+/**
+ * Significant = the data set's verdict is drifted, or a feature moved past the PSI bound. After a
+ * deployment, when the inputs were also compared with the previous version's training baseline,
+ * the traffic moved only where both comparisons say so: drift against the new version's baseline
+ * alone is its training data's difference (facts.mismatch), not the traffic's.
+ */
 function inputDrift(facts: Facts, config: AgentConfig): { significant: boolean; summary: string } {
   if (!facts.drift) return { significant: false, summary: "no drift result" };
-  const maxPsi = Math.max(0, ...facts.drift.ranked.map((f) => f.psi ?? 0));
-  const significant = facts.drift.datasetDrifted || maxPsi >= config.thresholds.psiMajor;
-  return { significant, summary: `dataset ${facts.drift.datasetDrifted ? "drifted" : "not drifted"}, max PSI ${maxPsi.toFixed(3)}` };
+  const ownMax = Math.max(0, ...facts.drift.ranked.map((f) => f.psi ?? 0));
+  const own = `dataset ${facts.drift.datasetDrifted ? "drifted" : "not drifted"}, max PSI ${ownMax.toFixed(3)}`;
+  const ref = facts.referenceDrift;
+  if (!ref || ref.version !== facts.drift.version) return { significant: facts.drift.datasetDrifted || ownMax >= config.thresholds.psiMajor, summary: own };
+  const both = facts.drift.ranked.map((f) => Math.min(f.psi ?? 0, ref.ranked.find((r) => r.feature === f.feature)?.psi ?? 0));
+  const bothMax = Math.max(0, ...both);
+  const refMax = Math.max(0, ...ref.ranked.map((f) => f.psi ?? 0));
+  return {
+    significant: (facts.drift.datasetDrifted && ref.datasetDrifted) || bothMax >= config.thresholds.psiMajor,
+    summary: `against v${ref.referenceVersion}'s baseline: dataset ${ref.datasetDrifted ? "drifted" : "not drifted"}, max PSI ${refMax.toFixed(3)}; against its own: ${own}`,
+  };
 }
 
 export function diagnoseDeterministic(input: ReasonInput): Diagnosis {
@@ -236,10 +362,14 @@ function checkFacts(d: DiagnosisCore, facts: Facts, config: AgentConfig): CheckR
       if (!facts.missingRise.some((m) => m.rise > config.thresholds.missingRise)) reasons.push("missing_values: no feature's missing rate rose past the threshold");
       break;
     case "error_spike":
-      if (!facts.serving.some((f) => f.errorRate !== null && f.errorRate > config.slo.maxErrorRate)) reasons.push("error_spike: the error rate is within the SLO");
+      if (!facts.serving.some((f) => (f.errorRate !== null && f.errorRate > config.slo.maxErrorRate) || errorsAgainstBaseline(f.history, config.thresholds.relative))) {
+        reasons.push("error_spike: the error rate is within the SLO and the version's own usual rate");
+      }
       break;
     case "latency_regression":
-      if (!facts.serving.some((f) => latencyBreach(f, config))) reasons.push("latency_regression: no more than 5% of requests are slower than the p99 SLO");
+      if (!facts.serving.some((f) => latencyBreach(f, config) || latencyShift(f, facts, config))) {
+        reasons.push("latency_regression: no more than 5% of requests are slower than the p99 SLO, and latency did not regress against the version's own reference period");
+      }
       break;
   }
   const unknown = d.features.filter((f) => !facts.knownFeatures.has(f));
@@ -247,11 +377,17 @@ function checkFacts(d: DiagnosisCore, facts: Facts, config: AgentConfig): CheckR
   return { ok: reasons.length === 0, reasons };
 }
 
+/** "tool#reference" cites the newest call of the tool against another version's baseline; plain "tool" any other. */
 function citer(evidence: Evidence[]): Cite {
-  return (tool) => {
-    const e = [...evidence].reverse().find((x) => x.tool === tool);
+  return (key) => {
+    const [tool, variant] = key.split("#");
+    const e = [...evidence].reverse().find((x) => x.tool === tool && !isFailed(x) && (variant === "reference") === (typeof x.args.referenceVersion === "string"));
     return e ? `[${e.id}]` : "";
   };
+}
+
+function isFailed(e: Evidence): boolean {
+  return typeof e.data === "object" && e.data !== null && "error" in e.data && Object.keys(e.data).length === 1;
 }
 
 function age(seconds: number): string {

@@ -23,6 +23,16 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
           .union([z.literal("baseline"), windowSchema])
           .optional()
           .describe("'baseline' (training data, default) or a window of live traffic to compare against."),
+        referenceVersion: z
+          .string()
+          .min(1)
+          .max(64)
+          .optional()
+          .describe(
+            "Compare against this other version's training baseline instead (e.g. the version a deployment replaced): drift against the new " +
+              "version's own baseline but not against its predecessor's means the new version was trained on data unlike its traffic. " +
+              "Excludes a reference window.",
+          ),
         correction: z.enum(["none", "bonferroni", "benjamini-hochberg"]).optional().describe("Multiple-testing correction (default benjamini-hochberg)."),
         shareThreshold: z.number().min(0).max(1).optional().describe("Share of drifted features that makes the dataset drifted."),
       })
@@ -37,13 +47,14 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
       notes: z.array(z.string()),
     }),
     annotations: readOnly,
-    async run({ model, version, window, reference, correction, shareThreshold }) {
+    async run({ model, version, window, reference, referenceVersion, correction, shareThreshold }) {
       const now = deps.clock();
       const report = await detectDataDrift(deps.store, {
         model,
         version,
         window: anchored(window, now),
         reference: reference === undefined || reference === "baseline" ? reference : anchored(reference, now),
+        ...(referenceVersion !== undefined ? { referenceVersion } : {}),
         correction,
         shareThreshold,
       });
@@ -53,7 +64,8 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
 }
 
 function summarize(r: DriftReport): string {
-  const lines = [`'${r.model}' v${r.version}, ${r.rows} rows in ${r.window.from} – ${r.window.to} against the ${r.reference.kind}: ${r.summary}`];
+  const against = r.reference.kind === "version" ? `v${r.reference.version}'s training baseline` : `the ${r.reference.kind}`;
+  const lines = [`'${r.model}' v${r.version}, ${r.rows} rows in ${r.window.from} – ${r.window.to} against ${against}: ${r.summary}`];
   const drifted = r.features.filter((f) => f.drifted);
   if (drifted.length) {
     const described = drifted.slice(0, 8).map((f) => {
