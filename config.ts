@@ -1,6 +1,12 @@
 import path from "node:path";
 import { z } from "zod";
 
+/** The `environment` label of the serving metrics: a short name (dev, staging, prod-eu), bounded like every label. */
+const environmentSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, "must be a short name (letters, digits, '_', '.', '-'; at most 32 characters)")
+  .default("dev");
+
 /**
  * Every environment variable mlwatch reads, validated once at start-up.
  * Defaults are chosen so that a fresh clone runs with no configuration at all.
@@ -34,6 +40,7 @@ const envSchema = z.object({
   MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS: z.coerce.number().int().min(1).default(200),
   MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
   MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: z.coerce.number().positive().default(250),
+  MLWATCH_ENVIRONMENT: environmentSchema,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -51,6 +58,8 @@ export interface Config {
   logPredictions: boolean;
   queryTimeoutSeconds: number;
   logLevel: RawEnv["LOG_LEVEL"];
+  /** MLWATCH_ENVIRONMENT: the `environment` label of the model-level serving metrics. */
+  environment: string;
   inference: InferenceConfig;
 }
 
@@ -103,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logPredictions: e.MLWATCH_LOG_PREDICTIONS === "1",
     queryTimeoutSeconds: e.MLWATCH_QUERY_TIMEOUT_S,
     logLevel: e.LOG_LEVEL,
+    environment: e.MLWATCH_ENVIRONMENT,
     inference: {
       host: e.MLWATCH_HOST ?? (e.MLWATCH_ADMIN_TOKEN ? "0.0.0.0" : "127.0.0.1"),
       port: e.MLWATCH_PORT,
@@ -125,6 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
     },
   };
+}
+
+/** MLWATCH_ENVIRONMENT alone, validated as loadConfig validates it (default `dev`). */
+export function environmentFrom(env: NodeJS.ProcessEnv = process.env): string {
+  const value = withoutEmpty(env).MLWATCH_ENVIRONMENT;
+  const parsed = environmentSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: MLWATCH_ENVIRONMENT: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 /** An empty variable means "not set", as shells and compose files usually intend. */

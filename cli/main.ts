@@ -8,6 +8,7 @@ import { CommandError, nearest, UsageError, wantsHelp, type Command } from "./co
 import { agentCommand } from "./commands/agent.ts";
 import { approveCommand } from "./commands/approve.ts";
 import { rolloutCommand } from "./commands/rollout.ts";
+import { trafficCommands } from "./commands/traffic.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { mcpCommand } from "./commands/mcp.ts";
@@ -27,6 +28,7 @@ const commands: Command[] = [
   chatCommand,
   approveCommand,
   rolloutCommand,
+  ...trafficCommands,
   simulateCommand,
   demoCommand,
 ];

@@ -83,7 +83,8 @@ export class Predictor {
     const loaded = await this.load(req.model, target.version, target.variant);
     const errors = validateRows(req.instances, loaded.meta.schema);
     if (errors.length > 0) {
-      for (const e of errors) this.o.metrics.errors.inc({ model: req.model, version: target.version, reason: e.code });
+      // One rejected request is one error, whatever the number of bad fields; the first names the reason.
+      this.o.metrics.errors.inc({ model: req.model, version: target.version, reason: errors[0]!.code });
       throw new PredictError(400, "invalid_features", `${errors[0]!.field}: ${errors[0]!.reason}`, errors);
     }
     const rows = req.instances as Row[];

@@ -1,0 +1,244 @@
+import os from "node:os";
+import type { Command } from "../command.ts";
+import { CommandError, parse, printTable, UsageError } from "../command.ts";
+import { loadConfig } from "../../config.ts";
+import { loadMcpConfig } from "../../mcp-server/config.ts";
+import { AdminApiError, postTrafficChange } from "../../rollout/admin-client.ts";
+import type { TrafficChange } from "../../rollout/traffic-changes.ts";
+import type { StoredDeploymentEvent, TrafficState } from "../../store/deployments.ts";
+
+/**
+ * The traffic verbs a person uses: deploy, promote, rollback, split, traffic. Each is a thin client
+ * of the running `mlwatch serve`'s admin API (/v1/admin/models/:name/…), so a change from the
+ * command line is the same audited event as one from curl, the agent or a rollout plan.
+ */
+
+const where = `Talks to the admin API of the running \`mlwatch serve\`: MLWATCH_INFERENCE_URL, else
+http://127.0.0.1:$MLWATCH_PORT, with MLWATCH_ADMIN_TOKEN as the bearer token (without a token,
+serve admits loopback callers only). Each change is recorded in the deployments log with --as
+(default: your user name) and --reason (default: a sentence naming you and the command).`;
+
+const audit = {
+  reason: { type: "string" },
+  as: { type: "string" },
+} as const;
+
+export const deployCommand: Command = {
+  name: "deploy",
+  summary: "put a version into traffic as primary, canary or shadow (through serve's admin API)",
+  usage: `usage: mlwatch deploy <model> <version> [--role primary|canary|shadow] [--percent P] [--reason TEXT] [--as NAME]
+
+Makes <version> the primary (the default role; the previous primary becomes the rollback target),
+a canary taking P% of requests, or a shadow scoring P% of requests after the answer (P defaults to
+100 for a shadow and a canary; a primary takes whatever the canary leaves).
+
+${where}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...audit, role: { type: "string" }, percent: { type: "string" } }, true);
+    const [model, version] = exactly(positionals, ["model", "version"], "deploy") as [string, string];
+    const role = values.role ?? "primary";
+    if (role !== "primary" && role !== "canary" && role !== "shadow") throw new UsageError(`--role must be primary, canary or shadow, not '${role}'`);
+    if (role === "primary" && values.percent !== undefined) throw new UsageError("--percent applies to a canary or a shadow; a primary takes the traffic the canary leaves");
+    const percent = values.percent === undefined ? undefined : percentOf("--percent", values.percent);
+    await change("deploy", model, { action: "deploy", role, version: versionOf(version), ...(percent !== undefined ? { percent } : {}) }, values);
+  },
+};
+
+export const promoteCommand: Command = {
+  name: "promote",
+  summary: "make the canary (or shadow, or a named version) the primary",
+  usage: `usage: mlwatch promote <model> [version] [--reason TEXT] [--as NAME]
+
+Makes [version] the primary; without one, the canary, else the shadow. The primary before it
+becomes the rollback target.
+
+${where}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, audit, true);
+    const [model, version] = between(positionals, "promote");
+    await change("promote", model, { action: "promote", ...(version ? { version: versionOf(version) } : {}) }, values);
+  },
+};
+
+export const rollbackCommand: Command = {
+  name: "rollback",
+  summary: "end the canary, or go back to the previous (or a named) primary",
+  usage: `usage: mlwatch rollback <model> [version] [--reason TEXT] [--as NAME]
+
+With a canary running and no version named, ends the canary (all traffic to the primary).
+Otherwise makes [version], by default the previous primary, the primary again.
+
+${where}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, audit, true);
+    const [model, version] = between(positionals, "rollback");
+    await change("rollback", model, { action: "rollback", ...(version ? { version: versionOf(version) } : {}) }, values);
+  },
+};
+
+export const splitCommand: Command = {
+  name: "split",
+  summary: "set the canary's share of requests and the shadow's share mirrored",
+  usage: `usage: mlwatch split <model> [--canary P] [--shadow P] [--reason TEXT] [--as NAME]
+
+Sets the percentage of requests the canary answers (--canary) and of requests mirrored to the
+shadow (--shadow); at least one. The versions stay; \`mlwatch deploy\` chooses them.
+
+${where}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { ...audit, canary: { type: "string" }, shadow: { type: "string" } }, true);
+    const [model] = exactly(positionals, ["model"], "split") as [string];
+    if (values.canary === undefined && values.shadow === undefined) throw new UsageError("split needs --canary P, --shadow P or both");
+    const canaryPercent = values.canary === undefined ? undefined : percentOf("--canary", values.canary);
+    const shadowPercent = values.shadow === undefined ? undefined : percentOf("--shadow", values.shadow);
+    await change("split", model, { action: "set_split", canaryPercent, shadowPercent }, values);
+  },
+};
+
+export const trafficCommand: Command = {
+  name: "traffic",
+  summary: "a model's traffic state and its recent deployment events",
+  usage: `usage: mlwatch traffic <model> [--limit N]
+
+Which version is primary (and the rollback target), the canary and its share, the shadow and its
+share, then the newest N (default 10) deployment events: who changed what, and why.
+
+${where}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { limit: { type: "string" } }, true);
+    const [model] = exactly(positionals, ["model"], "traffic") as [string];
+    const limit = values.limit === undefined ? 10 : Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, not '${values.limit}'`);
+    const api = adminApi();
+    const { state, event_id } = await api.traffic(model);
+    console.log(renderState(model, state, event_id));
+    const { events } = (await api.get(`/v1/admin/models/${encodeURIComponent(model)}/deployments?limit=${limit}`)) as { events: StoredDeploymentEvent[] };
+    console.log("");
+    printTable(
+      events.map((e) => ({
+        time: new Date(e.ts / 1000).toISOString(),
+        action: e.action,
+        version: e.version,
+        actor: e.actor,
+        reason: e.reason,
+        ...(events.some((x) => x.approvalId) ? { approval: e.approvalId } : {}),
+      })),
+    );
+  },
+};
+
+export const trafficCommands: Command[] = [deployCommand, promoteCommand, rollbackCommand, splitCommand, trafficCommand];
+
+/**
+ * The one path of every change: read the current state (its event id makes the change conditional,
+ * so a change another actor made meanwhile is a 409 rather than silently overwritten), post the
+ * change with who and why, print the state it produced.
+ */
+async function change(verb: string, model: string, change: TrafficChange, values: { reason?: string; as?: string }): Promise<void> {
+  const actor = values.as ?? person();
+  if (values.reason !== undefined && values.reason.trim() === "") throw new UsageError("--reason must not be empty");
+  const reason = values.reason ?? `${verb} by ${actor} with mlwatch ${verb}`;
+  const api = adminApi();
+  const before = await api.traffic(model);
+  let result: { eventId: string; state: TrafficState };
+  try {
+    result = await postTrafficChange(api.baseUrl, api.token, model, change, { actor, reason, proposalId: "", approvalId: "", expectedEventId: before.event_id ?? "" });
+  } catch (err) {
+    if (err instanceof AdminApiError) throw api.failure(err.status, err.message);
+    throw err;
+  }
+  console.log(`${verb} of '${model}' recorded as event ${result.eventId} by ${actor}: ${reason}`);
+  console.log(renderState(model, result.state, result.eventId));
+}
+
+/** Where serve's admin API is and how to talk to it. */
+function adminApi() {
+  const baseUrl = loadMcpConfig().localInferenceUrl;
+  const token = loadConfig().inference.adminToken;
+  const origin = new URL(baseUrl).origin;
+  const failure = (status: number | null, message: string): CommandError => {
+    if (status === null) return new CommandError(`mlwatch serve does not answer at ${origin} (MLWATCH_INFERENCE_URL, else http://127.0.0.1:$MLWATCH_PORT): ${message}`);
+    const hint = status === 401 || status === 403 ? " (set MLWATCH_ADMIN_TOKEN to the token serve runs with)" : "";
+    return new CommandError(`${message}${hint}`);
+  };
+  const get = async (path: string): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, baseUrl), { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(15_000) });
+    } catch (err) {
+      throw failure(null, causeOf(err));
+    }
+    const text = await res.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      // reported by status below
+    }
+    if (!res.ok) {
+      const reason = typeof json.reason === "string" ? json.reason : text.slice(0, 300).replace(/\s+/g, " ");
+      throw failure(res.status, `the inference admin API answered ${res.status}${json.error ? ` ${String(json.error)}` : ""}: ${reason}`);
+    }
+    return json;
+  };
+  return {
+    baseUrl,
+    token,
+    failure,
+    get,
+    traffic: async (model: string) => (await get(`/v1/admin/models/${encodeURIComponent(model)}/traffic`)) as { state: TrafficState; event_id: string | null },
+  };
+}
+
+/** "connect ECONNREFUSED 127.0.0.1:8080" rather than undici's bare "fetch failed". */
+function causeOf(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof Error && cause.message) return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One line per role, e.g. "primary v2 (previous v1); canary v3 at 20%; shadow none". */
+export function renderState(model: string, state: TrafficState, eventId: string | null): string {
+  const v = (version: string | null) => (version ? `v${version}` : "none");
+  return [
+    `traffic of '${model}'${eventId ? ` (event ${eventId})` : " (no deployment yet)"}:`,
+    `  primary ${v(state.primary)}${state.previous ? ` (previous ${v(state.previous)})` : ""}`,
+    `  canary  ${state.canary ? `${v(state.canary.version)} at ${state.canary.percent}%` : "none"}`,
+    `  shadow  ${state.shadow ? `${v(state.shadow.version)} at ${state.shadow.percent}%` : "none"}`,
+  ].join("\n");
+}
+
+function exactly(positionals: string[], names: string[], verb: string): string[] {
+  if (positionals.length !== names.length) {
+    throw new UsageError(`${verb} needs ${names.map((n) => `<${n}>`).join(" ")}${positionals.length > names.length ? `; unexpected '${positionals[names.length]}'` : ""}`);
+  }
+  return positionals;
+}
+
+/** <model> [version]. */
+function between(positionals: string[], verb: string): [string, string | undefined] {
+  const [model, version, extra] = positionals;
+  if (!model) throw new UsageError(`${verb} needs <model> [version]`);
+  if (extra !== undefined) throw new UsageError(`${verb} needs <model> [version]; unexpected '${extra}'`);
+  return [model, version];
+}
+
+/** "2" or "v2" (as the state is printed) name version 2. */
+function versionOf(s: string): string {
+  return /^v\d+$/.test(s) ? s.slice(1) : s;
+}
+
+/** "20" or "20%". */
+function percentOf(flag: string, s: string): number {
+  const n = Number(s.replace(/%$/, ""));
+  if (s.trim() === "" || !Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`${flag} must be a percentage from 0 to 100, not '${s}'`);
+  return n;
+}
+
+function person(): string {
+  try {
+    return os.userInfo().username || "cli";
+  } catch {
+    return "cli";
+  }
+}
