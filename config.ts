@@ -137,14 +137,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** MLWATCH_ENVIRONMENT alone, validated as loadConfig validates it (default `dev`). */
-export function environmentFrom(env: NodeJS.ProcessEnv = process.env): string {
-  const value = withoutEmpty(env).MLWATCH_ENVIRONMENT;
-  const parsed = environmentSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(`invalid configuration: MLWATCH_ENVIRONMENT: ${parsed.error.issues[0]!.message}`);
-  return parsed.data;
-}
-
 /** An empty variable means "not set", as shells and compose files usually intend. */
 function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1] !== ""));

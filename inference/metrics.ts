@@ -1,5 +1,4 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
-import { environmentFrom } from "../config.ts";
 
 /**
  * The serving metrics. Labels are bounded sets (model, version, variant, reason): never request ids.
@@ -9,7 +8,7 @@ import { environmentFrom } from "../config.ts";
  * Errors keep the label name `reason` (the seed names it `error_type`): its values are the `code`s
  * the API answers in `errors[]` and `error`, and the recording rules and dashboard select on it.
  */
-export function createServingMetrics(registry: Registry, environment: string = environmentFrom()) {
+export function createServingMetrics(registry: Registry, environment: string) {
   collectDefaultMetrics({ register: registry });
   const env = <M extends Counter<string> | Histogram<string>>(metric: M) => withEnvironment(metric, environment);
   return {

@@ -49,7 +49,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   const cfg = config.inference;
   const log = logger ?? pino({ level: config.logLevel });
   const registry = new Registry();
-  const metrics = createServingMetrics(registry);
+  const metrics = createServingMetrics(registry, config.environment);
   const writerMetrics = createLogWriterMetrics(registry);
   const writer = <R extends object>(table: string) =>
     LogWriter.open<R>({

@@ -117,7 +117,7 @@ describe("feedback", () => {
     );
     expect(correct).toBe(expected);
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`model_predictions_correct_total\\{model="credit",version="${v1.version}"\\} ${expected}`));
+    expect(metrics).toMatch(new RegExp(`model_predictions_correct_total\\{model="credit",version="${v1.version}",environment="dev"\\} ${expected}`));
     expect(metrics).toMatch(/model_feedback_total\{outcome="unknown_request_id"\} 1/);
   });
 
@@ -179,7 +179,7 @@ describe("bad input", () => {
     const res = await predict({ features: { ...row(), region: "atlantis" } });
     expect(res.status).toBe(200);
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
-    expect(metrics).toMatch(/model_unknown_category_total\{model="credit",feature="region"\} 1/);
+    expect(metrics).toMatch(/model_unknown_category_total\{model="credit",feature="region",environment="dev"\} 1/);
   });
 
   it("answers an unknown model with 404 and keeps serving", async () => {
@@ -229,7 +229,7 @@ describe("shadow", () => {
     expect(before.status).toBe(200);
     await eventually(async () => {
       const metrics = await (await fetch(`${svc.url}/metrics`)).text();
-      expect(metrics).toMatch(new RegExp(`model_prediction_errors_total\\{model="credit",version="${broken.version}",reason="inference_failed"\\} [1-9]`));
+      expect(metrics).toMatch(new RegExp(`model_prediction_errors_total\\{model="credit",version="${broken.version}",reason="inference_failed",environment="dev"\\} [1-9]`));
     });
 
     expect((await admin("deploy", { version: v2.version, role: "shadow", percent: 100 })).status).toBe(200);
@@ -286,8 +286,8 @@ describe("canary", () => {
     expect(statuses).toContain(500);
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     // Each failure is counted once, under the version that failed.
-    expect(metrics).toMatch(new RegExp(`model_prediction_errors_total\\{model="credit",version="${broken.version}",reason="inference_failed"\\} [1-9]`));
-    expect(metrics).not.toMatch(/model_prediction_errors_total\{model="credit",version="",reason="inference_failed"\}/);
+    expect(metrics).toMatch(new RegExp(`model_prediction_errors_total\\{model="credit",version="${broken.version}",reason="inference_failed",environment="dev"\\} [1-9]`));
+    expect(metrics).not.toMatch(/model_prediction_errors_total\{model="credit",version="",reason="inference_failed",environment="dev"\}/);
     await eventually(() => expect(svc.traffic.state("credit")?.canary).toBeNull());
     const history = await call("/v1/admin/models/credit/deployments?limit=1");
     expect(history.json.events[0]).toMatchObject({ action: "rollback", actor: "auto-rollback", reason: expect.stringMatching(/error rate/) });

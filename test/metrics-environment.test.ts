@@ -9,7 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, environmentFrom, loadConfig } from "../config.ts";
+import { ConfigError, loadConfig } from "../config.ts";
 import type { InferenceService } from "../inference/service.ts";
 import { createServingMetrics } from "../inference/metrics.ts";
 import type { ModelVersion } from "../models/registry.ts";
@@ -46,9 +46,7 @@ async function post(route: string, body: unknown): Promise<{ status: number; jso
 const metrics = async () => (await fetch(`${svc.url}/metrics`)).text();
 
 beforeAll(async () => {
-  // Read when the service builds its metrics (this file has its own process).
-  process.env.MLWATCH_ENVIRONMENT = "staging";
-  t = await tempStore(LOOPBACK);
+  t = await tempStore({ ...LOOPBACK, MLWATCH_ENVIRONMENT: "staging" });
   v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 2000 });
   svc = await startService(t);
   // Through the admin route, so model_deployment_changes_total has a series too.
@@ -63,11 +61,10 @@ afterAll(async () => {
 describe("MLWATCH_ENVIRONMENT", () => {
   it("defaults to dev and refuses a value that is no short name, in one line naming the variable", () => {
     expect(loadConfig({}).environment).toBe("dev");
-    expect(environmentFrom({})).toBe("dev");
     expect(loadConfig({ MLWATCH_ENVIRONMENT: "prod-eu" }).environment).toBe("prod-eu");
     for (const bad of ["prod eu", "x".repeat(33), '"quoted"', "-leading"]) {
       expect(() => loadConfig({ MLWATCH_ENVIRONMENT: bad })).toThrow(ConfigError);
-      expect(() => environmentFrom({ MLWATCH_ENVIRONMENT: bad })).toThrow(/^invalid configuration: MLWATCH_ENVIRONMENT: /);
+      expect(() => loadConfig({ MLWATCH_ENVIRONMENT: bad })).toThrow(/^invalid configuration: MLWATCH_ENVIRONMENT: /);
     }
   });
 

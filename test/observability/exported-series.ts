@@ -5,7 +5,7 @@ import { createServingMetrics } from "../../inference/metrics.ts";
 /** Every series name the inference service's /metrics can carry (a histogram's as _bucket, _sum, _count). */
 export function exportedSeries(): Set<string> {
   const registry = new Registry();
-  createServingMetrics(registry);
+  createServingMetrics(registry, "dev");
   createLogWriterMetrics(registry);
   return new Set(registry.getMetricsAsArray().flatMap((m) => (String(m.type) === "histogram" ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));
 }
