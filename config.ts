@@ -36,6 +36,8 @@ const envSchema = z.object({
   MLWATCH_SPOOL_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
   MLWATCH_SPOOL_FULL_POLICY: z.enum(["drop", "refuse"]).default("refuse"),
   MLWATCH_FAULT_INJECTION: z.enum(["0", "1"]).default("0"),
+  // Simulations only: latency as a fixed compute time plus injected delays, so verdicts do not depend on the machine's load.
+  MLWATCH_LATENCY_CLOCK: z.enum(["wall", "virtual"]).default("wall"),
   MLWATCH_STATE_POLL_MS: z.coerce.number().int().min(50).default(1000),
   MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS: z.coerce.number().int().min(1).default(200),
   MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
@@ -80,6 +82,8 @@ export interface InferenceConfig {
   statePollMs: number;
   /** Simulations only: exposes an admin route that injects latency and errors. */
   faultInjection: boolean;
+  /** MLWATCH_LATENCY_CLOCK: "virtual" in simulations (see inference/predictor.ts). */
+  latencyClock: "wall" | "virtual";
   autoRollback: { minRequests: number; maxErrorRate: number; maxP99Ms: number };
 }
 
@@ -128,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       spoolFullPolicy: e.MLWATCH_SPOOL_FULL_POLICY,
       statePollMs: e.MLWATCH_STATE_POLL_MS,
       faultInjection: e.MLWATCH_FAULT_INJECTION === "1",
+      latencyClock: e.MLWATCH_LATENCY_CLOCK,
       autoRollback: {
         minRequests: e.MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS,
         maxErrorRate: e.MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE,

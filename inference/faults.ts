@@ -31,12 +31,18 @@ export class FaultInjector {
     return this.faults.get(model);
   }
 
-  /** Called inside the timed region of a scoring call: a delay shows in latency, a throw as a failure. */
-  async before(model: string): Promise<void> {
+  /**
+   * Called inside the timed region of a scoring call: a delay shows in latency, a throw as a failure.
+   * Returns the delay injected; with `virtual` it is only returned, not slept, for a caller that
+   * counts latency on a virtual clock.
+   */
+  async before(model: string, virtual = false): Promise<number> {
     const f = this.faults.get(model);
-    if (!f) return;
-    if (f.extraLatencyMs > 0 && this.draw() < f.latencyFraction) await sleep(f.extraLatencyMs);
+    if (!f) return 0;
+    const delayMs = f.extraLatencyMs > 0 && this.draw() < f.latencyFraction ? f.extraLatencyMs : 0;
+    if (delayMs > 0 && !virtual) await sleep(delayMs);
     if (this.draw() < f.errorFraction) throw new InjectedFault("injected fault: simulated backend error");
+    return delayMs;
   }
 
   private draw(): number {

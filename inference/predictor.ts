@@ -67,7 +67,15 @@ export interface PredictorOptions {
   onShadowError?: (err: unknown) => void;
   /** Present only when fault injection is enabled (simulations). */
   faults?: FaultInjector;
+  /**
+   * "virtual" (simulations, MLWATCH_LATENCY_CLOCK): a request's latency is a fixed compute time plus
+   * the injected delay, so a loaded machine cannot change what the log says; "wall" measures it.
+   */
+  latencyClock?: "wall" | "virtual";
 }
+
+/** The compute time every request is given on the virtual latency clock. */
+export const VIRTUAL_COMPUTE_MS = 1;
 
 export class Predictor {
   private readonly batchers = new Map<string, MicroBatcher>();
@@ -102,20 +110,23 @@ export class Predictor {
   private async score(loaded: LoadedVersion, variant: Variant, encoded: Float32Array, rows: Row[], req: PredictRequest): Promise<RowOutcome[]> {
     const { model, version } = loaded.meta;
     const started = performance.now();
+    const virtual = this.o.latencyClock === "virtual";
+    let injectedMs = 0;
+    const elapsed = () => (virtual ? VIRTUAL_COMPUTE_MS + injectedMs : performance.now() - started);
     let probabilities: Float32Array;
     try {
-      if (variant !== "shadow") await this.o.faults?.before(model);
+      if (variant !== "shadow") injectedMs = (await this.o.faults?.before(model, virtual)) ?? 0;
       probabilities = await this.batcher(loaded).submit(encoded, rows.length);
       // Extreme inputs can overflow a model to NaN; that is the model failing on them, not an answer.
       if (!probabilities.every(Number.isFinite)) throw new Error("the model returned a non-finite probability for this input");
     } catch (err) {
-      const latencyMs = performance.now() - started;
+      const latencyMs = elapsed();
       this.o.metrics.errors.inc({ model, version, reason: "inference_failed" });
       this.o.onOutcome?.(model, version, variant, latencyMs, true);
       this.o.log.append(rows.map((row, i) => this.logRow(loaded, variant, row, req, i, null, latencyMs, `inference_failed: ${String(err)}`)));
       throw new PredictError(500, "inference_failed", `model '${model}' version ${version} failed to score: ${String(err)}`);
     }
-    const latencyMs = performance.now() - started;
+    const latencyMs = elapsed();
     const classes = loaded.meta.schema.classes;
     const outcomes = rows.map((row, i) => toOutcome(req.requestIds[i]!, probabilities.subarray(i * classes.length, (i + 1) * classes.length), classes, row));
     const logged = this.o.log.append(outcomes.map((o, i) => this.logRow(loaded, variant, rows[i]!, req, i, o, latencyMs, "")));

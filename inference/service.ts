@@ -74,6 +74,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   const faults = cfg.faultInjection ? new FaultInjector() : undefined;
   const predictor = new Predictor({
     faults,
+    latencyClock: cfg.latencyClock,
     sessions,
     traffic,
     metrics,

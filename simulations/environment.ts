@@ -52,6 +52,8 @@ export async function startEnvironment(opts: { dataDir?: string; extend?: (app: 
     MLWATCH_PORT: "0",
     MLWATCH_ADMIN_TOKEN: SIM_TOKENS.admin,
     MLWATCH_FAULT_INJECTION: "1",
+    // Virtual time throughout: a loaded machine must not turn into a latency regression, nor hide one.
+    MLWATCH_LATENCY_CLOCK: "virtual",
     MLWATCH_LOG_FLUSH_MS: "200",
     MLWATCH_STATE_POLL_MS: "500",
     LOG_LEVEL: "warn",

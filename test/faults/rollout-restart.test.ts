@@ -79,7 +79,7 @@ it("a plan in its shadow stage survives kill -9 of serve: same traffic after res
   await server.stop("SIGKILL");
   server = await startServe(env);
   const traffic = await fetch(`${server.url}/v1/admin/models/credit/traffic`, { headers: { authorization: `Bearer ${TOKENS.admin}` } });
-  expect((await traffic.json()).state).toMatchObject({ primary: "1", shadow: { version: plan.candidateVersion, percent: 100 } });
+  expect(((await traffic.json()) as { state: unknown }).state).toMatchObject({ primary: "1", shadow: { version: plan.candidateVersion, percent: 100 } });
 
   await labelledTraffic(1300, 1700);
   await new Promise((r) => setTimeout(r, 500));
