@@ -10,6 +10,9 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 
+/** A whole simulation in its own process: seconds on a quiet machine, minutes on a loaded two-core one. */
+const SIMULATION_TIMEOUT_MS = 300_000;
+
 const run = promisify(execFile);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-sim-cli-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +58,7 @@ describe("mlwatch simulate (table output)", () => {
     expect(row(r.stdout, "unapproved actions").slice(0, 2)).toEqual(["unapproved actions", "0"]);
     expect(r.stdout).toContain(`report: ${path.join(reportDir, "suite.json")}`);
     expect(fs.existsSync(path.join(reportDir, "suite.md"))).toBe(true);
-  });
+  }, SIMULATION_TIMEOUT_MS);
 
   it("refuses a scale outside (0, 10] with one line and exit 2", async () => {
     const r = await simulate(["--scale", "0"]);

@@ -6,6 +6,9 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { scenarioJsonSchema } from "../simulations/scenario.ts";
 
+/** A whole simulation in its own process: seconds on a quiet machine, minutes on a loaded two-core one. */
+const SIMULATION_TIMEOUT_MS = 300_000;
+
 const run = promisify(execFile);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-sim-test-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -53,7 +56,7 @@ describe("mlwatch simulate", () => {
     expect(result.accuracy.during).toBeLessThan(result.accuracy.before - 0.05);
     expect(result.accuracy.after).toBeGreaterThan(result.accuracy.during);
     expect(fs.existsSync(path.join(dir, "report-a", "suite.html"))).toBe(true);
-  });
+  }, SIMULATION_TIMEOUT_MS);
 
   it("remedies a covariate shift with an approved rollout plan, and gives the same verdict for the same seed twice", async () => {
     const file = scenarioFile("short-income-drop", {
@@ -81,7 +84,7 @@ describe("mlwatch simulate", () => {
     expect(a.accuracy.after).toBeGreaterThanOrEqual(a.accuracy.attainable - 0.02);
     const verdict = (r: typeof a) => ({ detected: r.detected, rootCause: r.rootCause, features: r.features, remedy: r.remedy, recovered: r.recovered, falseAlarm: r.falseAlarm });
     expect(verdict(b)).toEqual(verdict(a));
-  });
+  }, SIMULATION_TIMEOUT_MS);
 
   it("raises no alarm on a no-fault control", async () => {
     const file = scenarioFile("short-control", {
@@ -95,7 +98,7 @@ describe("mlwatch simulate", () => {
     });
     const result = JSON.parse((await simulate(["--scenario", file, "--json", "--report-dir", path.join(dir, "report-b")])).stdout);
     expect(result).toMatchObject({ detected: false, falseAlarm: false, unapprovedActions: 0, rootCause: "none" });
-  });
+  }, SIMULATION_TIMEOUT_MS);
 
   it("refuses an invalid scenario file naming the file and the field", async () => {
     const file = scenarioFile("bad", { name: "bad", dataset: credit, phases: [{ name: "p", requests: 10, inject: [{ type: "covariate_shift", feature: "income", shiftStd: "lots" }] }], expect: { rootCause: "none", category: "none", remedy: "none" } });
