@@ -27,6 +27,8 @@ export interface VersionFigures {
   estimated: number | null;
   /** The version's held-out accuracy, when the server reports it. */
   baseline: number | null;
+  /** The held-out rows behind it. */
+  baselineRows: number | null;
   errorRate: number | null;
   p50Ms: number | null;
   p95Ms: number | null;
@@ -229,6 +231,7 @@ function figures(version: string | null, acc: AccuracyResult | AccuracyResult["b
     interval: acc?.interval ? { low: acc.interval.low, high: acc.interval.high } : null,
     estimated: acc?.estimatedAccuracy ?? null,
     baseline: acc?.baselineAccuracy ?? null,
+    baselineRows: acc?.baselineRows ?? null,
     errorRate: h ? h.errorRate : null,
     p50Ms: h?.latencyMs.p50 ?? null,
     p95Ms: h?.latencyMs.p95 ?? null,
@@ -519,14 +522,43 @@ export function comparable(a: VersionFigures, b: VersionFigures, minLabelled: nu
   return null;
 }
 
-/** Accuracy below the floor, or more than the allowed drop under the version's own baseline. */
+/**
+ * Accuracy below the floor, or more than the allowed drop under the version's own baseline. Under
+ * the floor but as good as the version's own held-out accuracy said it would be is not a breach:
+ * the model serves as trained, so nothing it could be retrained or rolled back to is known to do
+ * better (that is `accuracyNotice`).
+ */
 export function accuracyBreach(f: VersionFigures, config: AgentConfig): string | null {
   const acc = accuracyOf(f, config.thresholds.minLabelled);
   if (!acc) return null;
   const label = `${acc.source} accuracy ${pct(acc.value)}${acc.source === "realized" ? ` (n=${f.labelled})` : ""}`;
-  if (acc.value < config.slo.minAccuracy) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
+  if (acc.value < config.slo.minAccuracy && heldOutGap(f, config) === null) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
   if (f.baseline !== null && f.baseline - acc.value > config.slo.maxAccuracyDrop) return `${label} is ${points(f.baseline - acc.value)} under its baseline ${pct(f.baseline)}`;
   return null;
+}
+
+/** Under the accuracy floor while serving as trained: recorded for a person, not an incident. */
+export function accuracyNotice(f: VersionFigures, config: AgentConfig): string | null {
+  const gap = accuracyBreach(f, config) ? null : heldOutGap(f, config);
+  if (gap === null || f.realized! >= config.slo.minAccuracy) return null;
+  return `realized accuracy ${pct(f.realized!)} (n=${f.labelled}) < SLO ${pct(config.slo.minAccuracy)}, as trained: its held-out accuracy was ${pct(f.baseline!)} on ${f.baselineRows} rows (one-sided p=${gap.toPrecision(2)} ≥ ${AS_TRAINED_LEVEL}); a retrain on the same population is not expected to do better — the SLO or the features need a person`;
+}
+
+// Strict, because a floor breach that is not an incident is only recorded: it must take a clear
+// "no worse than at training" to silence it.
+const AS_TRAINED_LEVEL = 0.01;
+
+/**
+ * The one-sided p-value that live realized accuracy is below the version's held-out accuracy, when
+ * that p is at least AS_TRAINED_LEVEL (the version serves as trained); null when it is lower, or
+ * when labels or the held-out size are not known.
+ */
+function heldOutGap(f: VersionFigures, config: AgentConfig): number | null {
+  if (f.realized === null || f.baseline === null || !f.baselineRows || f.labelled < config.thresholds.minLabelled) return null;
+  const nb = Math.round(f.baselineRows);
+  const { z, pValue } = twoProportionZTest(Math.round(f.baseline * nb), nb, Math.round(f.realized * f.labelled), f.labelled);
+  const oneSided = z > 0 ? pValue / 2 : 1 - pValue / 2;
+  return oneSided >= AS_TRAINED_LEVEL ? oneSided : null;
 }
 
 /**
@@ -537,6 +569,14 @@ export function accuracyBreach(f: VersionFigures, config: AgentConfig): string |
 export function latencyBreach(f: VersionFigures, config: AgentConfig): string | null {
   if (f.p95Ms === null || f.p95Ms <= config.slo.maxP99Ms) return null;
   return `p95 latency ${f.p95Ms.toFixed(0)} ms (p99 ${(f.p99Ms ?? f.p95Ms).toFixed(0)} ms): over 5% of requests slower than the ${config.slo.maxP99Ms} ms p99 SLO`;
+}
+
+/** What is recorded but opens no incident, for the serving versions. */
+export function sloNotices(facts: Facts, config: AgentConfig): string[] {
+  return facts.serving.flatMap((f) => {
+    const n = accuracyNotice(f, config);
+    return n ? [`${f.version ? `${f.role} v${f.version}` : "model"}: ${n}`] : [];
+  });
 }
 
 /** Every SLO breach in words, for the serving versions; empty means healthy. */

@@ -88,6 +88,8 @@ const figures = {
   estimatedAccuracy: optNum,
   /** The version's held-out accuracy at training time. */
   baselineAccuracy: optNum,
+  /** The held-out rows it was measured on. */
+  baselineRows: optNum,
 };
 export const accuracySchema = z.preprocess(
   (o) => (isObj(o) ? { ...(accuracyFigures(o) as Obj), byVersion: objects(o.byVersion).map(accuracyFigures), trend: objects(o.trend).map(accuracyFigures) } : o),

@@ -4,6 +4,8 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentConfig, type AgentConfig } from "../agent/configuration.ts";
 import {
+  accuracyBreach,
+  accuracyNotice,
   changePoint,
   deployComparison,
   errorsAgainstBaseline,
@@ -134,8 +136,40 @@ describe("error rate against the version's own reference period", () => {
 });
 
 function figures(version: string, o: Partial<VersionFigures> = {}): VersionFigures {
-  return { version, total: 1000, labelled: 0, realized: null, interval: null, estimated: null, baseline: null, errorRate: 0, p50Ms: 1.2, p95Ms: 2.5, p99Ms: 4, errorsByReason: [], history: null, ...o };
+  return { version, total: 1000, labelled: 0, realized: null, interval: null, estimated: null, baseline: null, baselineRows: null, errorRate: 0, p50Ms: 1.2, p95Ms: 2.5, p99Ms: 4, errorsByReason: [], history: null, ...o };
 }
+
+describe("accuracy under the SLO floor against the version's own held-out accuracy", () => {
+  // The floor is 90%; a retrained version measured 91.8% on 368 held-out rows.
+  const retrained = (realized: number, labelled: number) => figures("2", { realized, labelled, baseline: 0.918, baselineRows: 368 });
+
+  it("89.3% on 700 labels is as trained (p≈0.09): a notice, not a breach", () => {
+    expect(accuracyBreach(retrained(0.893, 700), config)).toBeNull();
+    expect(accuracyNotice(retrained(0.893, 700), config)).toMatch(/as trained: its held-out accuracy was 91\.8% on 368 rows \(one-sided p=0\.0/);
+  });
+
+  it("87% on 700 labels is below what training measured (p≈0.008): a breach", () => {
+    expect(accuracyBreach(retrained(0.87, 700), config)).toMatch(/< SLO 90\.0%/);
+    expect(accuracyNotice(retrained(0.87, 700), config)).toBeNull();
+  });
+
+  it("without the held-out size, or with too few labels, the floor stays a breach", () => {
+    expect(accuracyBreach({ ...retrained(0.893, 700), baselineRows: null }, config)).toMatch(/< SLO/);
+    expect(accuracyBreach(retrained(0.893, 50), config)).toBeNull(); // too few labels to judge at all
+    expect(accuracyNotice(retrained(0.893, 50), config)).toBeNull();
+  });
+
+  it("a drop past the allowed drop under the baseline is a breach whatever the test says", () => {
+    const f = figures("1", { realized: 0.89, labelled: 300, baseline: 0.95, baselineRows: 40 });
+    expect(accuracyBreach(f, config)).toMatch(/under its baseline 95\.0%/);
+    expect(accuracyNotice(f, config)).toBeNull();
+  });
+
+  it("at or above the floor there is neither", () => {
+    expect(accuracyBreach(retrained(0.91, 700), config)).toBeNull();
+    expect(accuracyNotice(retrained(0.91, 700), config)).toBeNull();
+  });
+});
 
 describe("deployments", () => {
   const dep = { version: "2", previousVersion: "1", role: "primary" as const, action: "promote", ageSeconds: 1200, atUs: 5e12 };

@@ -1,5 +1,5 @@
 import type { AgentConfig } from "../configuration.ts";
-import { accuracyOf, extractFacts, sloViolations, type Facts } from "../facts.ts";
+import { accuracyOf, extractFacts, sloNotices, sloViolations, type Facts } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Evidence, Observations } from "../state.ts";
 import { entry, numbered, observe, summarize, type AgentDeps } from "./common.ts";
 
@@ -24,6 +24,7 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
   const evidence = [...first, ...numbered({ evidence: [...state.evidence, ...first] }, more)];
   const facts = extractFacts(evidence, config, deps.now());
   const violations = sloViolations(facts, config);
+  const notices = sloNotices(facts, config);
   const primary = facts.serving[0];
   const observations: Observations = {
     window,
@@ -33,6 +34,7 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
       : null,
     drift: facts.drift ? { drifted: facts.drift.datasetDrifted, share: facts.drift.share, top: facts.drift.ranked.slice(0, 5).map((f) => ({ feature: f.feature, psi: f.psi, drifted: f.drifted })) } : null,
     violations,
+    notices,
   };
   const alert = state.trigger.kind === "alert" ? state.trigger.alert : null;
   const acc = primary ? accuracyOf(primary, config.thresholds.minLabelled) : null;
@@ -40,7 +42,9 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
     ? `SLO breach: ${violations.join("; ")}`
     : alert
       ? `alert ${alert.alertname} fired; SLOs look met (${acc ? `${acc.source} accuracy ${(acc.value * 100).toFixed(1)}%` : "no accuracy yet"}), investigating anyway`
-      : "healthy";
+      : notices.length
+        ? `healthy, with a notice: ${notices.join("; ")}`
+        : "healthy";
   return {
     observations,
     evidence,

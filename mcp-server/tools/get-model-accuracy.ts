@@ -15,7 +15,7 @@ export function registerGetModelAccuracyTool(server: McpServer, deps: ToolDeps):
     title: "Model accuracy",
     description:
       "Live accuracy of a model on labelled traffic (labels arrive later through feedback), with a 95% interval, per class, per " +
-      "version beside each version's held-out accuracy at training (baselineAccuracy), and per time bucket (trend). Where labels " +
+      "version beside each version's held-out accuracy at training (baselineAccuracy, on baselineRows rows), and per time bucket (trend). Where labels " +
       "are missing, `estimated` is a CBPE estimate from the model's confidence. Use it to find whether and when accuracy dropped.",
     input: z
       .object({
@@ -31,23 +31,34 @@ export function registerGetModelAccuracyTool(server: McpServer, deps: ToolDeps):
       labelled: z.number(),
       accuracy: z.number().nullable(),
       baselineAccuracy: z.number().nullable().describe("Held-out accuracy at training of the analysed version (when one)."),
-      byVersion: z.array(z.looseObject({ version: z.string(), accuracy: z.number().nullable(), baselineAccuracy: z.number().nullable() })),
+      baselineRows: z.number().nullable().describe("How many held-out rows baselineAccuracy was measured on."),
+      byVersion: z.array(z.looseObject({ version: z.string(), accuracy: z.number().nullable(), baselineAccuracy: z.number().nullable(), baselineRows: z.number().nullable() })),
       trend: z.array(z.looseObject({ start: z.string(), labelled: z.number(), accuracy: z.number().nullable() })),
       notes: z.array(z.string()),
     }),
     annotations: readOnly,
     async run({ model, version, window, bucketSeconds }) {
       const report = await getAccuracy(deps.store, { model, version, window: anchored(window, deps.clock()), bucketSeconds });
-      const heldOut = new Map((await listVersions(deps.store, model)).map((v) => [v.version, typeof v.metrics.accuracy === "number" ? v.metrics.accuracy : null]));
-      const byVersion = report.byVersion.map((v) => ({ ...v, baselineAccuracy: heldOut.get(v.version) ?? null }));
+      const heldOut = new Map((await listVersions(deps.store, model)).map((v) => [v.version, heldOutOf(v.metrics)]));
+      const none = { baselineAccuracy: null, baselineRows: null };
+      const byVersion = report.byVersion.map((v) => ({ ...v, ...(heldOut.get(v.version) ?? none) }));
       const single = report.version ?? (byVersion.length === 1 ? byVersion[0]!.version : null);
-      const data = { ...report, byVersion, baselineAccuracy: single ? (heldOut.get(single) ?? null) : null };
+      const data = { ...report, byVersion, ...((single && heldOut.get(single)) || none) };
       return { summary: summarize(data), data };
     },
   });
 }
 
-type Data = Omit<AccuracyReport, "byVersion"> & { baselineAccuracy: number | null; byVersion: (AccuracyReport["byVersion"][number] & { baselineAccuracy: number | null })[] };
+interface HeldOut {
+  baselineAccuracy: number | null;
+  baselineRows: number | null;
+}
+type Data = Omit<AccuracyReport, "byVersion"> & HeldOut & { byVersion: (AccuracyReport["byVersion"][number] & HeldOut)[] };
+
+function heldOutOf(metrics: Record<string, unknown>): HeldOut {
+  const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+  return { baselineAccuracy: num(metrics.accuracy), baselineRows: num(metrics.testRows) };
+}
 
 function summarize(r: Data): string {
   const w = `${r.window.from} – ${r.window.to}`;
