@@ -2,7 +2,7 @@ import { mcnemar } from "../stats/mcnemar.ts";
 import type { Store } from "../store/client.ts";
 import { imputationFill } from "./baseline.ts";
 import { encodeRows } from "./encode.ts";
-import { argmax } from "./evaluate.ts";
+import { argmax, evaluate, type Evaluation } from "./evaluate.ts";
 import { predictProba } from "./predict.ts";
 import { readReferenceSample } from "./reference-sample.ts";
 import { getVersion, registerVersion, RegistryError, type ModelVersion } from "./registry.ts";
@@ -97,7 +97,7 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
   const scored = selection.sets.map((set) => {
     const trained = trainModel({ dataset: dataset(r, schema, set.examples), kind, seed });
     const right = rightOnes(trained, heldOut.map((l) => l.example));
-    return { recipe: set.recipe, trainRows: set.examples.length, heldOutAccuracy: share(right), right };
+    return { recipe: set.recipe, trainRows: set.examples.length, heldOutAccuracy: share(right), right, trained };
   });
   // The most accurate on the newest rows; among equals the one with more data, which varies less.
   const best = scored.reduce((a, b) => (b.heldOutAccuracy > a.heldOutAccuracy || (b.heldOutAccuracy === a.heldOutAccuracy && b.trainRows > a.trainRows) ? b : a));
@@ -108,7 +108,9 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
     kind,
     onnx: trained.onnx,
     schema: trained.schema,
-    metrics: trained.metrics,
+    // What the version should do on the traffic it will serve: the chosen recipe on the newest
+    // post-change rows. The refit's own split is of a mix that may be mostly reference rows.
+    metrics: { ...evaluationOn(best.trained, heldOut.map((l) => l.example)), trainRows: final.examples.length, testRows: heldOutRows },
     trainingData: { ...trained.trainingData, source: "prediction log", recipe: best.recipe, baseVersion: r.baseVersion, fromUs: r.fromUs, toUs: r.toUs },
     baseline: trained.baseline,
     tags: ["retrained", `from:${r.baseVersion}`],
@@ -173,11 +175,19 @@ function dataset(r: RetrainRequest, schema: ModelSchema, examples: Example[]): D
 }
 
 /** Which of the examples the trained model classifies right, imputing as serving will. */
-function rightOnes(trained: TrainResult, examples: Example[]): boolean[] {
+function probaOf(trained: TrainResult, examples: Example[]): Float32Array {
   const fill = imputationFill(trained.baseline.features, trained.schema);
+  return predictProba(trained.weights, encodeRows(examples.map((e) => e.row), trained.schema, fill), examples.length);
+}
+
+function rightOnes(trained: TrainResult, examples: Example[]): boolean[] {
   const classes = trained.schema.classes.length;
-  const proba = predictProba(trained.weights, encodeRows(examples.map((e) => e.row), trained.schema, fill), examples.length);
+  const proba = probaOf(trained, examples);
   return examples.map((e, r) => argmax(proba, r * classes, classes) === e.label);
+}
+
+function evaluationOn(trained: TrainResult, examples: Example[]): Evaluation {
+  return evaluate(probaOf(trained, examples), Int32Array.from(examples, (e) => e.label), trained.schema.classes);
 }
 
 function share(flags: boolean[]): number {

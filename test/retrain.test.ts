@@ -83,6 +83,8 @@ it("trains a candidate on logged, labelled traffic that learns the new category 
   expect(result.heldOutRows).toBe(800);
   expect(result.candidates.map((c) => c.recipe)).toEqual(["log_only", "log_plus_reference", "log_plus_more_reference"]);
   expect(result.heldOutAccuracy).toBe(Math.max(...result.candidates.map((c) => c.heldOutAccuracy)));
+  // The version's recorded held-out accuracy is the one on the population it will serve.
+  expect(result.version.metrics).toMatchObject({ accuracy: result.heldOutAccuracy, testRows: 800, trainRows: result.trainedOnRows });
   expect(result.reweighting!.domainBalancedAccuracy).toBeGreaterThan(0.7);
   expect(result.trainedOnRows).toBe(result.candidates.find((c) => c.recipe === result.recipe)!.trainRows * 1.25);
   expect(result.heldOutAccuracy).toBeGreaterThan(result.servingAccuracy);
