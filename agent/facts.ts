@@ -523,42 +523,41 @@ export function comparable(a: VersionFigures, b: VersionFigures, minLabelled: nu
 }
 
 /**
- * Accuracy below the floor, or more than the allowed drop under the version's own baseline. Under
- * the floor but as good as the version's own held-out accuracy said it would be is not a breach:
- * the model serves as trained, so nothing it could be retrained or rolled back to is known to do
- * better (that is `accuracyNotice`).
+ * Accuracy below the floor, more than the allowed drop under the version's own baseline, or
+ * significantly under its held-out accuracy (thresholds.heldOut). Under the floor but as good as
+ * the held-out accuracy said it would be is not a breach: the model serves as trained, so no
+ * retrain on the same population is known to do better (that is `accuracyNotice`).
  */
 export function accuracyBreach(f: VersionFigures, config: AgentConfig): string | null {
   const acc = accuracyOf(f, config.thresholds.minLabelled);
   if (!acc) return null;
   const label = `${acc.source} accuracy ${pct(acc.value)}${acc.source === "realized" ? ` (n=${f.labelled})` : ""}`;
-  if (acc.value < config.slo.minAccuracy && heldOutGap(f, config) === null) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
+  const p = heldOutP(f, config);
+  if (acc.value < config.slo.minAccuracy && (p === null || p < config.thresholds.heldOut.asTrainedLevel)) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
   if (f.baseline !== null && f.baseline - acc.value > config.slo.maxAccuracyDrop) return `${label} is ${points(f.baseline - acc.value)} under its baseline ${pct(f.baseline)}`;
+  const { minDrop, pValue } = config.thresholds.heldOut;
+  if (p !== null && p < pValue && f.baseline! - acc.value >= minDrop) {
+    return `${label} is ${points(f.baseline! - acc.value)} under its held-out accuracy ${pct(f.baseline!)} on ${f.baselineRows} rows (one-sided p=${p.toPrecision(2)})`;
+  }
   return null;
 }
 
 /** Under the accuracy floor while serving as trained: recorded for a person, not an incident. */
 export function accuracyNotice(f: VersionFigures, config: AgentConfig): string | null {
-  const gap = accuracyBreach(f, config) ? null : heldOutGap(f, config);
-  if (gap === null || f.realized! >= config.slo.minAccuracy) return null;
-  return `realized accuracy ${pct(f.realized!)} (n=${f.labelled}) < SLO ${pct(config.slo.minAccuracy)}, as trained: its held-out accuracy was ${pct(f.baseline!)} on ${f.baselineRows} rows (one-sided p=${gap.toPrecision(2)} ≥ ${AS_TRAINED_LEVEL}); a retrain on the same population is not expected to do better — the SLO or the features need a person`;
+  const p = accuracyBreach(f, config) ? null : heldOutP(f, config);
+  if (p === null || f.realized! >= config.slo.minAccuracy) return null;
+  return `realized accuracy ${pct(f.realized!)} (n=${f.labelled}) < SLO ${pct(config.slo.minAccuracy)}, as trained: its held-out accuracy was ${pct(f.baseline!)} on ${f.baselineRows} rows (one-sided p=${p.toPrecision(2)} ≥ ${config.thresholds.heldOut.asTrainedLevel}); a retrain on the same population is not expected to do better — the SLO or the features need a person`;
 }
 
-// Strict, because a floor breach that is not an incident is only recorded: it must take a clear
-// "no worse than at training" to silence it.
-const AS_TRAINED_LEVEL = 0.01;
-
 /**
- * The one-sided p-value that live realized accuracy is below the version's held-out accuracy, when
- * that p is at least AS_TRAINED_LEVEL (the version serves as trained); null when it is lower, or
- * when labels or the held-out size are not known.
+ * The one-sided p-value (two-proportion z) that live realized accuracy is below the version's
+ * held-out accuracy; null when labels or the held-out size are not known.
  */
-function heldOutGap(f: VersionFigures, config: AgentConfig): number | null {
+function heldOutP(f: VersionFigures, config: AgentConfig): number | null {
   if (f.realized === null || f.baseline === null || !f.baselineRows || f.labelled < config.thresholds.minLabelled) return null;
   const nb = Math.round(f.baselineRows);
   const { z, pValue } = twoProportionZTest(Math.round(f.baseline * nb), nb, Math.round(f.realized * f.labelled), f.labelled);
-  const oneSided = z > 0 ? pValue / 2 : 1 - pValue / 2;
-  return oneSided >= AS_TRAINED_LEVEL ? oneSided : null;
+  return z > 0 ? pValue / 2 : 1 - pValue / 2;
 }
 
 /**
