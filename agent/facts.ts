@@ -7,6 +7,7 @@ import {
   driftSchema,
   healthSchema,
   logsSchema,
+  segmentsSchema,
   type AccuracyResult,
   type DeploymentHistory,
   type DriftFeature,
@@ -97,7 +98,18 @@ export interface Facts {
   /** Most labelled rows any accuracy result reported: 0 means no ground truth at all. */
   labelledAny: number;
   wrongSamples: number | null;
+  /** Segments whose error rate rose significantly against the version's held-out rates, largest rise first (find_failing_segments). */
+  segments: FailingSegment[];
   knownFeatures: Set<string>;
+}
+
+export interface FailingSegment {
+  feature: string;
+  label: string;
+  errorRate: number | null;
+  referenceErrorRate: number | null;
+  labelled: number;
+  adjustedPValue: number;
 }
 
 /** The newest result of a tool, from the first of `nodes` that called it (any node when none are named), among calls `keep` accepts. */
@@ -193,6 +205,9 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
       .sort((a, b) => b.rise - a.rise),
     labelledAny,
     wrongSamples: logs ? logs.rows.length : null,
+    segments: (latest(evidence, "find_failing_segments", parser(segmentsSchema), ["investigate"])?.segments ?? [])
+      .filter((x) => x.significant)
+      .map((x) => ({ feature: x.feature, label: x.label, errorRate: x.current.errorRate, referenceErrorRate: x.reference.errorRate, labelled: x.current.labelled, adjustedPValue: x.adjustedPValue })),
     knownFeatures: new Set((drift?.features ?? []).map((f) => f.feature)),
   };
 }

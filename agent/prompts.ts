@@ -10,15 +10,22 @@ ${Object.entries(categoryOf)
 Remedies: ${remedies.join(", ")}.
 
 How to decide:
-- error_spike / latency_regression: error rate or p99 over the SLO. Remedy rollback when a recent deployment
+- error_spike / latency_regression: error rate or p99 over the SLO, or, under the SLO, far over the version's own
+  history (serving[].latencyAgainstOwnHistory / errorsAgainstOwnHistory say whether all requests or a share are slow). Remedy rollback when a recent deployment
   coincides and a previous version exists (shift_traffic when the new version is a canary); escalate when the
   errors are rejected inputs or nothing was deployed.
-- bad_deploy: a recent deployment whose version is clearly less accurate than the one it replaced, with no
-  significant input drift. Remedy rollback (shift_traffic for a canary).
+- bad_deploy: a recent deployment whose version is clearly less accurate than the one it replaced
+  (deployComparison), with no significant input drift against the previous version's baseline
+  (driftAgainstPreviousVersionBaseline); accuracyChangePoint.relativeToDeploy "at_deploy" says the fall began with
+  the deployment. Features in shiftedAgainstOwnTrainingOnly moved against the new version's own training data only:
+  that is the deployment's fault, not covariate shift. Remedy rollback (shift_traffic for a canary).
 - missing_values: a feature's missing-value rate rose. Remedy escalate (the upstream pipeline must be fixed).
 - new_category: a categorical feature receives values training never saw. Remedy retrain.
 - covariate_shift: features drifted (high PSI) and accuracy fell. Remedy retrain. List the features by PSI.
 - concept_drift: realized accuracy fell while inputs did not drift and nothing was deployed. Remedy retrain.
+  failingSegments say where the errors rose; cite them.
+- notices are not problems: accuracy under the SLO that the version's own held-out accuracy predicted. With only
+  notices and no sloViolations, the root cause is none.
 - none: nothing explains a problem. Remedy none when nothing is wrong, escalate when something is.
 
 Rules: never propose rollback without a recent deployment and a previous version; never propose retrain

@@ -270,6 +270,17 @@ export type DeploymentHistory = z.infer<typeof deploymentsSchema>;
 export const logsSchema = z.looseObject({ rows: z.array(z.looseObject({})) });
 export type LogsResult = z.infer<typeof logsSchema>;
 
+/** find_failing_segments → FailingSegmentsReport: segments whose error rate rose, significant first. */
+const segmentRate = z.looseObject({ labelled: num, errors: num, errorRate: num.nullable() });
+export const segmentsSchema = z.looseObject({
+  version: z.string(),
+  overall: z.looseObject({ current: segmentRate, reference: segmentRate }),
+  segments: z.array(
+    z.looseObject({ feature: z.string(), label: z.string(), kind: z.string(), current: segmentRate, reference: segmentRate, rise: num, adjustedPValue: num, significant: z.boolean() }),
+  ),
+});
+export type SegmentsResult = z.infer<typeof segmentsSchema>;
+
 const anyObject = z.looseObject({});
 
 // ── actions ───────────────────────────────────────────────────────────────────────────────────
@@ -351,6 +362,9 @@ export class McpTools {
   }
   logs(args: { model: string; limit?: number; correct?: boolean; version?: string; window?: Window; orderBy?: "ts" | "confidence" | "latency" }) {
     return this.call("query_inference_logs", args, logsSchema);
+  }
+  segments(args: { model: string; version?: string; window?: Window; against?: "window" | "baseline" }) {
+    return this.call("find_failing_segments", args, segmentsSchema);
   }
   compare(args: { model: string; versionA: string; versionB: string; window?: Window; mode?: string }) {
     return this.call("compare_model_versions", args, anyObject);

@@ -25,7 +25,7 @@ import { AgentState, type AgentStateType, type Evidence } from "../agent/state.t
 import { McpTools } from "../agent/tools.ts";
 import { registerAlertWebhook } from "../agent/webhook.ts";
 import { eventually } from "./helpers/eventually.ts";
-import { startOllamaStub, type OllamaStub } from "./helpers/ollama-stub.ts";
+import { startOllamaStub, type ChatRequestBody, type OllamaStub } from "./helpers/ollama-stub.ts";
 
 // These tests drive the real graph, real nodes and the real MCP client (agent/tools.ts) against an
 // MCP server built with the SDK over an in-memory transport, so each scenario is exact. It answers
@@ -194,6 +194,8 @@ interface Scenario {
   accuracy: (a: Args, w: FakeWorld) => object;
   drift: (a: Args, w: FakeWorld) => object;
   health: (a: Args, w: FakeWorld) => object;
+  /** find_failing_segments' answer; none rose by default. */
+  segments?: (a: Args) => object;
   /** The plan views an applied retrain starts with and advance_rollout then returns, in order; without them the server has no retraining. */
   rollout?: object[];
 }
@@ -267,6 +269,24 @@ function healthy(): Scenario {
 /** One version for days; labels say it got worse while inputs did not move. */
 function conceptDrift(): Scenario {
   return { ...healthy(), accuracy: () => accuracyResult([{ version: "1", accuracy: 0.78, labelled: 600, baseline: 0.92 }]) };
+}
+
+/** find_failing_segments' report (the server's schema) for v1: the errors rose in these segments. */
+function segmentsResult(risen: { feature: string; label: string; current: number; reference: number; labelled: number }[]) {
+  const rate = (errorRate: number, labelled: number) => ({ labelled, errors: Math.round(errorRate * labelled), errorRate });
+  return {
+    model: "credit",
+    version: "1",
+    window: window(),
+    reference: { kind: "baseline" },
+    overall: { current: rate(0.22, 600), reference: rate(0.08, 4000), rise: 0.14 },
+    tested: 30,
+    alpha: 0.05,
+    segments: risen.map((r) => ({ ...r, kind: "range", current: rate(r.current, r.labelled), reference: rate(r.reference, 800), rise: r.current - r.reference, excessErrors: 40, pValue: 1e-8, adjustedPValue: 1e-6, significant: true })),
+    features: [],
+    outsideTop: null,
+    notes: [],
+  };
 }
 
 // ── a fake MCP server with the contract's tools ─────────────────────────────────────────────
@@ -355,6 +375,7 @@ class FakeWorld {
     register("get_model_accuracy", (a) => s.accuracy(a, this));
     register("detect_data_drift", (a) => s.drift(a, this));
     register("get_model_health", (a) => s.health(a, this));
+    register("find_failing_segments", (a) => s.segments?.(a) ?? segmentsResult([]));
     register("get_deployment_history", () => ({ model: "credit", events: this.events, truncated: false, next_cursor: null }));
     register("query_inference_logs", () => ({
       model: "credit",
@@ -575,6 +596,13 @@ describe("deterministic reasoner: one rule per root cause", () => {
     const d = await diagnose(conceptDrift());
     expect(d).toMatchObject({ rootCause: "concept_drift", category: "data", remedy: "retrain", features: [] });
     expect(d.explanation).toMatch(/78\.0% \(n=600\) < SLO 90\.0%/);
+    expect(d.explanation).not.toMatch(/rose most/);
+  });
+
+  it("concept_drift says where: the segments whose error rate rose, from find_failing_segments", async () => {
+    const d = await diagnose({ ...conceptDrift(), segments: () => segmentsResult([{ feature: "income", label: "income in [20000, 35000)", current: 0.41, reference: 0.09, labelled: 150 }]) });
+    expect(d).toMatchObject({ rootCause: "concept_drift", remedy: "retrain", features: [] });
+    expect(d.explanation).toMatch(/errors rose most in income in \[20000, 35000\) \(error rate 41\.0% on 150 rows, held out 9\.0%\) \[E\d+\]/);
   });
 
   it("none: nothing abnormal → no remedy; input drift without effect → still none", async () => {
@@ -653,6 +681,25 @@ describe("Ollama reasoner against a loopback /api/chat", () => {
     expect(d.fallbackReason).toBeUndefined();
   });
 
+  it("receives the facts the rules read: deploy comparison and attribution, drift against the previous version, relative baselines, failing segments, notices", async () => {
+    stub = await startOllamaStub([rollback]);
+    await reasoner(stub).diagnose({ model: "credit", evidence: await evidenceFor(badDeploy()), config: testConfig(), nowMs: NOW });
+    const facts = factsSent(stub.requests[0]!);
+    expect(facts.deployComparison).toMatchObject({ previousVersion: "1", version: "2", source: "realized" });
+    expect((facts.deployComparison as { drop: number }).drop).toBeCloseTo(0.192, 3);
+    expect(facts).toHaveProperty("driftAgainstPreviousVersionBaseline");
+    expect(facts).toHaveProperty("shiftedAgainstOwnTrainingOnly", []);
+    expect(facts.sloViolations).toEqual(expect.arrayContaining([expect.stringMatching(/v2/)]));
+    expect(facts.serving).toEqual(expect.arrayContaining([expect.objectContaining({ version: "2", latencyAgainstOwnHistory: null, accuracyBreach: expect.stringMatching(/72\.0%/) })]));
+
+    await stub.close();
+    stub = await startOllamaStub([rollback]);
+    const where = { ...conceptDrift(), segments: () => segmentsResult([{ feature: "income", label: "income in [20000, 35000)", current: 0.41, reference: 0.09, labelled: 150 }]) };
+    await reasoner(stub).diagnose({ model: "credit", evidence: await evidenceFor(where), config: testConfig(), nowMs: NOW });
+    expect(factsSent(stub.requests[0]!).failingSegments).toEqual([{ feature: "income", label: "income in [20000, 35000)", errorRate: 0.41, referenceErrorRate: 0.09, labelled: 150, adjustedPValue: 1e-6 }]);
+    expect(stub.requests[0]!.messages[0]!.content).toMatch(/failingSegments/);
+  });
+
   it("retries a malformed answer once and uses the second when it is valid", async () => {
     stub = await startOllamaStub(["definitely not json", rollback]);
     const d = await reasoner(stub).diagnose({ model: "credit", evidence: await evidenceFor(badDeploy()), config: testConfig(), nowMs: NOW });
@@ -685,6 +732,12 @@ describe("Ollama reasoner against a loopback /api/chat", () => {
     expect(d.fallbackReason).toMatch(/Ollama at http:\/\/127\.0\.0\.1:1 failed/);
   });
 });
+
+/** The facts object the user prompt carries as JSON. */
+function factsSent(req: ChatRequestBody): Record<string, unknown> {
+  const line = req.messages[1]!.content.split("\n").find((l) => l.startsWith("Facts derived from the evidence: "))!;
+  return JSON.parse(line.slice("Facts derived from the evidence: ".length)) as Record<string, unknown>;
+}
 
 // ── routing ─────────────────────────────────────────────────────────────────────────────────
 

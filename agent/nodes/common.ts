@@ -2,7 +2,7 @@ import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../diagnosis.ts";
 import { pct } from "../facts.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
-import { ToolError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools } from "../tools.ts";
+import { ToolError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
 export interface AgentDeps {
@@ -59,6 +59,14 @@ export const summarize = {
     return e ? `${h.events.length} events; newest: ${e.action} v${e.version || "?"} by ${e.actor || "?"} at ${new Date(e.ts / 1000).toISOString()}${e.state ? ` → primary v${e.state.primary ?? "none"}` : ""}` : "no deployments";
   },
   logs: (l: LogsResult) => `${l.rows.length} wrong predictions sampled`,
+  segments: (r: SegmentsResult) => {
+    const risen = r.segments.filter((x) => x.significant).slice(0, 3);
+    const rate = (x: { errorRate: number | null }) => (x.errorRate === null ? "n/a" : pct(x.errorRate));
+    return (
+      `v${r.version} error rate ${rate(r.overall.current)} (n=${r.overall.current.labelled}) vs ${rate(r.overall.reference)}; ` +
+      (risen.length ? `rose most in ${risen.map((x) => `${x.label} ${rate(x.current)} (n=${x.current.labelled}) vs ${rate(x.reference)}, q=${x.adjustedPValue.toExponential(1)}`).join("; ")}` : "no segment rose significantly")
+    );
+  },
   /** compare_model_versions answers with a verdict in words; anything else is shown as JSON, cut short. */
   compare: (c: Record<string, unknown>) => (typeof c.verdict === "string" ? `${c.verdict}${typeof c.better === "string" ? ` (better: v${c.better})` : ""}` : summarize.object(c)),
   applied: (a: Record<string, unknown>) => {

@@ -6,7 +6,8 @@ import { lookbackWindow } from "./monitor.ts";
 /**
  * More evidence than monitoring needs, all through MCP tools: accuracy by version and over time over
  * a window long enough to include the version before the last deployment (its trend says when
- * accuracy fell), drift of the serving version by feature, samples of wrong predictions, and, when a
+ * accuracy fell), drift of the serving version by feature, samples of wrong predictions, the
+ * segments whose error rate rose against the version's held-out rates (where a concept drift is), and, when a
  * deployment is recent, the two versions side by side and the new version's inputs against the
  * previous version's training baseline as well as its own — drift against its own baseline only
  * means it was trained on data unlike its traffic. Health and deployments came with monitor.
@@ -23,10 +24,12 @@ export async function investigate(state: AgentStateType, deps: AgentDeps): Promi
   const accArgs = { model, window: lookback };
   const driftArgs = { model, window, ...(primary ? { version: primary } : {}) };
   const logArgs = { model, correct: false, orderBy: "confidence" as const, limit: 20, window };
+  const segmentArgs = { model, window, against: "baseline" as const, ...(primary ? { version: primary } : {}) };
   const calls: Promise<{ evidence: Omit<Evidence, "id"> }>[] = [
     observe("investigate", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), summarize.accuracy),
     observe("investigate", "detect_data_drift", driftArgs, () => tools.drift(driftArgs), summarize.drift),
     observe("investigate", "query_inference_logs", logArgs, () => tools.logs(logArgs), summarize.logs),
+    observe("investigate", "find_failing_segments", segmentArgs, () => tools.segments(segmentArgs), summarize.segments),
   ];
   if (dep?.previousVersion) {
     const cmpArgs = { model, versionA: dep.previousVersion, versionB: dep.version, window: lookback };

@@ -253,9 +253,17 @@ const conceptDrift: Analyzer = (facts, config, cite) => {
     features: [],
     confidence: 0.7,
     remedy: "retrain",
-    explanation: `${hit.version ? `v${hit.version}` : "the model"}: ${accuracyBreach(hit, config)} ${cite("get_model_accuracy")} while its inputs did not drift (${inputDrift(facts, config).summary}) ${cite("detect_data_drift")} and nothing was deployed: the relation between inputs and labels changed.`,
+    explanation: `${hit.version ? `v${hit.version}` : "the model"}: ${accuracyBreach(hit, config)} ${cite("get_model_accuracy")} while its inputs did not drift (${inputDrift(facts, config).summary}) ${cite("detect_data_drift")} and nothing was deployed: the relation between inputs and labels changed${whereText(facts, cite)}.`,
   };
 };
+
+/** Where a concept drift is: the segments whose error rate rose most. */
+function whereText(facts: Facts, cite: Cite): string {
+  if (!facts.segments.length) return "";
+  const rate = (x: number | null) => (x === null ? "n/a" : pct(x));
+  const top = facts.segments.slice(0, 3).map((x) => `${x.label} (error rate ${rate(x.errorRate)} on ${x.labelled} rows, held out ${rate(x.referenceErrorRate)})`);
+  return `; the errors rose most in ${top.join(", ")} ${cite("find_failing_segments")}`;
+}
 
 const analyzers: Analyzer[] = [errorSpike, latencyRegression, badDeploy, missingValues, newCategory, covariateShift, conceptDrift];
 

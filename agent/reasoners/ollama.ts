@@ -1,7 +1,19 @@
 import { Ollama, type Message } from "ollama";
 import { z } from "zod";
 import { checkedDiagnosisSchema, diagnosisCoreSchema, type Diagnosis, type DiagnosisCore, type ReasonInput, type Reasoner } from "../diagnosis.ts";
-import { extractFacts, type Facts } from "../facts.ts";
+import type { AgentConfig } from "../configuration.ts";
+import {
+  accuracyBreach,
+  deployComparison,
+  errorsAgainstBaseline,
+  extractFacts,
+  latencyShift,
+  onsetVsDeploy,
+  sloNotices,
+  sloViolations,
+  type DriftFacts,
+  type Facts,
+} from "../facts.ts";
 import { DIAGNOSIS_SYSTEM_PROMPT, diagnosisUserPrompt, retryPrompt } from "../prompts.ts";
 import { checkDiagnosis, diagnoseDeterministic } from "./deterministic.ts";
 
@@ -29,7 +41,7 @@ export function ollamaReasoner(o: OllamaReasonerOptions): Reasoner {
         { role: "system", content: DIAGNOSIS_SYSTEM_PROMPT },
         {
           role: "user",
-          content: diagnosisUserPrompt(input.model, { ...input.config.slo, ...input.config.thresholds }, digest(facts), input.evidence.map((e) => ({ id: e.id, tool: e.tool, args: e.args, summary: e.summary }))),
+          content: diagnosisUserPrompt(input.model, { ...input.config.slo, ...input.config.thresholds }, digest(facts, input.config), input.evidence.map((e) => ({ id: e.id, tool: e.tool, args: e.args, summary: e.summary }))),
         },
       ];
       let answer: DiagnosisCore | undefined;
@@ -68,21 +80,35 @@ function parseAnswer(content: string): { ok: true; value: DiagnosisCore } | { ok
   return r.success ? { ok: true, value: r.data } : { ok: false, problem: r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ") };
 }
 
-/** The facts in a compact, JSON-friendly form for the prompt. */
-function digest(f: Facts): unknown {
+/**
+ * The facts in a compact, JSON-friendly form for the prompt, with what the deterministic rules read
+ * off them (relative baselines, deploy attribution, the change point, where errors rose, notices), so
+ * the model weighs the same findings the rules and the evidence check use.
+ */
+function digest(f: Facts, config: AgentConfig): unknown {
+  const top = (d: DriftFacts) => d.ranked.slice(0, 10).map((x) => ({ feature: x.feature, psi: x.psi, method: x.method, score: x.score, drifted: x.drifted }));
+  const onset = f.accuracyOnset;
+  const cmp = deployComparison(f, config);
   return {
     traffic: f.traffic,
     recentDeployment: f.recentDeployment,
-    serving: f.serving,
+    serving: f.serving.map((v) => ({
+      ...v,
+      latencyAgainstOwnHistory: latencyShift(v, f, config),
+      errorsAgainstOwnHistory: errorsAgainstBaseline(v.history, config.thresholds.relative),
+      accuracyBreach: accuracyBreach(v, config),
+    })),
     versions: Object.fromEntries(f.versions),
-    drift: f.drift && {
-      datasetDrifted: f.drift.datasetDrifted,
-      share: f.drift.share,
-      predictionDrifted: f.drift.predictionDrifted,
-      topFeatures: f.drift.ranked.slice(0, 10).map((x) => ({ feature: x.feature, psi: x.psi, method: x.method, score: x.score, drifted: x.drifted })),
-    },
+    sloViolations: sloViolations(f, config),
+    notices: sloNotices(f, config),
+    deployComparison: cmp && { previousVersion: cmp.dep.previousVersion, version: cmp.dep.version, previous: cmp.a, deployed: cmp.b, source: cmp.source, drop: cmp.drop, pValue: cmp.pValue },
+    accuracyChangePoint: onset && { ...onset, at: new Date(onset.atUs / 1000).toISOString(), relativeToDeploy: f.recentDeployment ? onsetVsDeploy(onset, f.recentDeployment.atUs) : null },
+    drift: f.drift && { datasetDrifted: f.drift.datasetDrifted, share: f.drift.share, predictionDrifted: f.drift.predictionDrifted, topFeatures: top(f.drift) },
+    driftAgainstPreviousVersionBaseline: f.referenceDrift && { referenceVersion: f.referenceDrift.referenceVersion, datasetDrifted: f.referenceDrift.datasetDrifted, topFeatures: top(f.referenceDrift) },
+    shiftedAgainstOwnTrainingOnly: f.mismatch,
     unseen: f.unseen,
     missingRise: f.missingRise,
+    failingSegments: f.segments.slice(0, 10),
     labelledRows: f.labelledAny,
     wrongPredictionSamples: f.wrongSamples,
   };
