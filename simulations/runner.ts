@@ -1,4 +1,3 @@
-import { setTimeout as delay } from "node:timers/promises";
 import { detectDataDrift, getAccuracy, modelHealth, type Window } from "../analysis/index.ts";
 import { loadAgentConfig } from "../agent/configuration.ts";
 import { openAgent, type Agent } from "../agent/runtime.ts";
@@ -10,6 +9,7 @@ import { SIM_TOKENS, startEnvironment, type SimulationEnvironment } from "./envi
 import type { ScenarioResult, SeriesPoint, Verdict } from "./result.ts";
 import { ruleVerdict, type RuleDiagnosis } from "./rule-baseline.ts";
 import type { Scenario } from "./scenario.ts";
+import { Lockstep } from "./lockstep.ts";
 import { ScenarioRun } from "./scenario-run.ts";
 import { checkVerdict } from "./scoring.ts";
 
@@ -49,7 +49,7 @@ export async function runScenarios(entries: SuiteEntry[], options: RunOptions = 
       }),
   });
   const windowSeconds = options.windowSeconds ?? 1000;
-  const pace: Pace = { trafficFlowing: true };
+  const pace = new Lockstep();
   const agent = await openAgent(
     loadAgentConfig({
       MLWATCH_DATA_DIR: env.dataDir,
@@ -66,7 +66,7 @@ export async function runScenarios(entries: SuiteEntry[], options: RunOptions = 
       MLWATCH_AGENT_ROLLOUT_DEADLINE_S: "12000",
       ...(process.env.OLLAMA_HOST ? { OLLAMA_HOST: process.env.OLLAMA_HOST, MLWATCH_OLLAMA_MODEL: process.env.MLWATCH_OLLAMA_MODEL } : {}),
     }),
-    { now: () => nowMicros() / 1000, sleep: (ms) => virtualSleep(ms, pace), print: () => undefined },
+    { now: () => nowMicros() / 1000, sleep: (ms) => pace.sleep(ms), print: () => undefined },
   );
   try {
     const results: ScenarioResult[] = [];
@@ -78,18 +78,6 @@ export async function runScenarios(entries: SuiteEntry[], options: RunOptions = 
   }
 }
 
-/** Whether requests are still being sent: virtual time only moves with them. */
-interface Pace {
-  trafficFlowing: boolean;
-}
-
-/** Waits until virtual time has moved on by ms (traffic moves it); at once when no traffic will move it. */
-async function virtualSleep(ms: number, pace: Pace): Promise<void> {
-  const target = nowMicros() + ms * 1000;
-  const realDeadline = Date.now() + 20_000;
-  while (pace.trafficFlowing && nowMicros() < target && Date.now() < realDeadline) await delay(10);
-}
-
 interface AgentIncident {
   launchedAt: number;
   outcome: RunOutcome;
@@ -99,11 +87,11 @@ async function runOne(
   env: SimulationEnvironment,
   agent: Agent,
   entry: SuiteEntry,
-  pace: Pace,
+  pace: Lockstep,
   o: { checkEvery: number; windowSeconds: number; progress: (line: string) => void },
 ): Promise<ScenarioResult> {
   const started = performance.now();
-  pace.trafficFlowing = true;
+  pace.resume();
   const run = new ScenarioRun(env, entry.scenario, entry.dir);
   const tag = `${run.scenario.name}#${run.scenario.seed}`;
   env.clock.advanceSeconds(86_400); // a fresh day: no window reaches the previous scenario
@@ -118,6 +106,8 @@ async function runOne(
   const requestAt = (us: number) => Math.max(0, Math.round((us - startUs) / (run.scenario.secondsPerRequest * 1e6)));
 
   const check = async (i: number) => {
+    // Every answered row and delivered label in the store before anyone reads it.
+    await Promise.all([env.service.predictions.flush(), env.service.labels.flush()]);
     const window: Window = { fromUs: nowMicros() - o.windowSeconds * 1e6, toUs: nowMicros() + 1 };
     const [accuracy, drift, health] = await Promise.all([
       getAccuracy(env.store, { model: run.model, window }),
@@ -135,16 +125,23 @@ async function runOne(
     }
     if (!task && mayLaunch(incidents)) {
       const launchedAt = i;
-      const launched = await agent.runner.launch(run.model, { kind: "schedule" });
-      task = launched.done.then((outcome) => {
-        healthyLooks = outcome.status === "healthy" ? healthyLooks + 1 : 0;
-        if (outcome.status !== "healthy") {
-          incidents.push({ launchedAt, outcome });
-          report(o.progress, tag, outcome, launchedAt, requestAt);
-        }
-        task = null;
+      pace.started();
+      const launched = await agent.runner.launch(run.model, { kind: "schedule" }).catch((err: unknown) => {
+        pace.done();
+        throw err;
       });
+      task = launched.done
+        .then((outcome) => {
+          healthyLooks = outcome.status === "healthy" ? healthyLooks + 1 : 0;
+          if (outcome.status !== "healthy") {
+            incidents.push({ launchedAt, outcome });
+            report(o.progress, tag, outcome, launchedAt, requestAt);
+          }
+          task = null;
+        })
+        .finally(() => pace.done());
     }
+    await pace.turn();
   };
 
   let i = 0;
@@ -163,7 +160,7 @@ async function runOne(
     i += o.checkEvery;
     await check(i);
   }
-  pace.trafficFlowing = false;
+  pace.stop();
   await task;
   // Detection and diagnosis are the first incident's; the remedy that counts is the last one's.
   const first = incidents[0] ?? null;

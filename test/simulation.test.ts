@@ -84,6 +84,9 @@ describe("mlwatch simulate", () => {
     expect(a.accuracy.after).toBeGreaterThanOrEqual(a.accuracy.attainable - 0.02);
     const verdict = (r: typeof a) => ({ detected: r.detected, rootCause: r.rootCause, features: r.features, remedy: r.remedy, recovered: r.recovered, falseAlarm: r.falseAlarm });
     expect(verdict(b)).toEqual(verdict(a));
+    // Traffic and the agent take turns on the virtual clock: the same requests, not only the same verdict.
+    const when = (r: typeof a) => ({ delay: r.detectionDelayRequests, recovery: r.timeToRecoveryRequests, total: r.totalRequests, accuracy: r.accuracy });
+    expect(when(b)).toEqual(when(a));
   }, SIMULATION_TIMEOUT_MS);
 
   it("raises no alarm on a no-fault control", async () => {
