@@ -1,5 +1,6 @@
 import { findChangePoint } from "../analysis/change-point.ts";
-import { compareVersions, getAccuracy, modelHealth } from "../analysis/index.ts";
+import { compareVersions, getAccuracy, modelHealth, resolveWindow } from "../analysis/index.ts";
+import { shadowEstimate, type ShadowEstimate } from "../analysis/shadow-estimate.ts";
 import { iso } from "../analysis/window.ts";
 import { retrainFromLog } from "../models/retrain.ts";
 import type { TrafficChange } from "../rollout/traffic-changes.ts";
@@ -120,18 +121,32 @@ async function enterCanary(t: ApplyTarget, plan: Plan, percent: number): Promise
   await change(t, plan, { action: "deploy", role: "canary", version: plan.candidateVersion, percent }, `canary at ${percent}%`);
 }
 
+/** CBPE on every shadowed request, labelled or not: shown beside the gate, never deciding it (an estimate trusts calibration the labels test). */
+function withEstimate<G extends GateResult>(gate: G, e: ShadowEstimate): G {
+  const pct = (x: number | null) => (x === null ? "n/a" : `${(x * 100).toFixed(1)}%`);
+  const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
+  return {
+    ...gate,
+    figures: { ...gate.figures, estimated_requests: e.requests, estimated_candidate_accuracy: round(e.shadow), estimated_primary_accuracy: round(e.primary) },
+    reason: `${gate.reason}; CBPE estimate on all ${e.requests} shadowed requests: candidate ${pct(e.shadow)}, primary ${pct(e.primary)}`,
+  };
+}
+
 async function readGate(t: ApplyTarget, plan: Plan, spec: StageSpec, state: StageState, now: number): Promise<GateResult & { look?: boolean }> {
   const window = { fromUs: state.startedAtUs, toUs: now + 1 };
   switch (spec.name) {
     case "collect":
       return collect(t, plan, spec.gate, state, now);
     case "shadow": {
-      const c = await compareVersions(t.store, { model: plan.model, versionA: plan.baseVersion, versionB: plan.candidateVersion, window, mode: "shadow" });
+      const [c, estimate] = await Promise.all([
+        compareVersions(t.store, { model: plan.model, versionA: plan.baseVersion, versionB: plan.candidateVersion, window, mode: "shadow" }),
+        shadowEstimate(t.store, { model: plan.model, primary: plan.baseVersion, shadow: plan.candidateVersion, window: resolveWindow(window) }),
+      ]);
       const s = c.shadow;
       const pairs = s
         ? { labelledPairs: s.labelledPairs, primaryCorrect: s.bothCorrect + s.onlyA, candidateCorrect: s.bothCorrect + s.onlyB, onlyCandidate: s.onlyB, onlyPrimary: s.onlyA }
         : { labelledPairs: 0, primaryCorrect: 0, candidateCorrect: 0, onlyCandidate: 0, onlyPrimary: 0 };
-      return shadowGate(spec.gate, pairs, state.looks);
+      return withEstimate(shadowGate(spec.gate, pairs, state.looks), estimate);
     }
     case "canary": {
       const c = await compareVersions(t.store, { model: plan.model, versionA: plan.baseVersion, versionB: plan.candidateVersion, window, mode: "window" });

@@ -339,6 +339,23 @@ describe("the approval gate", () => {
     expect(shadowEvent).toMatchObject({ actor: "rollout", proposalId: p.proposal_id, approvalId: applied.proposal.approval_id });
     expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(["rollout_start", "rollout_collect", "retrain", "rollout_train", "rollout_shadow"]));
 
+    // Live requests, no labels yet: the gate waits for labelled pairs, and shows the CBPE estimate of both on the shadowed requests.
+    for (const e of generateCredit(40, 8).examples) {
+      const res = await fetch(`${svc.url}/v1/models/credit/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ features: e.row }) });
+      expect(res.status).toBe(200);
+    }
+    // The shadow scores after each answer: the last of its rows may reach the log a moment later.
+    const advanced = async () => {
+      await svc.predictions.flush();
+      return ok(agent, "advance_rollout", { plan_id: plan.id });
+    };
+    await expect.poll(async () => (await advanced()).stages[2].figures.estimated_requests).toBe(40);
+    const estimated = await advanced();
+    const figures = estimated.stages[2].figures;
+    expect(figures).toMatchObject({ labelled_pairs: 0, estimated_requests: 40 });
+    for (const k of ["estimated_candidate_accuracy", "estimated_primary_accuracy"]) expect(figures[k]).toBeGreaterThan(0.5);
+    expect(estimated.stages[2].note).toMatch(/0 of 250 labelled pairs.*CBPE estimate on all 40 shadowed requests: candidate \d+\.\d%, primary \d+\.\d%/);
+
     const aborted = await ok(agent, "abort_rollout", { plan_id: plan.id, by: "alice", reason: "not now" });
     expect(aborted).toMatchObject({ status: "aborted", outcome: expect.stringMatching(/aborted by alice at shadow: not now; shadow removed/) });
     expect((await admin("traffic")).json.state.shadow).toBeNull();
