@@ -41,7 +41,7 @@ export interface ServiceOptions {
   store: Store;
   logger?: Logger;
   /** Extra routes hosted in the same process (the MCP endpoint, the agent's webhook). */
-  extend?: (app: FastifyInstance) => Promise<void> | void;
+  extend?: (app: FastifyInstance, registry: Registry) => Promise<void> | void;
 }
 
 /** Builds and starts the inference service; the caller owns the store and closes it after us. */
@@ -117,7 +117,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   registerAuditRoutes(app, store);
   registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
   registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
-  await extend?.(app);
+  await extend?.(app, registry);
 
   await Promise.all(traffic.modelNames().flatMap((m) => warmUp(sessions, traffic, m)));
   const url = await app.listen({ host: cfg.host, port: cfg.port });

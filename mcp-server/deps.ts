@@ -3,6 +3,7 @@ import type { Store } from "../store/client.ts";
 import { nowMicros } from "../store/clock.ts";
 import type { Principal } from "./auth.ts";
 import { defaultLimits, type Limits } from "./config.ts";
+import type { McpMetrics } from "./metrics.ts";
 
 /** What the server factory needs; nothing here knows which transport carries the calls. */
 export interface McpDeps {
@@ -19,6 +20,8 @@ export interface McpDeps {
   principal?: Principal;
   limits?: Partial<Limits>;
   proposalTtlSeconds?: number;
+  /** Where tool outcomes are counted; unset where the process exposes no metrics (stdio). */
+  metrics?: McpMetrics;
 }
 
 /** McpDeps with every default filled in: what each tool receives. */
@@ -32,6 +35,7 @@ export interface ToolDeps {
   principal: Principal;
   limits: Limits;
   proposalTtlSeconds: number;
+  metrics: McpMetrics | undefined;
 }
 
 export function resolveDeps(deps: McpDeps): ToolDeps {
@@ -45,5 +49,6 @@ export function resolveDeps(deps: McpDeps): ToolDeps {
     principal: deps.principal ?? { role: "agent", name: "mcp" },
     limits: { ...defaultLimits, ...deps.limits },
     proposalTtlSeconds: deps.proposalTtlSeconds ?? 3600,
+    metrics: deps.metrics,
   };
 }

@@ -1,8 +1,10 @@
 import Fastify from "fastify";
+import { Registry } from "prom-client";
 import { loadConfig } from "../config.ts";
 import { openStore } from "../store/client.ts";
 import { migrate } from "../store/migrations.ts";
 import { loadMcpConfig } from "./config.ts";
+import { createMcpMetrics } from "./metrics.ts";
 import { mcpHttpOptionsFrom, registerMcpHttp } from "./transports/http.ts";
 
 /**
@@ -17,7 +19,9 @@ export async function runMcpHttp(): Promise<void> {
   const store = await openStore(config);
   await migrate(store);
   const app = Fastify({ logger: { level: config.logLevel } });
-  await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.localInferenceUrl));
+  const registry = new Registry();
+  await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.localInferenceUrl, createMcpMetrics(registry)));
+  app.get("/metrics", async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   const host = process.env.MLWATCH_HOST ?? (mcp.mcpToken ? "0.0.0.0" : "127.0.0.1");
   const url = await app.listen({ host, port: config.inference.port });
   process.stderr.write(`mlwatch MCP endpoint at ${url}/mcp\n`);

@@ -3,7 +3,16 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import type { ToolDeps } from "./deps.ts";
-import { withDeadline } from "./limits.ts";
+import { LogQueryError } from "../analysis/logs.ts";
+import { UnknownFeatureError } from "../analysis/schema-index.ts";
+import { WindowError } from "../analysis/window.ts";
+import { ExplainInputError } from "../models/explain/check-row.ts";
+import { RegistryError } from "../models/registry.ts";
+import { PlanError } from "../rollout/plan.ts";
+import { ProposalError } from "../rollout/proposals.ts";
+import { TrafficChangeError } from "../rollout/traffic-changes.ts";
+import { DeadlineError, withDeadline } from "./limits.ts";
+import type { ToolOutcome } from "./metrics.ts";
 
 export interface ToolContext {
   signal: AbortSignal;
@@ -45,6 +54,7 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
     { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: spec.output, annotations: spec.annotations },
     // The SDK validated `args` against spec.input; its generic callback type cannot see through I.
     (async (args: z.output<I>, extra: { signal: AbortSignal; authInfo?: AuthInfo }): Promise<CallToolResult> => {
+      const count = (outcome: ToolOutcome) => deps.metrics?.toolCalls.inc({ tool: spec.name, outcome });
       try {
         const { summary, data } = await withDeadline(
           deps.limits.callTimeoutMs,
@@ -56,17 +66,28 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
         const json = JSON.stringify(data);
         const bytes = Buffer.byteLength(json);
         if (bytes > deps.limits.maxResponseBytes) {
+          count("too_large");
           return toolError(
             `${spec.name}: the result is ${Math.ceil(bytes / 1024)} KB, over the ${Math.floor(deps.limits.maxResponseBytes / 1024)} KB limit (MLWATCH_MCP_MAX_RESPONSE_BYTES); narrow the window, the filters or the limit`,
           );
         }
+        count("ok");
         // The JSON also goes as text: clients that ignore structuredContent still see the data.
         return { content: [{ type: "text", text: summary }, { type: "text", text: json }], structuredContent: data as Record<string, unknown> };
       } catch (err) {
+        count(outcomeOf(err));
         return toolError(messageOf(err));
       }
     }) as never,
   );
+}
+
+/** Errors the server raises to turn a request down with its reason: what the caller asked is invalid or not allowed. */
+const REFUSALS = [ProposalError, PlanError, TrafficChangeError, WindowError, LogQueryError, UnknownFeatureError, RegistryError, ExplainInputError];
+
+function outcomeOf(err: unknown): ToolOutcome {
+  if (err instanceof DeadlineError) return "timeout";
+  return REFUSALS.some((E) => err instanceof E) ? "refused" : "error";
 }
 
 export function toolError(message: string): CallToolResult {

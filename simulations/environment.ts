@@ -8,6 +8,7 @@ import { migrate } from "../store/migrations.ts";
 import { useTimeSource, useWallClock } from "../store/clock.ts";
 import { startInferenceService, type InferenceService } from "../inference/service.ts";
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 
 /** Tokens the simulation's roles use; the agent's can never approve, the approver's can. */
 export const SIM_TOKENS = {
@@ -41,7 +42,7 @@ export interface SimulationEnvironment {
  * (chdb allows one per process), the inference service with fault injection, and whatever else
  * `extend` mounts on the same server (the MCP endpoint, the agent's webhook).
  */
-export async function startEnvironment(opts: { dataDir?: string; extend?: (app: FastifyInstance, env: { config: Config; store: Store }) => Promise<void> | void } = {}): Promise<SimulationEnvironment> {
+export async function startEnvironment(opts: { dataDir?: string; extend?: (app: FastifyInstance, env: { config: Config; store: Store; registry: Registry }) => Promise<void> | void } = {}): Promise<SimulationEnvironment> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-sim-"));
   const clock = new VirtualClock(Date.now() * 1000);
   useTimeSource(() => clock.us);
@@ -64,7 +65,7 @@ export async function startEnvironment(opts: { dataDir?: string; extend?: (app: 
     config,
     store,
     logger: pino({ level: "warn" }),
-    extend: opts.extend ? (app) => opts.extend!(app, { config, store }) : undefined,
+    extend: opts.extend ? (app, registry) => opts.extend!(app, { config, store, registry }) : undefined,
   });
   return {
     config,

@@ -2,6 +2,7 @@ import { detectDataDrift, getAccuracy, modelHealth, type Window } from "../analy
 import { loadAgentConfig } from "../agent/configuration.ts";
 import { openAgent, type Agent } from "../agent/runtime.ts";
 import type { RunOutcome } from "../agent/runner.ts";
+import { createMcpMetrics } from "../mcp-server/metrics.ts";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { nowMicros } from "../store/clock.ts";
 import { deploymentHistory } from "../store/deployments.ts";
@@ -40,9 +41,9 @@ const TRAFFIC_ACTIONS = new Set(["deploy", "promote", "rollback", "set_split", "
 /** Runs scenarios one after another in one process: one store, one server, one agent. */
 export async function runScenarios(entries: SuiteEntry[], options: RunOptions = {}): Promise<ScenarioResult[]> {
   const env = await startEnvironment({
-    extend: (app, { config, store }) =>
+    extend: (app, { config, store, registry }) =>
       registerMcpHttp(app, {
-        deps: { store, config, adminToken: SIM_TOKENS.admin, actionsEnabled: true },
+        deps: { store, config, adminToken: SIM_TOKENS.admin, actionsEnabled: true, metrics: createMcpMetrics(registry) },
         mcpToken: SIM_TOKENS.mcp,
         approverToken: SIM_TOKENS.approver,
         allowedOrigins: [],

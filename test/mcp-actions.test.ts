@@ -10,10 +10,18 @@ import { generateCredit } from "../models/datasets/credit.ts";
 import { listVersions, type ModelVersion } from "../models/registry.ts";
 import { deploymentHistory } from "../store/deployments.ts";
 import { nowMicros } from "../store/clock.ts";
+import { createMcpMetrics } from "../mcp-server/metrics.ts";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { registerTrained } from "./helpers/models.ts";
 import { labelNames, seedPredictions } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+
+/** mlwatch_mcp_tool_calls_total for one tool and outcome, from serve's /metrics. */
+async function toolCalls(tool: string, outcome: string): Promise<number> {
+  const text = await (await fetch(`${svc.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`mlwatch_mcp_tool_calls_total{tool="${tool}",outcome="${outcome}"}`));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
 
 const ADMIN = "test-admin-token-0123456789";
 const AGENT = "test-agent-token-0123456789";
@@ -85,13 +93,14 @@ beforeAll(async () => {
     config: t.config,
     store: t.store,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
-    extend: (app) =>
+    extend: (app, registry) =>
       registerMcpHttp(app, {
         deps: {
           store: t.store,
           config: t.config,
           adminToken: ADMIN,
           actionsEnabled: true,
+          metrics: createMcpMetrics(registry),
           clock: () => nowMicros() + skewUs,
           proposalTtlSeconds: TTL_S,
         },
@@ -365,7 +374,8 @@ describe("the approval gate", () => {
     expect(text(await call(agent, "get_rollout", { plan_id: "nope" }))).toMatch(/unknown rollout plan 'nope'/);
   });
 
-  it("refuses proposals that cannot apply to the current state, naming the problem", async () => {
+  it("refuses proposals that cannot apply to the current state, naming the problem, and counts each refusal", async () => {
+    const refusedBefore = await toolCalls("propose_action", "refused");
     const noShadow = await call(agent, "propose_action", { model: "credit", action: "set_traffic_split", shadowPercent: 5, reason: "x" });
     expect(noShadow.isError).toBe(true);
     expect(text(noShadow)).toMatch(/no shadow version/);
@@ -376,6 +386,9 @@ describe("the approval gate", () => {
     const badArgs = await call(agent, "propose_action", { model: "credit", action: "rollback", reason: "x", canaryPercent: 150 });
     expect(badArgs.isError).toBe(true);
     expect(text(badArgs)).toMatch(/canaryPercent/);
+    // The SDK refuses bad arguments before the tool runs; the three the tool turned down are counted.
+    expect((await toolCalls("propose_action", "refused")) - refusedBefore).toBe(3);
+    expect(await toolCalls("propose_action", "error")).toBe(0);
   });
 
   it("shows proposals and approvals in the deployment history tool", async () => {

@@ -5,6 +5,7 @@ import { openStore } from "../../store/client.ts";
 import { migrate } from "../../store/migrations.ts";
 import { startInferenceService, type InferenceService } from "../../inference/service.ts";
 import { loadMcpConfig } from "../../mcp-server/config.ts";
+import { createMcpMetrics } from "../../mcp-server/metrics.ts";
 import { mcpHttpOptionsFrom, registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { loadAgentConfig } from "../../agent/configuration.ts";
 import { openAgent } from "../../agent/runtime.ts";
@@ -49,8 +50,8 @@ export const serveCommand: Command = {
         const service = await startInferenceService({
           config,
           store,
-          extend: async (app) => {
-            await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl));
+          extend: async (app, registry) => {
+            await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl, createMcpMetrics(registry)));
             registerAlertWebhook(app, { runner: agent.runner, token: agentConfig.alertToken });
           },
         });

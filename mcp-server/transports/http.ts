@@ -11,6 +11,7 @@ import type { Config } from "../../config.ts";
 import type { Store } from "../../store/client.ts";
 import { nowMicros } from "../../store/clock.ts";
 import type { McpConfig } from "../config.ts";
+import type { McpMetrics } from "../metrics.ts";
 
 export interface McpHttpOptions extends HttpAuthPolicy {
   /** Everything but who calls (set per request) and where the admin API is (see inferenceUrl). */
@@ -21,9 +22,9 @@ export interface McpHttpOptions extends HttpAuthPolicy {
 }
 
 /** What `mlwatch serve` and `mlwatch mcp --http` both mount, from the validated configuration. */
-export function mcpHttpOptionsFrom(store: Store, config: Config, mcp: McpConfig, inferenceUrl: string | undefined): McpHttpOptions {
+export function mcpHttpOptionsFrom(store: Store, config: Config, mcp: McpConfig, inferenceUrl: string | undefined, metrics: McpMetrics): McpHttpOptions {
   return {
-    deps: { store, config, adminToken: config.inference.adminToken, actionsEnabled: mcp.actionsEnabled, limits: mcp.limits, proposalTtlSeconds: mcp.proposalTtlSeconds },
+    deps: { store, config, adminToken: config.inference.adminToken, actionsEnabled: mcp.actionsEnabled, limits: mcp.limits, proposalTtlSeconds: mcp.proposalTtlSeconds, metrics },
     ...(inferenceUrl ? { inferenceUrl } : {}),
     mcpToken: mcp.mcpToken,
     approverToken: mcp.approverToken,
