@@ -538,10 +538,12 @@ export function comparable(a: VersionFigures, b: VersionFigures, minLabelled: nu
 }
 
 /**
- * Accuracy below the floor, more than the allowed drop under the version's own baseline, or
- * significantly under its held-out accuracy (thresholds.heldOut). Under the floor but as good as
- * the held-out accuracy said it would be is not a breach: the model serves as trained, so no
- * retrain on the same population is known to do better (that is `accuracyNotice`).
+ * Accuracy below the floor, or more than the allowed drop under the version's own baseline. Under
+ * the floor but as good as the held-out accuracy said it would be is not a breach: the model serves
+ * as trained, so no retrain on the same population is known to do better (that is `accuracyNotice`).
+ * A significant drop under the held-out accuracy within the SLO is not one either: the held-out
+ * split is never quite the served population, and as a breach (p < 0.001, ≥ 2 points) it raised
+ * false alarms on two of 21 held-out control runs.
  */
 export function accuracyBreach(f: VersionFigures, config: AgentConfig): string | null {
   const acc = accuracyOf(f, config.thresholds.minLabelled);
@@ -550,10 +552,6 @@ export function accuracyBreach(f: VersionFigures, config: AgentConfig): string |
   const p = heldOutP(f, config);
   if (acc.value < config.slo.minAccuracy && (p === null || p < config.thresholds.heldOut.asTrainedLevel)) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
   if (f.baseline !== null && f.baseline - acc.value > config.slo.maxAccuracyDrop) return `${label} is ${points(f.baseline - acc.value)} under its baseline ${pct(f.baseline)}`;
-  const { minDrop, pValue } = config.thresholds.heldOut;
-  if (p !== null && p < pValue && f.baseline! - acc.value >= minDrop) {
-    return `${label} is ${points(f.baseline! - acc.value)} under its held-out accuracy ${pct(f.baseline!)} on ${f.baselineRows} rows (one-sided p=${p.toPrecision(2)})`;
-  }
   return null;
 }
 

@@ -165,11 +165,10 @@ describe("accuracy under the SLO floor against the version's own held-out accura
     expect(accuracyNotice(f, config)).toBeNull();
   });
 
-  it("within the SLO, significantly (p<0.001) and at least 2 points under the held-out accuracy: a breach", () => {
+  it("within the SLO and its allowed drop, a significant drop under the held-out accuracy alone is not a breach", () => {
     const v1 = (realized: number, labelled: number) => figures("1", { realized, labelled, baseline: 0.955, baselineRows: 4000 });
-    expect(accuracyBreach(v1(0.925, 800), config)).toMatch(/92\.5% \(n=800\) is 3\.0 points under its held-out accuracy 95\.5% on 4000 rows \(one-sided p=0\.000/);
-    expect(accuracyBreach(v1(0.94, 800), config)).toBeNull(); // p≈0.04
-    expect(accuracyBreach(v1(0.945, 20000), config)).toBeNull(); // significant, but 1 point
+    expect(accuracyBreach(v1(0.925, 800), config)).toBeNull(); // 3 points, p≈0.0001: a held-out control's fluctuation looked like this
+    expect(accuracyBreach(v1(0.89, 800), config)).toMatch(/< SLO 90\.0%/);
   });
 
   it("at or above the floor there is neither", () => {
