@@ -23,6 +23,8 @@ export async function runMcpStdio(): Promise<void> {
   const mcp = loadMcpConfig();
   if (await serveRunning(mcp.serveUrl, mcp.mcpToken)) {
     log(`bridging to mlwatch serve at ${mcp.serveUrl}`);
+    // The tools are serve's: whether actions are offered is its MLWATCH_MCP_ACTIONS, not ours.
+    if (mcp.actionsEnabled) log("MLWATCH_MCP_ACTIONS=1 is set here, but serve's own setting decides which tools it offers");
     await bridgeStdioToHttp(new URL(mcp.serveUrl), mcp.mcpToken, log);
     return;
   }
@@ -59,19 +61,70 @@ export async function serveStoreOnStdio(input?: Readable, output?: Writable): Pr
 
 /**
  * Embedded mode: the store lives in a child whose stdin is /dev/null (see stdio-child.ts for why);
- * this process only copies bytes between its own stdin/stdout and the child's fd 3.
+ * this process only copies bytes between its own stdin/stdout and the child's fd 3. A child that
+ * stops before it answered anything (the store is locked by another process) leaves the client's
+ * requests, `initialize` first, waiting: each gets a JSON-RPC error carrying the child's reason.
  */
 async function relayToStoreChild(): Promise<void> {
   const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./stdio-child.ts", import.meta.url))], {
-    stdio: ["ignore", 2, 2, "pipe"],
+    stdio: ["ignore", 2, "pipe", "pipe"],
     env: process.env,
   });
+  let reason = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    reason = lastReason(chunk.toString("utf8")) ?? reason;
+  });
   const channel = child.stdio[3] as Duplex;
+  // Writes to a child that has gone fail with EPIPE or ECONNRESET; its exit code says why.
+  channel.on("error", () => undefined);
+  const requests = new RequestIds();
+  let answered = false;
+  channel.once("data", () => (answered = true));
+  process.stdin.on("data", requests.read);
   process.stdin.pipe(channel);
   channel.pipe(process.stdout);
   const code = await new Promise<number>((resolve) => child.once("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0))));
   process.stdin.unpipe(channel);
-  if (code !== 0) throw new StoreError(`the process serving the store exited with code ${code} (its reason is on stderr above)`);
+  process.stdin.off("data", requests.read);
+  if (code === 0) return;
+  const message = reason || `the process serving the store exited with code ${code}`;
+  if (!answered) await writeErrors(requests.ids, message);
+  // Its reason is already on stderr, from the child.
+  throw new StoreError(reason ? `the process serving the store exited with code ${code}` : message);
+}
+
+/** The last line the store child wrote about itself, without its prefix. */
+function lastReason(text: string): string | undefined {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("mlwatch mcp: "))
+    .at(-1)
+    ?.slice("mlwatch mcp: ".length);
+}
+
+/** Ids of the requests in newline-delimited JSON-RPC (the stdio transport's framing). */
+class RequestIds {
+  readonly ids: (string | number)[] = [];
+  private partial = "";
+
+  read = (chunk: Buffer): void => {
+    const lines = (this.partial + chunk.toString("utf8")).split("\n");
+    this.partial = lines.pop()!;
+    for (const line of lines) {
+      try {
+        const m = JSON.parse(line) as { id?: unknown; method?: unknown };
+        if (typeof m.method === "string" && (typeof m.id === "string" || typeof m.id === "number")) this.ids.push(m.id);
+      } catch {
+        // not JSON: the child would have answered it with a parse error; nothing to answer here
+      }
+    }
+  };
+}
+
+function writeErrors(ids: (string | number)[], message: string): Promise<void> {
+  const text = ids.map((id) => JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32603, message: `mlwatch mcp: ${message}` } }) + "\n").join("");
+  return new Promise((resolve) => (text ? process.stdout.write(text, () => resolve()) : resolve()));
 }
 
 /** A `serve` that refuses our token is worth a clear stop rather than a bridge that fails every call. */

@@ -1,0 +1,46 @@
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+
+// `mlwatch mcp` on a store another process holds (chdb admits one per data directory), with no
+// serve to bridge to: the client's initialize gets an error naming the cause, and the process ends
+// with one line of its own, not an unhandled ECONNRESET.
+
+const root = path.resolve(import.meta.dirname, "..");
+let t: TempStore | undefined;
+
+afterAll(async () => {
+  await t?.store.close();
+  if (t) fs.rmSync(t.dir, { recursive: true, force: true });
+});
+
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+it("answers initialize with the store's lock as the reason and exits 1 cleanly", async () => {
+  t = await tempStore(); // this test process holds the store
+  let stderr = "";
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: ["bin/mlwatch.js", "mcp"],
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", MLWATCH_DATA_DIR: t.dir, MLWATCH_URL: `http://127.0.0.1:${await closedPort()}/mcp`, MLWATCH_MCP_ACTIONS: "1" },
+    stderr: "pipe",
+  });
+  transport.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((resolve) => (transport.onclose = () => resolve()));
+  const client = new Client({ name: "mcp-stdio-locked-test", version: "1" });
+  await expect(client.connect(transport)).rejects.toThrow(/-32603: mlwatch mcp: the embedded store at .* is in use by another process/);
+  await exited;
+  expect(stderr).not.toMatch(/ECONNRESET|EPIPE|Unhandled|node:internal/);
+  expect(stderr.trim().split("\n").at(-1)).toMatch(/^mlwatch mcp: the process serving the store exited with code 1$/);
+}, 120_000);
