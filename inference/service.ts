@@ -17,6 +17,7 @@ import { createServingMetrics } from "./metrics.ts";
 import { Predictor } from "./predictor.ts";
 import { RecentPredictions } from "./recent-predictions.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
+import { registerVersionRoute } from "./routes/register-version.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerExplainRoute } from "./routes/explain.ts";
 import { registerFeedbackRoute } from "./routes/feedback.ts";
@@ -114,6 +115,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
     maxLabels: cfg.maxInstances,
   });
   registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
+  registerVersionRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
   registerAuditRoutes(app, store);
   registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
   registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });

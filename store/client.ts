@@ -29,6 +29,9 @@ export interface Store {
 
 export class StoreError extends Error {}
 
+/** Another process holds the embedded store (chdb admits one per data directory). */
+export class StoreLockedError extends StoreError {}
+
 /** chdb permits one engine per process; every caller in the process shares it. */
 let embedded: { path: string; store: Store } | undefined;
 
@@ -166,7 +169,7 @@ function explainOpenError(err: unknown, dir: string): StoreError {
   const message = err instanceof Error ? err.message : String(err);
   // chdb reports a held lock as "Cannot lock file" or, in newer builds, only as a failed connection.
   if (/lock|Failed to create connection/i.test(message)) {
-    return new StoreError(
+    return new StoreLockedError(
       `the embedded store at ${dir} is in use by another process; reach that process over HTTP or stop it (${message.split("\n")[0]})`,
     );
   }

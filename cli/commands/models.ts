@@ -1,7 +1,8 @@
 import type { Command } from "../command.ts";
 import { parse, printTable, subcommand, UsageError } from "../command.ts";
 import { withStore } from "../open-store.ts";
-import { describeRewrite, importModel } from "../../models/import/import.ts";
+import { describeRewrite, prepareImport } from "../../models/import/import.ts";
+import { registerNewVersion, throughServe } from "../register-version.ts";
 import { inspectModelFile } from "../../models/import/inspect-report.ts";
 import { getVersion, listModels, listVersions, type ModelVersion } from "../../models/registry.ts";
 
@@ -71,13 +72,12 @@ async function importFile(argv: string[]): Promise<void> {
   if (!values.name) throw new UsageError("--name is required");
   if (!values.reference) throw new UsageError("--reference <file.csv> is required: its rows become the drift baseline");
   const outputs = scoreKind(values.outputs);
-  await withStore(async (store, config) => {
-    const r = await importModel(store, config.modelDir, { model: values.name!, file, schemaFile: values.schema, reference: values.reference!, label: values.label, outputs });
-    for (const line of r.inferred) console.log(`inferred: ${line}`);
-    for (const rewrite of r.rewrites) console.log(`rewrote: ${describeRewrite(rewrite)}`);
-    const accuracy = typeof r.version.metrics["accuracy"] === "number" ? `, reference accuracy ${((r.version.metrics["accuracy"] as number) * 100).toFixed(2)}%` : "";
-    console.log(`registered ${r.version.model} v${r.version.version} (imported ${file}): baseline from ${r.referenceRows} reference rows${accuracy}, sha256 ${r.version.sha256.slice(0, 12)}…`);
-  });
+  const r = await prepareImport({ model: values.name!, file, schemaFile: values.schema, reference: values.reference!, label: values.label, outputs });
+  for (const line of r.inferred) console.log(`inferred: ${line}`);
+  for (const rewrite of r.rewrites) console.log(`rewrote: ${describeRewrite(rewrite)}`);
+  const { version, via } = await registerNewVersion(r.input);
+  const accuracy = typeof version.metrics["accuracy"] === "number" ? `, reference accuracy ${((version.metrics["accuracy"] as number) * 100).toFixed(2)}%` : "";
+  console.log(`registered ${version.model} v${version.version} (imported ${file}): baseline from ${r.referenceRows} reference rows${accuracy}, sha256 ${version.sha256.slice(0, 12)}…${throughServe(via)}`);
 }
 
 async function inspect(argv: string[]): Promise<void> {

@@ -1,8 +1,7 @@
 import os from "node:os";
 import type { Command } from "../command.ts";
 import { CommandError, parse, printTable, UsageError } from "../command.ts";
-import { loadConfig } from "../../config.ts";
-import { loadMcpConfig } from "../../mcp-server/config.ts";
+import { adminApi } from "../admin-api.ts";
 import { AdminApiError, postTrafficChange } from "../../rollout/admin-client.ts";
 import type { TrafficChange } from "../../rollout/traffic-changes.ts";
 import type { StoredDeploymentEvent, TrafficState } from "../../store/deployments.ts";
@@ -152,51 +151,6 @@ async function change(verb: string, model: string, change: TrafficChange, values
 }
 
 /** Where serve's admin API is and how to talk to it. */
-function adminApi() {
-  const baseUrl = loadMcpConfig().localInferenceUrl;
-  const token = loadConfig().inference.adminToken;
-  const origin = new URL(baseUrl).origin;
-  const failure = (status: number | null, message: string): CommandError => {
-    if (status === null) return new CommandError(`mlwatch serve does not answer at ${origin} (MLWATCH_INFERENCE_URL, else http://127.0.0.1:$MLWATCH_PORT): ${message}`);
-    const hint = status === 401 || status === 403 ? " (set MLWATCH_ADMIN_TOKEN to the token serve runs with)" : "";
-    return new CommandError(`${message}${hint}`);
-  };
-  const get = async (path: string): Promise<unknown> => {
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, baseUrl), { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(15_000) });
-    } catch (err) {
-      throw failure(null, causeOf(err));
-    }
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      // reported by status below
-    }
-    if (!res.ok) {
-      const reason = typeof json.reason === "string" ? json.reason : text.slice(0, 300).replace(/\s+/g, " ");
-      throw failure(res.status, `the inference admin API answered ${res.status}${json.error ? ` ${String(json.error)}` : ""}: ${reason}`);
-    }
-    return json;
-  };
-  return {
-    baseUrl,
-    token,
-    failure,
-    get,
-    traffic: async (model: string) => (await get(`/v1/admin/models/${encodeURIComponent(model)}/traffic`)) as { state: TrafficState; event_id: string | null },
-  };
-}
-
-/** "connect ECONNREFUSED 127.0.0.1:8080" rather than undici's bare "fetch failed". */
-function causeOf(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof Error && cause.message) return cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** One line per role, e.g. "primary v2 (previous v1); canary v3 at 20%; shadow none". */
 export function renderState(model: string, state: TrafficState, eventId: string | null): string {
   const v = (version: string | null) => (version ? `v${version}` : "none");

@@ -1,8 +1,7 @@
 import type { Command } from "../command.ts";
 import { parse, UsageError } from "../command.ts";
-import { withStore } from "../open-store.ts";
+import { registerNewVersion, throughServe } from "../register-version.ts";
 import { makeDataset, type DatasetSpec } from "../../models/datasets/index.ts";
-import { registerVersion } from "../../models/registry.ts";
 import { trainModel } from "../../models/train.ts";
 
 const usage = `usage: mlwatch train --name <model> [options]
@@ -14,7 +13,8 @@ const usage = `usage: mlwatch train --name <model> [options]
   --seed <n>                    seed for data, split and initialisation (default 1)
 
 Trains, evaluates on a held-out split, exports ONNX, computes the drift baseline and registers a
-new version (status staging).`;
+new version (status staging). While \`mlwatch serve\` owns the store, the version is registered
+through its admin API (MLWATCH_INFERENCE_URL, MLWATCH_ADMIN_TOKEN), with serve still serving.`;
 
 const options = {
   name: { type: "string" },
@@ -39,21 +39,19 @@ export const trainCommand: Command = {
     const seed = positiveInt("--seed", values.seed);
     const dataset = makeDataset(datasetSpec(values), rows, seed);
     const trained = trainModel({ dataset, kind, seed });
-    await withStore(async (store, config) => {
-      const version = await registerVersion(store, config.modelDir, {
-        model: values.name as string,
-        kind,
-        onnx: trained.onnx,
-        schema: trained.schema,
-        metrics: trained.metrics,
-        trainingData: trained.trainingData,
-        baseline: trained.baseline,
-        reference: dataset.examples,
-      });
-      console.log(
-        `registered ${version.model} v${version.version} (${kind}, ${dataset.name}): held-out accuracy ${(trained.metrics.accuracy * 100).toFixed(2)}% on ${trained.metrics.testRows} rows, sha256 ${version.sha256.slice(0, 12)}…`,
-      );
+    const { version, via } = await registerNewVersion({
+      model: values.name as string,
+      kind,
+      onnx: trained.onnx,
+      schema: trained.schema,
+      metrics: trained.metrics,
+      trainingData: trained.trainingData,
+      baseline: trained.baseline,
+      reference: dataset.examples,
     });
+    console.log(
+      `registered ${version.model} v${version.version} (${kind}, ${dataset.name}): held-out accuracy ${(trained.metrics.accuracy * 100).toFixed(2)}% on ${trained.metrics.testRows} rows, sha256 ${version.sha256.slice(0, 12)}…${throughServe(via)}`,
+    );
   },
 };
 

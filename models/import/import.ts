@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Store } from "../../store/client.ts";
 import { featureBaselines, imputationFill } from "../baseline.ts";
-import { MODEL_NAME, registerVersion, sha256, type ModelVersion } from "../registry.ts";
+import { MODEL_NAME, registerVersion, sha256, type ModelVersion, type NewVersion } from "../registry.ts";
 import type { ModelSchema, Row } from "../schema.ts";
 import { completeSchema, type ScoreKind } from "./complete-schema.ts";
 import { ImportError } from "./errors.ts";
@@ -37,6 +37,11 @@ export interface ImportResult {
   referenceRows: number;
 }
 
+/** A checked import, ready to register: here, or through a running serve that owns the store. */
+export interface PreparedImport extends Omit<ImportResult, "version"> {
+  input: NewVersion;
+}
+
 /** Rows scored before anything is registered, to fail on what serving would fail on. */
 export const DRY_RUN_ROWS = 100;
 const SCORING_CHUNK_ROWS = 10_000;
@@ -59,6 +64,12 @@ export type ImportedSource = {
  * is registered unless every check passes.
  */
 export async function importModel(store: Store, modelDir: string, req: ImportRequest): Promise<ImportResult> {
+  const { input, ...prepared } = await prepareImport(req);
+  return { ...prepared, version: await registerVersion(store, modelDir, input) };
+}
+
+/** Every check of importModel, and the version to register; nothing is written. */
+export async function prepareImport(req: ImportRequest): Promise<PreparedImport> {
   if (!MODEL_NAME.test(req.model)) throw new ImportError(`--name '${req.model}': lowercase letters, digits, '-' or '_', at most 64`);
   const original = readModelFile(req.file);
   const proto = readOnnx(original, req.file);
@@ -82,7 +93,7 @@ export async function importModel(store: Store, modelDir: string, req: ImportReq
       seed,
       source: { file: path.basename(req.file), sha256: sha256(original), producer: graph.producer, rewrites: rewrites.map(describeRewrite) },
     };
-    const version = await registerVersion(store, modelDir, {
+    const input: NewVersion = {
       model: req.model,
       kind: "imported",
       onnx: artifact,
@@ -93,8 +104,8 @@ export async function importModel(store: Store, modelDir: string, req: ImportReq
       tags: ["imported"],
       ...(reference.labels ? { reference: reference.rows.map((row, i) => ({ row, label: reference.labels![i]! })) } : {}),
       actor: req.actor ?? "cli",
-    });
-    return { version, inferred, rewrites, referenceRows: reference.rows.length };
+    };
+    return { input, inferred, rewrites, referenceRows: reference.rows.length };
   } finally {
     await session.release();
   }

@@ -1,0 +1,31 @@
+import { registerVersion, type ModelVersion, type NewVersion } from "../models/registry.ts";
+import { versionToWire } from "../models/version-wire.ts";
+import { StoreLockedError } from "../store/client.ts";
+import { adminApi } from "./admin-api.ts";
+import { CommandError } from "./command.ts";
+import { withStore } from "./open-store.ts";
+
+/**
+ * Registers a trained or imported version in the store, or, when a running `mlwatch serve` owns the
+ * embedded store, through its admin API (POST /v1/admin/models/:name/versions): adding a version
+ * never needs serve stopped. `via` is serve's URL when it went that way.
+ */
+export async function registerNewVersion(input: NewVersion): Promise<{ version: ModelVersion; via: string | null }> {
+  try {
+    return { version: await withStore((store, config) => registerVersion(store, config.modelDir, input)), via: null };
+  } catch (err) {
+    if (!(err instanceof StoreLockedError)) throw err;
+    const api = adminApi();
+    try {
+      const answer = (await api.post(`/v1/admin/models/${encodeURIComponent(input.model)}/versions`, versionToWire(input))) as { version: ModelVersion };
+      return { version: answer.version, via: new URL(api.baseUrl).origin };
+    } catch (viaServe) {
+      throw new CommandError(`${err.message}; handing the version to mlwatch serve failed too: ${(viaServe as Error).message}`);
+    }
+  }
+}
+
+/** The suffix a command prints when the version went through serve. */
+export function throughServe(via: string | null): string {
+  return via ? ` (through mlwatch serve at ${via})` : "";
+}
