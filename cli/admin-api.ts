@@ -1,5 +1,6 @@
 import { loadConfig } from "../config.ts";
 import { loadMcpConfig } from "../mcp-server/config.ts";
+import { readReply } from "../rollout/admin-client.ts";
 import type { TrafficState } from "../store/deployments.ts";
 import { CommandError } from "./command.ts";
 
@@ -29,13 +30,7 @@ export function adminApi() {
     } catch (err) {
       throw failure(null, causeOf(err));
     }
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    } catch {
-      // reported by status below
-    }
+    const { text, json } = await readReply(res);
     if (!res.ok) {
       const field = res.status === 400 && typeof json.field === "string" ? ` (${json.field})` : "";
       const reason = typeof json.reason === "string" ? json.reason : text.slice(0, 300).replace(/\s+/g, " ");

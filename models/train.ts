@@ -2,6 +2,7 @@ import { computeBaseline, featureBaselines, imputationFill, type ModelBaseline }
 import { encodedWidth, encodeRows, numericSlots } from "./encode.ts";
 import { evaluate, type ClassMetrics } from "./evaluate.ts";
 import { exportOnnx } from "./onnx-export.ts";
+import type { NewVersion } from "./registry.ts";
 import { predictProba } from "./predict.ts";
 import { Rng, subSeed } from "./rng.ts";
 import type { Dataset, Example, ModelSchema } from "./schema.ts";
@@ -51,6 +52,21 @@ export interface TrainResult {
   trainingData: TrainingDataInfo;
   /** The model itself, for predictProba. */
   weights: TrainedModel;
+}
+
+/** What registering a trained model takes: the result, and the examples it learnt from as its reference sample. */
+export function newVersionOf(model: string, kind: ModelKind, trained: TrainResult, examples: readonly Example[], actor?: string): NewVersion {
+  return {
+    model,
+    kind,
+    onnx: trained.onnx,
+    schema: trained.schema,
+    metrics: trained.metrics,
+    trainingData: trained.trainingData,
+    baseline: trained.baseline,
+    reference: examples,
+    ...(actor ? { actor } : {}),
+  };
 }
 
 /** Split, fit, evaluate on the held-out rows, export ONNX and compute the baseline. Pure: no I/O. */

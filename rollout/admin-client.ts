@@ -12,6 +12,16 @@ export class AdminApiError extends Error {
   }
 }
 
+/** An admin API answer as text and, when it is JSON, parsed; a non-JSON answer is reported by its status. */
+export async function readReply(res: Response): Promise<{ text: string; json: Record<string, unknown> }> {
+  const text = await res.text();
+  try {
+    return { text, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  } catch {
+    return { text, json: {} };
+  }
+}
+
 export interface ChangeAudit {
   actor: string;
   reason: string;
@@ -49,13 +59,7 @@ export async function postTrafficChange(
   } catch (err) {
     throw new AdminApiError(`cannot reach the inference admin API at ${url.origin} (MLWATCH_INFERENCE_URL): ${err instanceof Error ? err.message : String(err)}`, null);
   }
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    // a non-JSON answer is reported by status below
-  }
+  const { text, json } = await readReply(res);
   if (!res.ok) {
     const reason = typeof json.reason === "string" ? json.reason : text.slice(0, 300);
     throw new AdminApiError(`the inference admin API answered ${res.status}${json.error ? ` ${String(json.error)}` : ""}: ${reason}`, res.status);

@@ -1,4 +1,3 @@
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Fastify from "fastify";
 import { pino } from "pino";
@@ -15,6 +14,7 @@ import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { registerTrained } from "./helpers/models.ts";
 import { labelNames, seedPredictions } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+import { closedPort } from "./helpers/ports.ts";
 
 /** mlwatch_mcp_tool_calls_total for one tool and outcome, from serve's /metrics. */
 async function toolCalls(tool: string, outcome: string): Promise<number> {
@@ -74,14 +74,6 @@ async function approveOverHttp(id: string, body: Record<string, unknown>, token 
     body: JSON.stringify(body),
   });
   return { status: res.status, json: (await res.json()) as any };
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+import { closedPort } from "./helpers/ports.ts";
 
 // `mlwatch mcp` on a store another process holds (chdb admits one per data directory), with no
 // serve to bridge to: the client's initialize gets an error naming the cause, and the process ends
@@ -17,14 +17,6 @@ afterAll(async () => {
   await t?.store.close();
   if (t) fs.rmSync(t.dir, { recursive: true, force: true });
 });
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 it("answers initialize with the store's lock as the reason and exits 1 cleanly", async () => {
   t = await tempStore(); // this test process holds the store

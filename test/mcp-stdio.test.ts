@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { seedDriftScenario, type DriftScenario } from "./helpers/seed-store.ts";
 import { tempStore } from "./helpers/temp-store.ts";
+import { closedPort } from "./helpers/ports.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 let dir: string;
@@ -20,15 +20,6 @@ async function ok(name: string, args: Record<string, unknown>): Promise<{ data: 
   const first = r.content[0]?.type === "text" ? r.content[0].text : "";
   if (r.isError) throw new Error(`${name} failed: ${first}`);
   return { data: r.structuredContent as Record<string, any>, summary: first };
-}
-
-/** A port that was free a moment ago and has no listener now. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {

@@ -4,7 +4,7 @@ import { parse } from "../command.ts";
 import { loadConfig } from "../../config.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import { registerVersion } from "../../models/registry.ts";
-import { trainModel } from "../../models/train.ts";
+import { newVersionOf, trainModel } from "../../models/train.ts";
 import { openStore, type Store } from "../../store/client.ts";
 import { migrate } from "../../store/migrations.ts";
 import { startInferenceService, type InferenceService } from "../../inference/service.ts";
@@ -38,17 +38,7 @@ async function demo(config: ReturnType<typeof loadConfig>, store: Store, request
   step(`store: ${store.mode} ClickHouse, database ${store.database}${config.clickhouse.mode === "embedded" ? ` at ${config.clickhouse.path}` : ""}`);
   const dataset = generateCredit(20_000, 1);
   const trained = trainModel({ dataset, kind: "logistic", seed: 1 });
-  const v = await registerVersion(store, config.modelDir, {
-    model: "credit-risk",
-    kind: "logistic",
-    onnx: trained.onnx,
-    schema: trained.schema,
-    metrics: trained.metrics,
-    trainingData: trained.trainingData,
-    baseline: trained.baseline,
-    reference: dataset.examples,
-    actor: "demo",
-  });
+  const v = await registerVersion(store, config.modelDir, newVersionOf("credit-risk", "logistic", trained, dataset.examples, "demo"));
   step(`trained logistic regression on 20,000 synthetic credit applications: held-out accuracy ${pct(trained.metrics.accuracy)}`);
   step(`registered credit-risk v${v.version} (ONNX, sha256 ${v.sha256.slice(0, 12)}…)`);
 

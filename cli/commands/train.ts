@@ -2,7 +2,7 @@ import type { Command } from "../command.ts";
 import { parse, UsageError } from "../command.ts";
 import { registerNewVersion, throughServe } from "../register-version.ts";
 import { makeDataset, type DatasetSpec } from "../../models/datasets/index.ts";
-import { trainModel } from "../../models/train.ts";
+import { newVersionOf, trainModel } from "../../models/train.ts";
 
 const usage = `usage: mlwatch train --name <model> [options]
 
@@ -39,16 +39,7 @@ export const trainCommand: Command = {
     const seed = positiveInt("--seed", values.seed);
     const dataset = makeDataset(datasetSpec(values), rows, seed);
     const trained = trainModel({ dataset, kind, seed });
-    const { version, via } = await registerNewVersion({
-      model: values.name as string,
-      kind,
-      onnx: trained.onnx,
-      schema: trained.schema,
-      metrics: trained.metrics,
-      trainingData: trained.trainingData,
-      baseline: trained.baseline,
-      reference: dataset.examples,
-    });
+    const { version, via } = await registerNewVersion(newVersionOf(values.name as string, kind, trained, dataset.examples));
     console.log(
       `registered ${version.model} v${version.version} (${kind}, ${dataset.name}): held-out accuracy ${(trained.metrics.accuracy * 100).toFixed(2)}% on ${trained.metrics.testRows} rows, sha256 ${version.sha256.slice(0, 12)}…${throughServe(via)}`,
     );
