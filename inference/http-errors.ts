@@ -1,3 +1,4 @@
+import type { ZodError } from "zod";
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { ServingMetrics } from "./metrics.ts";
 import { PredictError } from "./predictor.ts";
@@ -46,4 +47,11 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServingMetric
     count("internal");
     return reply.code(500).send({ error: "internal", reason: "internal error; see the service log" });
   });
+}
+
+/** The 400 body for a request body zod refused: its first issue, with the path as `field`. */
+export function invalidBody(error: ZodError): { error: "invalid_request"; field: string; reason: string } {
+  const issue = error.issues[0]!;
+  const path = issue.code === "unrecognized_keys" ? issue.keys : issue.path;
+  return { error: "invalid_request", field: ["body", ...path].join("."), reason: issue.message };
 }

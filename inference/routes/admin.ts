@@ -3,6 +3,7 @@ import type { Store } from "../../store/client.ts";
 import { deploymentHistory } from "../../store/deployments.ts";
 import { listVersions } from "../../models/registry.ts";
 import { bearerGuard } from "../auth.ts";
+import { invalidBody } from "../http-errors.ts";
 import { faultSettingsSchema, type FaultInjector } from "../faults.ts";
 import type { ServingMetrics } from "../metrics.ts";
 import { adminRoutes, changeFromBody, routeBodyJsonSchema, type AuditBody } from "../../rollout/admin-codec.ts";
@@ -42,11 +43,7 @@ export function registerAdminRoutes(
         { schema: { summary: "Inject latency or errors (MLWATCH_FAULT_INJECTION=1 only)", params } },
         async (req, reply) => {
           const parsed = faultSettingsSchema.safeParse(req.body);
-          if (!parsed.success) {
-            const issue = parsed.error.issues[0]!;
-            const path = issue.code === "unrecognized_keys" ? issue.keys : issue.path;
-            return reply.code(400).send({ error: "invalid_request", field: ["body", ...path].join("."), reason: issue.message });
-          }
+          if (!parsed.success) return reply.code(400).send(invalidBody(parsed.error));
           faults.set(req.params.name, parsed.data);
           return { model: req.params.name, faults: parsed.data };
         },

@@ -3,6 +3,7 @@ import type { Store } from "../../store/client.ts";
 import { RegistryError, registerVersion } from "../../models/registry.ts";
 import { versionFromWire, versionWireSchema } from "../../models/version-wire.ts";
 import { bearerGuard } from "../auth.ts";
+import { invalidBody } from "../http-errors.ts";
 
 /** An artifact, its baseline and a reference sample of 20,000 rows run to tens of megabytes. */
 const BODY_LIMIT_BYTES = 256 * 1024 * 1024;
@@ -23,11 +24,7 @@ export function registerVersionRoute(app: FastifyInstance, deps: { store: Store;
       },
       async (req, reply) => {
         const parsed = versionWireSchema.safeParse(req.body);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          const path = issue.code === "unrecognized_keys" ? issue.keys : issue.path;
-          return reply.code(400).send({ error: "invalid_request", field: ["body", ...path].join("."), reason: issue.message });
-        }
+        if (!parsed.success) return reply.code(400).send(invalidBody(parsed.error));
         try {
           const version = await registerVersion(deps.store, deps.modelDir, versionFromWire(req.params.name, parsed.data));
           return reply.code(201).send({ version });
