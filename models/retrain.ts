@@ -25,7 +25,7 @@ export interface RetrainRequest {
   reason: string;
 }
 
-export type RecipeName = "log_only" | "log_plus_reference" | "log_plus_more_reference";
+export type RecipeName = "log_only" | "log_newest_half" | "log_plus_reference" | "log_plus_more_reference";
 
 export interface RecipeScore {
   recipe: RecipeName;
@@ -75,10 +75,10 @@ interface Labelled {
 }
 
 /**
- * Trains a candidate for the population since the change point. Three recipes compete: the
- * post-change log alone; the log plus the base version's reference sample reweighted toward the
+ * Trains a candidate for the population since the change point. Four recipes compete: the
+ * post-change log alone; its newest half; the log plus the base version's reference sample reweighted toward the
  * current inputs, as many rows as the log; and the same with four times as many. Each is judged on
- * the newest post-change rows, held out from all three; the best is retrained on every
+ * the newest post-change rows, held out from all four; the best is retrained on every
  * post-change row and registered (status staging). Proving it on live traffic is the rollout's job.
  */
 export async function retrainFromLog(store: Store, modelDir: string, r: RetrainRequest): Promise<RetrainResult> {
@@ -95,14 +95,17 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
 
   const selection = recipes(learn.map((l) => l.example), reference, schema, seed);
   const scored = selection.sets.map((set) => {
-    const trained = trainModel({ dataset: dataset(r, schema, set.examples), kind, seed });
+    const trained = trainModel({ dataset: dataset(r, schema, set.examples), kind, seed, evaluateOn: heldOut.map((l) => l.example) });
     const right = rightOnes(trained, heldOut.map((l) => l.example));
     return { recipe: set.recipe, trainRows: set.examples.length, heldOutAccuracy: share(right), right, trained };
   });
   // The most accurate on the newest rows; among equals the one with more data, which varies less.
   const best = scored.reduce((a, b) => (b.heldOutAccuracy > a.heldOutAccuracy || (b.heldOutAccuracy === a.heldOutAccuracy && b.trainRows > a.trainRows) ? b : a));
   const final = recipes(labelled.map((l) => l.example), reference, schema, seed).sets.find((s) => s.recipe === best.recipe)!;
-  const trained = trainModel({ dataset: dataset(r, schema, final.examples), kind, seed });
+  // The refit learns from the held-out rows too, so its own predictions on them are in-sample: the
+  // registered metrics and prediction baseline are the chosen recipe's, measured before it saw them;
+  // the feature statistics (what serving imputes and bins with) are the refit's own.
+  const trained = trainModel({ dataset: dataset(r, schema, final.examples), kind, seed, evaluateOn: heldOut.map((l) => l.example) });
   const version = await registerVersion(store, modelDir, {
     model: r.model,
     kind,
@@ -112,7 +115,7 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
     // post-change rows. The refit's own split is of a mix that may be mostly reference rows.
     metrics: { ...evaluationOn(best.trained, heldOut.map((l) => l.example)), trainRows: final.examples.length, testRows: heldOutRows },
     trainingData: { ...trained.trainingData, source: "prediction log", recipe: best.recipe, baseVersion: r.baseVersion, fromUs: r.fromUs, toUs: r.toUs },
-    baseline: trained.baseline,
+    baseline: { ...best.trained.baseline, size: trained.baseline.size, features: trained.baseline.features },
     tags: ["retrained", `from:${r.baseVersion}`],
     actor: r.actor,
     reference: final.examples,
@@ -162,7 +165,12 @@ function labelledExamples(rows: Row[], raw: { predicted: string; label: string }
 }
 
 function recipes(log: Example[], reference: Example[], schema: ModelSchema, seed: number) {
-  const sets: { recipe: RecipeName; examples: Example[] }[] = [{ recipe: "log_only", examples: log }];
+  // The newest half competes because a ramp that ended inside the window leaves its older rows on the way
+  // to the new concept; judged on the newest rows, it wins only when that mixture costs more than the rows.
+  const sets: { recipe: RecipeName; examples: Example[] }[] = [
+    { recipe: "log_only", examples: log },
+    { recipe: "log_newest_half", examples: log.slice(Math.floor(log.length / 2)) },
+  ];
   if (reference.length === 0) return { sets, reweighting: null };
   const more = reweightReference(reference, log, schema, Math.min(reference.length, 4 * log.length), seed);
   sets.push({ recipe: "log_plus_reference", examples: [...log, ...more.examples.slice(0, log.length)] });

@@ -49,6 +49,15 @@ describe("trainModel", () => {
     expect(t.schema).toBe(dataset.schema);
   });
 
+  it("learns from every row and scores the caller's held-out rows when it is given them", () => {
+    const heldOut = generateCredit(400, 7).examples;
+    const t = trainModel({ dataset, kind: "logistic", seed: 6, epochs: 3, evaluateOn: heldOut });
+    expect(t.metrics.trainRows).toBe(3000);
+    expect(t.metrics.testRows).toBe(400);
+    expect(t.baseline.size).toBe(3000);
+    expect(t.baseline.labelCounts.reduce((a, b) => a + b, 0)).toBe(400);
+  });
+
   it("is deterministic in its seed", () => {
     const a = trainModel({ dataset, kind: "mlp", seed: 1, epochs: 2 });
     const b = trainModel({ dataset, kind: "mlp", seed: 1, epochs: 2 });

@@ -79,9 +79,10 @@ it("trains a candidate on logged, labelled traffic that learns the new category 
   expect(result.postChangeRows).toBe(4000);
   expect(result.addedCategories).toEqual({ employment: ["gig_worker"] });
   expect(result.version.tags).toEqual(["retrained", `from:${v1.version}`]);
-  // Three recipes judged on the newest 800 rows; v1 kept its training sample, so the reweighted ones compete.
+  // Four recipes judged on the newest 800 rows; v1 kept its training sample, so the reweighted ones compete.
   expect(result.heldOutRows).toBe(800);
-  expect(result.candidates.map((c) => c.recipe)).toEqual(["log_only", "log_plus_reference", "log_plus_more_reference"]);
+  expect(result.candidates.map((c) => c.recipe)).toEqual(["log_only", "log_newest_half", "log_plus_reference", "log_plus_more_reference"]);
+  expect(result.candidates.find((c) => c.recipe === "log_newest_half")!.trainRows).toBe(1600);
   expect(result.heldOutAccuracy).toBe(Math.max(...result.candidates.map((c) => c.heldOutAccuracy)));
   // The version's recorded held-out accuracy is the one on the population it will serve.
   expect(result.version.metrics).toMatchObject({ accuracy: result.heldOutAccuracy, testRows: 800, trainRows: result.trainedOnRows });
