@@ -91,6 +91,8 @@ export interface Facts {
   mismatch: Mismatch[];
   /** When accuracy fell, over the longest accuracy trend looked at. */
   accuracyOnset: Onset | null;
+  /** When the current primary began serving, from the deployment history; null when it does not reach back that far. */
+  primarySinceUs: number | null;
   /** Served p95 per bucket over the monitoring window. */
   latencyTrend: { startUs: number; rows: number; p50: number | null; p95: number | null }[];
   unseen: { feature: string; share: number | null; categories: string[] }[];
@@ -189,6 +191,7 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
     referenceDrift: reference?.facts ?? null,
     mismatch: reference ? mismatchOf(reference.own, reference.facts, config) : [],
     accuracyOnset: lookAcc ? accuracyOnset(lookAcc, config) : null,
+    primarySinceUs: primarySinceOf(history),
     latencyTrend: (health?.trend ?? []).map((b) => ({ startUs: b.startUs, rows: b.rows, p50: b.latencyMs?.p50 ?? null, p95: b.latencyMs?.p95 ?? null })),
     unseen: (drift?.features ?? [])
       .filter((f) => f.unseenCategories.length > 0 || (f.unseenShare ?? 0) > 0)
@@ -215,6 +218,15 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
 function trafficOf(history: DeploymentHistory | undefined): TrafficSnapshot | null {
   const state = history?.events.find((e) => e.state)?.state;
   return state ? { primary: state.primary, previous: state.previous, canary: state.canary ? { version: state.canary.version, percent: state.canary.percent } : null } : null;
+}
+
+/** The event that made the current primary primary: the oldest of the newest run of events that all have it. */
+function primarySinceOf(history: DeploymentHistory | undefined): number | null {
+  const events = (history?.events ?? []).filter((e) => e.state);
+  const primary = events[0]?.state?.primary;
+  if (!primary) return null;
+  for (let i = 0; i < events.length - 1; i++) if (events[i + 1]!.state!.primary !== primary) return events[i]!.ts;
+  return history?.truncated ? null : events[events.length - 1]!.ts;
 }
 
 /** The newest event that put a version in front of users (primary or canary), if recent enough. */
@@ -555,6 +567,46 @@ export function accuracyBreach(f: VersionFigures, config: AgentConfig): string |
   return null;
 }
 
+/**
+ * Realized accuracy fell at one point of the window and stayed down, while the primary alone served
+ * it and after it began serving: the model against its own served accuracy, which catches a slow or
+ * mild concept drift still inside the SLO's allowed drop. Unlike the held-out split (see
+ * accuracyBreach), the earlier traffic is the same population, so a stable one does not trip it.
+ * The test level is the relative baselines' (latency, errors), the drop the deploy rule's.
+ */
+export function accuracyFall(facts: Facts, config: AgentConfig): string | null {
+  const o = facts.accuracyOnset;
+  const primary = facts.serving[0];
+  if (!o || o.source !== "realized" || o.pValue === null || facts.serving.length !== 1 || primary?.role !== "primary") return null;
+  if (facts.primarySinceUs === null || o.atUs <= facts.primarySinceUs + o.bucketSeconds * 1e6) return null;
+  const drop = o.before - o.after;
+  if (drop < config.thresholds.deploy.minDrop || o.pValue >= config.thresholds.relative.pValue) return null;
+  return `realized accuracy fell from ${pct(o.before)} to ${pct(o.after)} at ${new Date(o.atUs / 1000).toISOString()} and stayed there (change point, p=${o.pValue.toPrecision(2)})`;
+}
+
+/**
+ * Inputs that moved and realized accuracy significantly under the held-out accuracy, together: the
+ * shift is costing accuracy, though less than the SLO's allowed drop. Without the shift the held-out
+ * comparison alone raised false alarms (see accuracyBreach); a shift with no such cost is harmless
+ * drift. Only without a recent deployment: then the deploy rules compare versions instead.
+ */
+export function shiftImpact(f: VersionFigures, facts: Facts, config: AgentConfig): string | null {
+  const drift = facts.drift;
+  if (!drift || facts.recentDeployment || f.realized === null || f.baseline === null) return null;
+  const psi = Math.max(0, ...drift.ranked.map((d) => d.psi ?? 0));
+  const shifted = (drift.rows ?? 0) >= config.thresholds.minDriftRows && (drift.datasetDrifted || psi >= config.thresholds.psiMajor);
+  const p = heldOutP(f, config);
+  if (!shifted || p === null || p >= config.thresholds.deploy.pValue || f.baseline - f.realized < config.thresholds.deploy.minDrop) return null;
+  return `realized accuracy ${pct(f.realized)} (n=${f.labelled}) is ${points(f.baseline - f.realized)} under its held-out ${pct(f.baseline)} (one-sided p=${p.toPrecision(2)}) while its inputs shifted`;
+}
+
+/** The primary's accuracy problem, if any: a breach of its SLOs, else a fall against its own served accuracy, else a shift's cost. */
+export function accuracyProblem(f: VersionFigures, facts: Facts, config: AgentConfig): string | null {
+  const breach = accuracyBreach(f, config);
+  if (breach || f !== facts.serving[0]) return breach;
+  return accuracyFall(facts, config) ?? shiftImpact(f, facts, config);
+}
+
 /** Under the accuracy floor while serving as trained: recorded for a person, not an incident. */
 export function accuracyNotice(f: VersionFigures, config: AgentConfig): string | null {
   const p = accuracyBreach(f, config) ? null : heldOutP(f, config);
@@ -596,7 +648,7 @@ export function sloViolations(facts: Facts, config: AgentConfig): string[] {
   const out: string[] = [];
   for (const f of facts.serving) {
     const who = f.version ? `${f.role} v${f.version}` : "model";
-    const acc = accuracyBreach(f, config);
+    const acc = accuracyProblem(f, facts, config);
     if (acc) out.push(`${who}: ${acc}`);
     if (f.errorRate !== null && f.errorRate > config.slo.maxErrorRate) out.push(`${who}: error rate ${pct(f.errorRate)} > SLO ${pct(config.slo.maxErrorRate)}`);
     const slow = latencyBreach(f, config);

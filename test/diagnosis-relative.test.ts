@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentConfig, type AgentConfig } from "../agent/configuration.ts";
 import {
   accuracyBreach,
+  accuracyFall,
   accuracyNotice,
+  shiftImpact,
   changePoint,
   deployComparison,
   errorsAgainstBaseline,
@@ -174,6 +176,48 @@ describe("accuracy under the SLO floor against the version's own held-out accura
   it("at or above the floor there is neither", () => {
     expect(accuracyBreach(retrained(0.91, 700), config)).toBeNull();
     expect(accuracyNotice(retrained(0.91, 700), config)).toBeNull();
+  });
+});
+
+describe("accuracy against the primary's own served accuracy", () => {
+  // 95.7% for six 300-row buckets, then 92.0%: 3.7 points, inside the SLO's 5-point allowed drop.
+  const buckets = Array.from({ length: 10 }, (_, i) => ({ startUs: i * 300e6, trials: 300, successes: i < 6 ? 287 : 276 }));
+  const c = changePoint(buckets, 100)!;
+  const onset = { atUs: buckets[c.index]!.startUs, before: c.before, after: c.after, pValue: c.pValue, source: "realized" as const, bucketSeconds: 300 };
+  const primary = { ...figures("1", { realized: 0.942, labelled: 3000, baseline: 0.957, baselineRows: 4000 }), role: "primary" as const };
+  const facts = (o: Partial<Facts>): Facts => ({ accuracyOnset: onset, primarySinceUs: 0, serving: [primary], ...o }) as Facts;
+
+  it("a fall at p < 0.001 of ≥ 2 points after the primary began serving is a problem the SLO alone misses", () => {
+    expect(accuracyBreach(primary, config)).toBeNull();
+    expect(c.pValue).toBeLessThan(t.pValue);
+    expect(accuracyFall(facts({}), config)).toMatch(/fell from 95\.7% to 92\.0% at .* and stayed there \(change point, p=/);
+  });
+
+  it("not when the fall is not significant, too small, an estimate, before the primary served, with a canary, or with an unknown start", () => {
+    expect(accuracyFall(facts({ accuracyOnset: { ...onset, pValue: 0.002 } }), config)).toBeNull();
+    expect(accuracyFall(facts({ accuracyOnset: { ...onset, after: onset.before - 0.015 } }), config)).toBeNull();
+    expect(accuracyFall(facts({ accuracyOnset: { ...onset, source: "estimated", pValue: null } }), config)).toBeNull();
+    expect(accuracyFall(facts({ primarySinceUs: onset.atUs - 100e6 }), config)).toBeNull();
+    expect(accuracyFall(facts({ serving: [primary, { ...primary, version: "2", role: "canary" as const }] }), config)).toBeNull();
+    expect(accuracyFall(facts({ primarySinceUs: null }), config)).toBeNull();
+  });
+});
+
+describe("a shift that costs accuracy inside the SLO", () => {
+  const v1 = { ...figures("1", { realized: 0.917, labelled: 1000, baseline: 0.945, baselineRows: 4000 }), role: "primary" as const };
+  const drift = (datasetDrifted: boolean, psi: number, rows = 1000) => ({ version: "1", rows, datasetDrifted, share: null, predictionDrifted: false, ranked: [{ feature: "amount", psi }], shifted: [] }) as unknown as DriftFacts;
+  const facts = (o: Partial<Facts>): Facts => ({ drift: drift(true, 0.6), recentDeployment: null, serving: [v1], ...o }) as Facts;
+
+  it("2.8 points under the held-out accuracy (p≈0.002) while the inputs shifted is a problem; alone it is not a breach", () => {
+    expect(accuracyBreach(v1, config)).toBeNull();
+    expect(shiftImpact(v1, facts({}), config)).toMatch(/91\.7% \(n=1000\) is 2\.8 points under its held-out 94\.5% \(one-sided p=0\.00\d+\) while its inputs shifted/);
+  });
+
+  it("not without a shift, on too few drift rows, for a drop under 2 points, or after a recent deployment", () => {
+    expect(shiftImpact(v1, facts({ drift: drift(false, 0.05) }), config)).toBeNull();
+    expect(shiftImpact(v1, facts({ drift: drift(true, 0.6, 100) }), config)).toBeNull();
+    expect(shiftImpact({ ...v1, realized: 0.93 }, facts({}), config)).toBeNull();
+    expect(shiftImpact(v1, facts({ recentDeployment: { version: "1", previousVersion: null, role: "primary", action: "deploy", ageSeconds: 60, atUs: 0 } }), config)).toBeNull();
   });
 });
 

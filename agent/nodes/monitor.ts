@@ -20,7 +20,7 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
     observe("monitor", "get_deployment_history", { model: state.model, limit: 10 }, () => tools.deployments({ model: state.model, limit: 10 }), summarize.deployments),
   ]);
   const first = numbered(state, calls.map((c) => c.evidence));
-  const more = await deploymentChecks(state.model, deps, extractFacts(first, config, deps.now()));
+  const more = await lookbackChecks(state.model, deps, extractFacts(first, config, deps.now()));
   const evidence = [...first, ...numbered({ evidence: [...state.evidence, ...first] }, more)];
   const facts = extractFacts(evidence, config, deps.now());
   const violations = sloViolations(facts, config);
@@ -58,20 +58,26 @@ export function lookbackWindow(config: AgentConfig): { lastSeconds: number } {
   return { lastSeconds: Math.max(config.windowSeconds, config.thresholds.recentDeploySeconds) };
 }
 
-/** Nothing unless a version replaced another recently: then its accuracy and inputs against its predecessor's. */
-async function deploymentChecks(model: string, deps: AgentDeps, facts: Facts): Promise<Omit<Evidence, "id">[]> {
+/**
+ * The model's accuracy over the look back, always: a mild fall is only significant over a longer
+ * trend than the monitoring window (accuracyFall). While a version replaced another recently, also
+ * its inputs against its predecessor's training baseline.
+ */
+async function lookbackChecks(model: string, deps: AgentDeps, facts: Facts): Promise<Omit<Evidence, "id">[]> {
   const { tools, config } = deps;
-  const dep = facts.recentDeployment;
-  if (!dep?.previousVersion) return [];
   const window = { lastSeconds: config.windowSeconds };
   const lookback = lookbackWindow(config);
-  const own = { model, version: dep.version, window };
-  const ref = { ...own, referenceVersion: dep.previousVersion };
-  const calls: Promise<{ evidence: Omit<Evidence, "id"> }>[] = [observe("monitor", "detect_data_drift", ref, () => tools.drift(ref), summarize.drift)];
-  if (facts.drift?.version !== dep.version) calls.push(observe("monitor", "detect_data_drift", own, () => tools.drift(own), summarize.drift));
+  const calls: Promise<{ evidence: Omit<Evidence, "id"> }>[] = [];
   if (lookback.lastSeconds > window.lastSeconds) {
     const accArgs = { model, window: lookback };
     calls.push(observe("monitor", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), summarize.accuracy));
+  }
+  const dep = facts.recentDeployment;
+  if (dep?.previousVersion) {
+    const own = { model, version: dep.version, window };
+    const ref = { ...own, referenceVersion: dep.previousVersion };
+    calls.push(observe("monitor", "detect_data_drift", ref, () => tools.drift(ref), summarize.drift));
+    if (facts.drift?.version !== dep.version) calls.push(observe("monitor", "detect_data_drift", own, () => tools.drift(own), summarize.drift));
   }
   return (await Promise.all(calls)).map((c) => c.evidence);
 }

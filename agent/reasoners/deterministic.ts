@@ -1,7 +1,7 @@
 import type { AgentConfig } from "../configuration.ts";
 import { categoryOf, type Diagnosis, type DiagnosisCore, type ReasonInput, type Reasoner } from "../diagnosis.ts";
 import {
-  accuracyBreach,
+  accuracyProblem,
   accuracyOf,
   deployComparison,
   errorsAgainstBaseline,
@@ -229,7 +229,7 @@ const newCategory: Analyzer = (facts, config, cite) => {
 const covariateShift: Analyzer = (facts, config, cite) => {
   const drift = inputDrift(facts, config);
   if (!drift.significant) return null;
-  const hit = facts.serving.map((f) => ({ f, breach: accuracyBreach(f, config) })).find((x) => x.breach);
+  const hit = facts.serving.map((f) => ({ f, breach: accuracyProblem(f, facts, config) })).find((x) => x.breach);
   if (!hit) return null;
   // Features that moved against the new version's training data only are not the traffic's shift.
   const top = facts.drift!.shifted.filter((f) => !facts.mismatch.some((m) => m.feature === f.feature)).slice(0, 5);
@@ -245,7 +245,7 @@ const covariateShift: Analyzer = (facts, config, cite) => {
 };
 
 const conceptDrift: Analyzer = (facts, config, cite) => {
-  const hit = facts.serving.find((f) => accuracyOf(f, config.thresholds.minLabelled)?.source === "realized" && accuracyBreach(f, config));
+  const hit = facts.serving.find((f) => accuracyOf(f, config.thresholds.minLabelled)?.source === "realized" && accuracyProblem(f, facts, config));
   if (!hit || inputDrift(facts, config).significant) return null;
   return {
     rootCause: "concept_drift",
@@ -253,7 +253,7 @@ const conceptDrift: Analyzer = (facts, config, cite) => {
     features: [],
     confidence: 0.7,
     remedy: "retrain",
-    explanation: `${hit.version ? `v${hit.version}` : "the model"}: ${accuracyBreach(hit, config)} ${cite("get_model_accuracy")} while its inputs did not drift (${inputDrift(facts, config).summary}) ${cite("detect_data_drift")} and nothing was deployed: the relation between inputs and labels changed${whereText(facts, cite)}.`,
+    explanation: `${hit.version ? `v${hit.version}` : "the model"}: ${accuracyProblem(hit, facts, config)} ${cite("get_model_accuracy")} while its inputs did not drift (${inputDrift(facts, config).summary}) ${cite("detect_data_drift")} and nothing was deployed: the relation between inputs and labels changed${whereText(facts, cite)}.`,
   };
 };
 
