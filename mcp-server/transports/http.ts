@@ -58,7 +58,7 @@ const approvalBodySchema = z
 
 const mcpDoc = { tags: ["mcp"], security: requires("mcpToken", "approverToken") };
 const approvalsDoc = { tags: ["approvals"], security: requires("approverToken") };
-const approvalErrors = errorResponses(400, 401, 403, 500);
+const APPROVAL_ERRORS = [400, 401, 403, 500] as const;
 
 /**
  * Streamable HTTP, stateless: each POST gets a fresh server and transport (the SDK's documented
@@ -149,7 +149,7 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
       summary: "Proposals awaiting (or past) a person's decision, newest first",
       // Checked by the handler, which answers in the same envelope whichever app mounts this scope.
       querystring: { type: "object", properties: { status: { type: "string", description: `One of ${proposalStatuses.join(", ")}` }, model: { type: "string" } } },
-      response: { 200: answer("At most 200 proposals", z.object({ proposals: z.array(proposalViewSchema) })), ...approvalErrors },
+      response: { 200: answer("At most 200 proposals", z.object({ proposals: z.array(proposalViewSchema) })), ...errorResponses(...APPROVAL_ERRORS) },
     };
     scope.get<{ Querystring: { status?: string; model?: string } }>("/v1/approvals", { schema: listSchema }, async (request, reply) => {
       const { status, model } = request.query;
@@ -169,7 +169,7 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
           operationId: "decideProposal",
           summary: "Approve or reject a proposal, as the person holding the approver token",
           params: { type: "object", properties: { id: { type: "string", maxLength: 100 } }, required: ["id"] },
-          response: { 200: answer("The proposal after the decision", z.object({ proposal: proposalViewSchema })), ...approvalErrors, ...errorResponses(404, 409, 413, 415) },
+          response: { 200: answer("The proposal after the decision", z.object({ proposal: proposalViewSchema })), ...errorResponses(...APPROVAL_ERRORS, 404, 409, 413, 415) },
         },
         config: documentedBody(approvalBodySchema, [{ decision: "approve", approver: "Ada Lovelace", reason: "the canary's gate figures look right" }]),
       },
