@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from "fastify";
 import { z } from "zod";
+import { answer, documentedBody, errorResponses, requires } from "../http/openapi.ts";
 import { bearerToken, isLoopbackAddress, tokenMatches } from "../http/auth.ts";
 import type { AgentRunner } from "./runner.ts";
 import type { AlertPayload } from "./state.ts";
@@ -26,6 +27,35 @@ export const alertmanagerSchema = z.object({
     .min(1),
 });
 
+const alertExample = {
+  version: "4",
+  status: "firing",
+  receiver: "mlwatch",
+  alerts: [
+    {
+      status: "firing",
+      labels: { alertname: "MlwatchErrorRateHigh", model: "credit", severity: "page" },
+      annotations: { summary: "credit error rate above 5% for 10 minutes" },
+      startsAt: "2026-01-05T09:30:00Z",
+      fingerprint: "4c1d8e0f2a7b9c3d",
+    },
+  ],
+};
+
+const acceptedSchema = z.object({
+  accepted: z.array(
+    z.object({
+      model: z.string(),
+      alertname: z.string(),
+      incident_id: z.string(),
+      thread_id: z.string().describe("The agent's thread: the incident id"),
+      run_id: z.string().nullable(),
+      deduplicated: z.boolean().describe("True when an incident already open for the model took the alert"),
+    }),
+  ),
+  ignored: z.array(z.object({ alertname: z.string(), model: z.string(), reason: z.string() })),
+});
+
 export interface WebhookOptions {
   runner: Pick<AgentRunner, "launch">;
   /** Bearer token Alertmanager sends (its `http_config.authorization`); unset = loopback callers only. */
@@ -39,7 +69,14 @@ export interface WebhookOptions {
  */
 export function registerAlertWebhook(app: FastifyInstance, o: WebhookOptions): void {
   const guard = bearer(o.token);
-  app.post("/v1/alerts", { schema: { summary: "Alertmanager webhook: starts an agent investigation per firing alert" } }, async (req, reply) => {
+  const schema: FastifySchema = {
+    operationId: "receiveAlerts",
+    tags: ["alerts"],
+    summary: "Alertmanager webhook: starts an agent investigation per firing alert",
+    security: requires("alertToken"),
+    response: { 202: answer("Investigations started (or joined) and alerts ignored", acceptedSchema), ...errorResponses(400, 401, 403, 413, 415, 500) },
+  };
+  app.post("/v1/alerts", { schema, config: documentedBody(alertmanagerSchema, [alertExample]) }, async (req, reply) => {
     const denied = guard(req, reply);
     if (denied) return denied;
     const parsed = alertmanagerSchema.safeParse(req.body);

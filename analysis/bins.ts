@@ -1,4 +1,5 @@
-import { MISSING_BIN, type FeatureBaseline } from "../models/baseline.ts";
+import { MISSING_BIN, type FeatureBaseline, type NumericBaseline } from "../models/baseline.ts";
+import type { TailMeans } from "../stats/index.ts";
 
 /** One feature's counts over its baseline bins: numeric edges.length + 1 bins, categorical categories + unknown. */
 export interface FeatureHistogram {
@@ -85,3 +86,16 @@ export function psiBins(feature: FeatureBaseline, h: FeatureHistogram): number[]
   const counts = feature.type === "numeric" ? groupCounts(h.counts, mergeNumericBins(feature)) : h.counts;
   return [...counts, h.missing];
 }
+
+/**
+ * The baseline's outer-bin means, from its reservoir sample (the training values themselves are
+ * not kept): about 1% of 2,000 values fall in each outer bin, enough for a mean. Null when none does.
+ */
+export function sampleTailMeans(feature: NumericBaseline): TailMeans {
+  const first = feature.edges[0];
+  const last = feature.edges[feature.edges.length - 1];
+  if (first === undefined || last === undefined) return { low: null, high: null };
+  return { low: meanOf(feature.sample.filter((v) => v < first)), high: meanOf(feature.sample.filter((v) => v >= last)) };
+}
+
+const meanOf = (values: readonly number[]): number | null => (values.length > 0 ? sum(values) / values.length : null);

@@ -14,8 +14,9 @@ import {
   type DriftMethodName,
   type DriftResult,
   type HistogramInput,
+  type TailMeans,
 } from "../stats/index.ts";
-import { baselineHistogram, histogramFromBins, psiBins, sum, type FeatureHistogram } from "./bins.ts";
+import { baselineHistogram, histogramFromBins, psiBins, sampleTailMeans, sum, type FeatureHistogram } from "./bins.ts";
 import { countByType, featureRefs, sameLayout, type FeatureRef } from "./schema-index.ts";
 import { chooseVersion, requireBaseline, versionInfo, type VersionChoice } from "./version.ts";
 import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
@@ -121,7 +122,7 @@ export const SELECTION_RULE =
   "stats.selectMethod on each feature's histogram: uniqueValues = bins holding rows in reference or current " +
   "(a numeric feature's distinct values collapse to its percentile bins), sampleSize = reference rows with a value. " +
   "Numeric with > 5 such bins: KS (binned) up to 1000 reference rows, else Wasserstein normalised by the reference std " +
-  "(bins taken as uniform between edges; the outer ends are the observed min and max). Categorical or <= 5 bins: " +
+  "(bins taken as uniform between edges; each outer bin from the mean of the values in it where raw values are logged). Categorical or <= 5 bins: " +
   "chi-square up to 1000 reference rows, else Jensen-Shannon. Missing values are left out of the test and reported apart.";
 
 /*
@@ -140,9 +141,14 @@ const BINS_SQL = (table: string, keyType: "UInt16" | "UInt32") => `
   ARRAY JOIN arrayMap((b, i) -> to${keyType}(i * 256 + b), feature_bin, arrayEnumerate(feature_bin)) AS key
   GROUP BY key`;
 
-/** Per numeric feature, over raw values when they are logged: count, mean, std, min, max (nulls skipped). */
+/**
+ * Per numeric feature, over raw values when they are logged: count, mean, std, min, max (nulls
+ * skipped), and the means of the values in the outer bins (below the first edge, from the last
+ * edge up; nan when none), which Wasserstein's tails are computed from.
+ */
 const RAW_SQL = (table: string) => `
-  SELECT pos, count(x) AS n, avg(x) AS mean, stddevPop(x) AS std, min(x) AS min, max(x) AS max
+  SELECT pos, count(x) AS n, avg(x) AS mean, stddevPop(x) AS std, min(x) AS min, max(x) AS max,
+         avgIf(x, x < {lowEdge:Array(Float64)}[pos]) AS low_mean, avgIf(x, x >= {highEdge:Array(Float64)}[pos]) AS high_mean
   FROM (
     SELECT feature_num FROM ${table} FINAL
     WHERE model = {model:String} AND version = {version:String} AND ${windowCondition()}
@@ -207,6 +213,7 @@ interface RawStats {
   std: number;
   min: number;
   max: number;
+  tails: TailMeans;
 }
 
 interface WindowAggregates {
@@ -222,14 +229,14 @@ interface WindowAggregates {
   labels: Map<string, number>;
 }
 
-async function aggregateWindow(store: Store, model: string, version: string, schema: ModelSchema, w: ResolvedWindow): Promise<WindowAggregates> {
+async function aggregateWindow(store: Store, model: string, version: string, schema: ModelSchema, baseline: ModelBaseline, w: ResolvedWindow): Promise<WindowAggregates> {
   const table = store.table("predictions");
   const { numeric } = countByType(schema);
   const features = schema.features.length;
-  const params = { model, version, features, numeric, ...windowParams(w) };
+  const params = { model, version, features, numeric, ...outerEdges(schema, baseline), ...windowParams(w) };
   const [bins, raw, outputs] = await Promise.all([
     store.rows<{ pos: number; bin: number; n: number }>(BINS_SQL(table, features < 256 ? "UInt16" : "UInt32"), params),
-    numeric > 0 ? store.rows<RawStats & { pos: number }>(RAW_SQL(table), params) : Promise.resolve([]),
+    numeric > 0 ? store.rows<Omit<RawStats, "tails"> & { pos: number; low_mean: number; high_mean: number }>(RAW_SQL(table), params) : Promise.resolve([]),
     store.rows<{ predicted: string; label: string; rows: number; errors: number; raw_rows: number; bad_rows: number }>(
       OUTPUTS_SQL(table, store.table("labels")),
       params,
@@ -243,7 +250,10 @@ async function aggregateWindow(store: Store, model: string, version: string, sch
     m.set(Number(r.bin), Number(r.n));
   }
   for (const r of raw) {
-    if (Number(r.n) > 0) agg.raw.set(Number(r.pos), { n: Number(r.n), mean: Number(r.mean), std: Number(r.std), min: Number(r.min), max: Number(r.max) });
+    if (Number(r.n) > 0) {
+      const tails = { low: finiteOrNull(r.low_mean), high: finiteOrNull(r.high_mean) };
+      agg.raw.set(Number(r.pos), { n: Number(r.n), mean: Number(r.mean), std: Number(r.std), min: Number(r.min), max: Number(r.max), tails });
+    }
   }
   for (const r of outputs) {
     const n = Number(r.rows);
@@ -256,6 +266,18 @@ async function aggregateWindow(store: Store, model: string, version: string, sch
   }
   return agg;
 }
+
+/** Per numeric position, the first and last interior edge of the baseline the rows are compared under. */
+function outerEdges(schema: ModelSchema, baseline: ModelBaseline): { lowEdge: number[]; highEdge: number[] } {
+  const edges = featureRefs(schema).flatMap((f) => {
+    const b = baseline.features[f.index]!;
+    return b.type === "numeric" ? [b.edges] : [];
+  });
+  return { lowEdge: edges.map((e) => e[0] ?? 0), highEdge: edges.map((e) => e[e.length - 1] ?? 0) };
+}
+
+const NO_TAILS: TailMeans = { low: null, high: null };
+const finiteOrNull = (x: unknown): number | null => (x === null || !Number.isFinite(Number(x)) ? null : Number(x));
 
 async function unseenValues(
   store: Store,
@@ -307,8 +329,8 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
   const baseline = other?.baseline ?? own;
 
   const [cur, ref] = await Promise.all([
-    aggregateWindow(store, model, choice.version, schema, window),
-    refWindow ? aggregateWindow(store, model, choice.version, schema, refWindow) : Promise.resolve(null),
+    aggregateWindow(store, model, choice.version, schema, baseline, window),
+    refWindow ? aggregateWindow(store, model, choice.version, schema, baseline, refWindow) : Promise.resolve(null),
   ]);
   if (other && other.binning === "raw values re-binned") await rebin(store, model, choice.version, schema, other, window, cur);
   if (ref && ref.rows - ref.badRows === 0) {
@@ -555,6 +577,7 @@ function featureDrift(
               min: Math.min(fb.min, curRaw?.min ?? Infinity, refRaw?.min ?? Infinity),
               max: Math.max(fb.max, curRaw?.max ?? -Infinity, refRaw?.max ?? -Infinity),
               refStd: refRaw ? refRaw.std : fb.std,
+              tails: { reference: ref ? (refRaw?.tails ?? NO_TAILS) : sampleTailMeans(fb), current: curRaw?.tails ?? NO_TAILS },
             },
           },
         }

@@ -5,6 +5,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import { pino, type Logger } from "pino";
 import { Registry } from "prom-client";
 import type { Config } from "../config.ts";
+import { securitySchemes, tags } from "../http/openapi.ts";
 import type { Store } from "../store/client.ts";
 import type { LabelRow, PredictionRow } from "../store/tables.ts";
 import { AutoRollbackGuard } from "./auto-rollback.ts";
@@ -101,7 +102,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
     ajv: { customOptions: { removeAdditional: false } },
   });
   installJsonBodyParser(app);
-  await app.register(swagger, { openapi: { info: { title: "mlwatch inference", version: "1" } } });
+  await app.register(swagger, { openapi: openapiDocument });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   installErrorHandler(app, metrics, (name) => traffic.state(name) !== undefined);
   countHttp(app, metrics);
@@ -141,6 +142,18 @@ export async function startInferenceService({ config, store, logger, extend }: S
     },
   };
 }
+
+const openapiDocument = {
+  info: {
+    title: "mlwatch",
+    version: "1",
+    description: "Serving, feedback, explanations and the admin API of mlwatch; /mcp and the alert webhook when `mlwatch serve` hosts them. Refusals answer {error, field?, reason}.",
+    license: { name: "MIT", url: "https://opensource.org/license/mit" },
+  },
+  servers: [{ url: "/", description: "This service" }],
+  tags: [...tags],
+  components: { securitySchemes },
+};
 
 /** Load every deployed version's session before listening, so the first request pays no load. */
 function warmUp(sessions: SessionCache, traffic: TrafficController, model: string): Promise<unknown>[] {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { jsonSchemaOf } from "../http/openapi.ts";
 import type { TrafficChange } from "./traffic-changes.ts";
 
 /**
@@ -29,10 +30,22 @@ export const changeBodySchemas = {
 export type AdminRoute = keyof typeof changeBodySchemas;
 export const adminRoutes = Object.keys(changeBodySchemas) as AdminRoute[];
 
+/**
+ * One example body per route for the OpenAPI document. In this order they also run one after the
+ * other from "version 1 primary, version 3 shadow" (the document's test posts them so).
+ */
+const who = { actor: "ada", reason: "the retrained version passed its offline checks" };
+const routeExamples: Record<AdminRoute, Record<string, unknown>> = {
+  deploy: { version: "2", role: "canary", percent: 10, ...who },
+  promote: { ...who, reason: "the canary held its accuracy for a day" },
+  rollback: { ...who, reason: "error rate rose after the promotion" },
+  split: { shadow_percent: 50, ...who, reason: "halve the shadow's scoring cost" },
+  remove: { role: "shadow", ...who, reason: "shadow comparison done" },
+};
+
 /** The JSON Schema of a route's whole body (change + audit), for Fastify's validator and the OpenAPI document. */
 export function routeBodyJsonSchema(route: AdminRoute): Record<string, unknown> {
-  const { $schema: _, ...schema } = z.toJSONSchema(changeBodySchemas[route].extend(auditBodySchema.shape).strict(), { target: "draft-7" }) as Record<string, unknown>;
-  return schema;
+  return { ...jsonSchemaOf(changeBodySchemas[route].extend(auditBodySchema.shape).strict()), examples: [routeExamples[route]] };
 }
 
 export function changeFromBody(route: AdminRoute, b: Record<string, unknown>): TrafficChange {

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { answer, documentedBody, errorResponses, requires } from "../../http/openapi.ts";
 import type { Store } from "../../store/client.ts";
-import { deploymentHistory } from "../../store/deployments.ts";
+import { deploymentHistory, trafficStateSchema } from "../../store/deployments.ts";
 import { listVersions } from "../../models/registry.ts";
 import { bearerGuard } from "../auth.ts";
 import { invalidBody } from "../http-errors.ts";
@@ -9,38 +11,97 @@ import type { ServingMetrics } from "../metrics.ts";
 import { adminRoutes, changeFromBody, routeBodyJsonSchema, type AuditBody } from "../../rollout/admin-codec.ts";
 import { trafficChangeSchema } from "../../rollout/traffic-changes.ts";
 import type { TrafficController } from "../traffic.ts";
+import { modelParams, modelVersionSchema } from "./shared.ts";
 
 type ChangeBody = Record<string, unknown> & AuditBody;
+
+const changedSchema = z.object({ event_id: z.string().describe("The audit event recorded for the change"), state: trafficStateSchema });
+const eventSchema = z.object({
+  eventId: z.string(),
+  ts: z.number().int().describe("Microseconds since the epoch"),
+  model: z.string(),
+  action: z.string(),
+  version: z.string(),
+  previousVersion: z.string(),
+  state: trafficStateSchema.nullable(),
+  actor: z.string(),
+  reason: z.string(),
+  proposalId: z.string(),
+  approvalId: z.string(),
+  autoApproved: z.boolean(),
+});
+
+/** The refusals every admin route can answer, besides its own. */
+const ADMIN_ERRORS = [400, 401, 403, 500] as const;
+const admin = { tags: ["admin"], security: requires("adminToken"), params: modelParams };
 
 export function registerAdminRoutes(
   app: FastifyInstance,
   deps: { store: Store; traffic: TrafficController; metrics: ServingMetrics; adminToken: string | undefined; faults?: FaultInjector },
 ): void {
-  app.register(async (admin) => {
-    admin.addHook("onRequest", bearerGuard(deps.adminToken));
-    const params = { type: "object", properties: { name: { type: "string", maxLength: 64 } }, required: ["name"] } as const;
+  app.register(async (scope) => {
+    scope.addHook("onRequest", bearerGuard(deps.adminToken));
 
-    admin.get<{ Params: { name: string } }>("/v1/admin/models/:name/versions", { schema: { summary: "Registered versions", params } }, async (req) => ({
-      versions: await listVersions(deps.store, req.params.name),
-    }));
+    scope.get<{ Params: { name: string } }>(
+      "/v1/admin/models/:name/versions",
+      {
+        schema: {
+          ...admin,
+          operationId: "listVersions",
+          summary: "Registered versions",
+          response: { 200: answer("Oldest first; none for an unknown model", z.object({ versions: z.array(modelVersionSchema) })), ...errorResponses(...ADMIN_ERRORS) },
+        },
+      },
+      async (req) => ({ versions: await listVersions(deps.store, req.params.name) }),
+    );
 
-    admin.get<{ Params: { name: string } }>("/v1/admin/models/:name/traffic", { schema: { summary: "Current traffic state", params } }, async (req, reply) => {
-      const state = deps.traffic.state(req.params.name);
-      if (!state) return reply.code(404).send({ error: "not_found", field: "name", reason: `unknown model '${req.params.name}'` });
-      return { model: req.params.name, state, event_id: deps.traffic.eventId(req.params.name) };
-    });
+    scope.get<{ Params: { name: string } }>(
+      "/v1/admin/models/:name/traffic",
+      {
+        schema: {
+          ...admin,
+          operationId: "getTraffic",
+          summary: "Current traffic state",
+          response: {
+            200: answer("Who answers, shadows and takes the canary share", z.object({ model: z.string(), state: trafficStateSchema, event_id: z.string().nullable() })),
+            ...errorResponses(...ADMIN_ERRORS, 404),
+          },
+        },
+      },
+      async (req, reply) => {
+        const state = deps.traffic.state(req.params.name);
+        if (!state) return reply.code(404).send({ error: "not_found", field: "name", reason: `unknown model '${req.params.name}'` });
+        return { model: req.params.name, state, event_id: deps.traffic.eventId(req.params.name) };
+      },
+    );
 
-    admin.get<{ Params: { name: string }; Querystring: { limit?: number } }>(
+    scope.get<{ Params: { name: string }; Querystring: { limit?: number } }>(
       "/v1/admin/models/:name/deployments",
-      { schema: { summary: "Deployment history, newest first", params, querystring: { type: "object", properties: { limit: { type: "integer", minimum: 1, maximum: 1000 } } } } },
+      {
+        schema: {
+          ...admin,
+          operationId: "listDeployments",
+          summary: "Deployment history, newest first",
+          querystring: { type: "object", properties: { limit: { type: "integer", minimum: 1, maximum: 1000 } } },
+          response: { 200: answer("Every audit event of the model, newest first", z.object({ events: z.array(eventSchema) })), ...errorResponses(...ADMIN_ERRORS) },
+        },
+      },
       async (req) => ({ events: await deploymentHistory(deps.store, req.params.name, req.query.limit ?? 100) }),
     );
 
     const faults = deps.faults;
     if (faults) {
-      admin.put<{ Params: { name: string }; Body: unknown }>(
+      scope.put<{ Params: { name: string }; Body: unknown }>(
         "/v1/admin/models/:name/faults",
-        { schema: { summary: "Inject latency or errors (MLWATCH_FAULT_INJECTION=1 only)", params } },
+        {
+          config: documentedBody(faultSettingsSchema, [{ extraLatencyMs: 250, latencyFraction: 0.2, errorFraction: 0.05 }, { extraLatencyMs: 0, latencyFraction: 0, errorFraction: 0 }]),
+          schema: {
+            ...admin,
+            operationId: "setFaults",
+            summary: "Inject latency or errors (MLWATCH_FAULT_INJECTION=1 only); all zero clears them",
+            response: { 200: answer("The faults now in force", z.object({ model: z.string(), faults: faultSettingsSchema })), ...errorResponses(...ADMIN_ERRORS, 413, 415) },
+          },
+        },
         async (req, reply) => {
           const parsed = faultSettingsSchema.safeParse(req.body);
           if (!parsed.success) return reply.code(400).send(invalidBody(parsed.error));
@@ -51,13 +112,15 @@ export function registerAdminRoutes(
     }
 
     for (const route of adminRoutes) {
-      admin.post<{ Params: { name: string }; Body: ChangeBody }>(
+      scope.post<{ Params: { name: string }; Body: ChangeBody }>(
         `/v1/admin/models/:name/${route}`,
         {
           schema: {
+            ...admin,
+            operationId: route,
             summary: `Traffic change: ${route}`,
-            params,
             body: routeBodyJsonSchema(route),
+            response: { 200: answer("The change is applied and audited", changedSchema), ...errorResponses(...ADMIN_ERRORS, 404, 409, 413, 415) },
           },
         },
         async (req) => {

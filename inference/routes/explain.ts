@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
+import { answer, errorResponses } from "../../http/openapi.ts";
 import { ExplainInputError } from "../../models/explain/check-row.ts";
 import { explainRequest, type ExplainRequest, type ScorerSource } from "../../models/explain/explain-request.ts";
 import type { Store } from "../../store/client.ts";
 import type { SessionCache } from "../sessions.ts";
 import type { TrafficController } from "../traffic.ts";
+import { EXAMPLE_ROW, modelParams } from "./shared.ts";
 
 const ID = { type: "string", minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" } as const;
 
@@ -22,7 +25,38 @@ export const explainBodySchema = {
     seed: { type: "integer", minimum: 0, maximum: 4_294_967_295 },
   },
   oneOf: [{ required: ["features"] }, { required: ["request_id"] }],
+  examples: [{ features: EXAMPLE_ROW }, { features: EXAMPLE_ROW, output: "probability", method: "sampling", permutations: 200, seed: 7 }],
 } as const;
+
+const featureValue = z.union([z.number(), z.string(), z.null()]);
+
+/** RequestExplanation (models/explain) as the route sends it. */
+const explanationSchema = z.object({
+  model: z.string(),
+  version: z.string(),
+  versionChosenBy: z.string(),
+  kind: z.string(),
+  class: z.string().describe("The class whose output is explained"),
+  predicted: z.string(),
+  probabilities: z.array(z.number()),
+  output: z.object({ space: z.enum(["probability", "logit"]), description: z.string() }),
+  method: z.object({
+    name: z.enum(["exact-linear", "exact-enumeration", "permutation-sampling"]),
+    description: z.string(),
+    evaluations: z.number().int(),
+    permutations: z.number().int().nullable(),
+    seed: z.number().int().nullable(),
+  }),
+  background: z.object({ source: z.string(), rows: z.number().int(), description: z.string() }),
+  value: z.number().describe("f(x) in the output space"),
+  expectedValue: z.number().describe("E[f] over the background rows"),
+  attributions: z.array(z.object({ feature: z.string(), value: featureValue, attribution: z.number(), standardError: z.number() })).describe("Largest |attribution| first"),
+  additivityGap: z.number().describe("value − expectedValue − Σ attributions"),
+  source: z.union([
+    z.object({ kind: z.literal("logged"), requestId: z.string(), variant: z.string(), tsUs: z.number(), loggedPredicted: z.string(), loggedProbabilities: z.array(z.number()) }),
+    z.object({ kind: z.literal("posted") }),
+  ]),
+});
 
 interface ExplainBody {
   features?: Record<string, unknown>;
@@ -62,9 +96,13 @@ export function registerExplainRoute(app: FastifyInstance, deps: ExplainRouteDep
     "/v1/models/:name/explain",
     {
       schema: {
+        operationId: "explain",
+        tags: ["inference"],
         summary: "Feature attributions (Shapley values) for a logged request id or a posted row, with the background named",
-        params: { type: "object", properties: { name: { type: "string", maxLength: 64 } }, required: ["name"] },
+        security: [],
+        params: modelParams,
         body: explainBodySchema,
+        response: { 200: answer("Attributions that sum to value − expectedValue", explanationSchema), ...errorResponses(400, 404, 413, 415, 500) },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { answer, errorEnvelopeSchema, errorResponses } from "../../http/openapi.ts";
 import type { Store } from "../../store/client.ts";
 import { nowMicros } from "../../store/clock.ts";
 import type { LabelRow } from "../../store/tables.ts";
@@ -14,6 +16,14 @@ const label = {
     label: { type: "string", minLength: 1, maxLength: 200 },
   },
 } as const;
+
+const feedbackAnswerSchema = z.object({
+  accepted: z.number().int().describe("Labels joined to their prediction and stored"),
+  unknown: z.array(z.string()).describe("Request ids no prediction was found for"),
+  invalid: z.array(z.object({ request_id: z.string(), reason: z.string() })).describe("Labels that are not a class of the model that answered"),
+});
+
+const EXAMPLE_ID = "01a23b26-2290-7003-9a0b-cb4579168c62";
 
 interface FeedbackBody {
   labels?: { request_id: string; label: string }[];
@@ -38,12 +48,21 @@ export function registerFeedbackRoute(
     "/v1/feedback",
     {
       schema: {
+        operationId: "sendFeedback",
+        tags: ["inference"],
         summary: "Ground-truth labels for earlier request ids ({labels:[...]} or one {request_id,label})",
+        security: [],
         body: {
           type: "object",
           additionalProperties: false,
           properties: { labels: { type: "array", minItems: 1, maxItems: deps.maxLabels, items: label }, ...label.properties },
           oneOf: [{ required: ["labels"] }, { required: ["request_id", "label"] }],
+          examples: [{ request_id: EXAMPLE_ID, label: "yes" }, { labels: [{ request_id: EXAMPLE_ID, label: "yes" }, { request_id: `${EXAMPLE_ID}-1`, label: "no" }] }],
+        },
+        response: {
+          200: answer("Labels joined, unknown ids and invalid labels reported back", feedbackAnswerSchema),
+          ...errorResponses(413, 415, 500, 503),
+          400: answer("A malformed body (the error envelope), or every label invalid (the answer, with each reason)", z.union([errorEnvelopeSchema, feedbackAnswerSchema])),
         },
       },
     },

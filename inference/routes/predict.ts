@@ -1,10 +1,28 @@
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { answer, errorResponses } from "../../http/openapi.ts";
+import { EXAMPLE_ROW, modelParams } from "./shared.ts";
 import type { Predictor } from "../predictor.ts";
 import type { RecentPredictions } from "../recent-predictions.ts";
 import { newRequestId } from "../request-id.ts";
 
 const ID = { type: "string", minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" } as const;
 const features = { type: "object", description: "Feature values by name; null marks a missing value." } as const;
+
+const predictAnswerSchema = z.object({
+  model: z.string(),
+  version: z.string(),
+  variant: z.enum(["primary", "canary"]).describe("Which deployment answered: the primary, or the canary's share"),
+  predictions: z.array(
+    z.object({
+      request_id: z.string().describe("The id feedback and explain take; a batch's rows get <x-request-id>-<index>"),
+      predicted: z.string(),
+      probabilities: z.array(z.number()).describe("One per class, in the schema's class order"),
+      confidence: z.number(),
+      feature_hash: z.string(),
+    }),
+  ),
+});
 
 export function predictBodySchema(maxInstances: number) {
   return {
@@ -16,6 +34,7 @@ export function predictBodySchema(maxInstances: number) {
       routing_key: { ...ID, description: "Sticky canary assignment key; defaults to x-correlation-id, then the request id." },
     },
     oneOf: [{ required: ["instances"] }, { required: ["features"] }],
+    examples: [{ features: EXAMPLE_ROW }, { instances: [EXAMPLE_ROW, { ...EXAMPLE_ROW, income: null, region: "west" }], routing_key: "customer-1234" }],
   } as const;
 }
 
@@ -30,10 +49,14 @@ export function registerPredictRoute(app: FastifyInstance, predictor: Predictor,
     "/v1/models/:name/predict",
     {
       schema: {
+        operationId: "predict",
+        tags: ["inference"],
         summary: "Score one row ({features}) or a batch ({instances})",
-        params: { type: "object", properties: { name: { type: "string", maxLength: 64 } }, required: ["name"] },
+        security: [],
+        params: modelParams,
         headers: { type: "object", properties: { "x-request-id": ID, "x-correlation-id": ID } },
         body: predictBodySchema(maxInstances),
+        response: { 200: answer("Scored by the deployment routing chose", predictAnswerSchema), ...errorResponses(400, 404, 413, 415, 500, 503) },
       },
     },
     async (request, reply) => {

@@ -1,9 +1,13 @@
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { answer, documentedBody, errorResponses, requires } from "../../http/openapi.ts";
 import type { Store } from "../../store/client.ts";
 import { RegistryError, registerVersion } from "../../models/registry.ts";
 import { versionFromWire, versionWireSchema } from "../../models/version-wire.ts";
 import { bearerGuard } from "../auth.ts";
 import { invalidBody } from "../http-errors.ts";
+import example from "./new-version.example.json" with { type: "json" };
+import { modelParams, modelVersionSchema } from "./shared.ts";
 
 /** An artifact, its baseline and a reference sample of 20,000 rows run to tens of megabytes. */
 const BODY_LIMIT_BYTES = 256 * 1024 * 1024;
@@ -20,7 +24,16 @@ export function registerVersionRoute(app: FastifyInstance, deps: { store: Store;
       "/v1/admin/models/:name/versions",
       {
         bodyLimit: BODY_LIMIT_BYTES,
-        schema: { summary: "Register a new version (what mlwatch train and models import send while serve owns the store)", params: { type: "object", properties: { name: { type: "string", maxLength: 64 } }, required: ["name"] } },
+        // The example: a logistic model of the demo data set trained on 40 rows (models/version-wire.ts versionToWire).
+        config: documentedBody(versionWireSchema, [example]),
+        schema: {
+          operationId: "registerVersion",
+          tags: ["admin"],
+          summary: "Register a new version (what mlwatch train and models import send while serve owns the store)",
+          security: requires("adminToken"),
+          params: modelParams,
+          response: { 201: answer("Registered", z.object({ version: modelVersionSchema })), ...errorResponses(400, 401, 403, 413, 415, 500) },
+        },
       },
       async (req, reply) => {
         const parsed = versionWireSchema.safeParse(req.body);

@@ -2,10 +2,12 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { z } from "zod";
+import { answer, documentedBody, errorResponses, requires } from "../../http/openapi.ts";
 import { decide } from "../actions.ts";
 import { APPROVE_SCOPE, authenticateApprover, authenticateMcp, type AuthOutcome, type HttpAuthPolicy, type Principal, type RequestFacts } from "../auth.ts";
 import { listProposals, ProposalError, proposalStatuses, UnknownProposalError, type ProposalStatus } from "../../rollout/proposals.ts";
-import { viewProposal } from "../proposal-view.ts";
+import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
 import { createMcpServer, type McpDeps } from "../server.ts";
 import type { Config } from "../../config.ts";
 import type { Store } from "../../store/client.ts";
@@ -33,6 +35,30 @@ export function mcpHttpOptionsFrom(store: Store, config: Config, mcp: McpConfig,
 }
 
 const INVALID_JSON = Symbol("invalid json");
+
+const rpcErrorSchema = z.object({ jsonrpc: z.literal("2.0"), error: z.object({ code: z.number().int(), message: z.string() }), id: z.null() });
+const initializeExample = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "example-client", version: "1.0.0" } },
+};
+
+const APPROVER_REASON = "approver (the person's name, 1–200 characters) is required";
+const REASON_REASON = "reason must be a string of at most 2000 characters";
+
+/** The approver's decision on a proposal; decision defaults to approve. */
+const approvalBodySchema = z
+  .object({
+    decision: z.enum(["approve", "reject"], { error: "decision must be 'approve' or 'reject'" }).default("approve"),
+    approver: z.string({ error: APPROVER_REASON }).min(1, APPROVER_REASON).max(200, APPROVER_REASON).describe("The person deciding"),
+    reason: z.string({ error: REASON_REASON }).max(2000, REASON_REASON).default(""),
+  })
+  .strict();
+
+const mcpDoc = { tags: ["mcp"], security: requires("mcpToken", "approverToken") };
+const approvalsDoc = { tags: ["approvals"], security: requires("approverToken") };
+const APPROVAL_ERRORS = [400, 401, 403, 500] as const;
 
 /**
  * Streamable HTTP, stateless: each POST gets a fresh server and transport (the SDK's documented
@@ -64,7 +90,23 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
       principals.set(request, outcome.principal);
     });
 
-    scope.post(path, async (request, reply) => {
+    const mcpSchema = {
+      ...mcpDoc,
+      operationId: "mcp",
+      summary: "One JSON-RPC message (or batch) of the Model Context Protocol; send Accept: application/json, text/event-stream",
+      // Any JSON: the SDK's transport answers a malformed message itself, as JSON-RPC.
+      body: { description: "A JSON-RPC request, notification or batch", examples: [initializeExample] },
+      response: {
+        200: { description: "The JSON-RPC answer, as application/json or one text/event-stream", type: "object", additionalProperties: true },
+        202: { description: "A notification or response accepted; no body", type: "null" },
+        400: answer("Not JSON, or not a JSON-RPC message", rpcErrorSchema),
+        401: answer("No bearer token where one is required", rpcErrorSchema),
+        403: answer("Wrong token, a disallowed Origin, or a non-loopback caller without a configured token", rpcErrorSchema),
+        406: answer("The Accept header lacks application/json or text/event-stream", rpcErrorSchema),
+        500: answer("Internal error", rpcErrorSchema),
+      },
+    };
+    scope.post(path, { schema: mcpSchema }, async (request, reply) => {
       if (request.body === INVALID_JSON) return reply.code(400).send(rpcError(-32700, "Parse error: the body is not valid JSON"));
       const principal = principals.get(request)!;
       reply.hijack();
@@ -91,11 +133,25 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
       scope.route({
         method,
         url: path,
+        schema: {
+          ...mcpDoc,
+          operationId: `mcp${method === "GET" ? "Stream" : "EndSession"}`,
+          summary: `${method} is refused: the endpoint is stateless (no event stream, no session)`,
+          response: { 405: answer("Method not allowed; the Allow header says POST", rpcErrorSchema), 401: answer("No bearer token", rpcErrorSchema), 403: answer("Wrong token or caller", rpcErrorSchema) },
+        },
         handler: async (_request, reply) => reply.code(405).header("allow", "POST").send(rpcError(-32000, "Method not allowed: this endpoint is stateless; POST JSON-RPC messages")),
       });
     }
 
-    scope.get<{ Querystring: { status?: string; model?: string } }>("/v1/approvals", async (request, reply) => {
+    const listSchema = {
+      ...approvalsDoc,
+      operationId: "listProposals",
+      summary: "Proposals awaiting (or past) a person's decision, newest first",
+      // Checked by the handler, which answers in the same envelope whichever app mounts this scope.
+      querystring: { type: "object", properties: { status: { type: "string", description: `One of ${proposalStatuses.join(", ")}` }, model: { type: "string" } } },
+      response: { 200: answer("At most 200 proposals", z.object({ proposals: z.array(proposalViewSchema) })), ...errorResponses(...APPROVAL_ERRORS) },
+    };
+    scope.get<{ Querystring: { status?: string; model?: string } }>("/v1/approvals", { schema: listSchema }, async (request, reply) => {
       const { status, model } = request.query;
       if (status !== undefined && !(proposalStatuses as readonly string[]).includes(status)) {
         return reply.code(400).send({ error: "invalid_request", field: "querystring.status", reason: `status must be one of ${proposalStatuses.join(", ")}` });
@@ -107,7 +163,16 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
 
     scope.post<{ Params: { id: string }; Body: unknown }>(
       "/v1/approvals/:id",
-      { schema: { params: { type: "object", properties: { id: { type: "string", maxLength: 100 } }, required: ["id"] } } },
+      {
+        schema: {
+          ...approvalsDoc,
+          operationId: "decideProposal",
+          summary: "Approve or reject a proposal, as the person holding the approver token",
+          params: { type: "object", properties: { id: { type: "string", maxLength: 100 } }, required: ["id"] },
+          response: { 200: answer("The proposal after the decision", z.object({ proposal: proposalViewSchema })), ...errorResponses(...APPROVAL_ERRORS, 404, 409, 413, 415) },
+        },
+        config: documentedBody(approvalBodySchema, [{ decision: "approve", approver: "Ada Lovelace", reason: "the canary's gate figures look right" }]),
+      },
       async (request, reply) => {
         const body = request.body;
         const parsed = parseApproval(body);
@@ -149,14 +214,11 @@ function authInfo(p: Principal): AuthInfo {
 function parseApproval(body: unknown): { decision: "approve" | "reject"; approver: string; reason: string } | { field: string; reason: string } {
   if (body === INVALID_JSON) return { field: "body", reason: "the body is not valid JSON" };
   if (typeof body !== "object" || body === null || Array.isArray(body)) return { field: "body", reason: "expected a JSON object {decision, approver, reason?}" };
-  const b = body as Record<string, unknown>;
-  const unknownKey = Object.keys(b).find((k) => !["decision", "approver", "reason"].includes(k));
-  if (unknownKey) return { field: `body.${unknownKey}`, reason: `unknown property '${unknownKey}'` };
-  const decision = b.decision ?? "approve";
-  if (decision !== "approve" && decision !== "reject") return { field: "body.decision", reason: "decision must be 'approve' or 'reject'" };
-  if (typeof b.approver !== "string" || b.approver.length === 0 || b.approver.length > 200) return { field: "body.approver", reason: "approver (the person's name, 1–200 characters) is required" };
-  if (b.reason !== undefined && (typeof b.reason !== "string" || b.reason.length > 2000)) return { field: "body.reason", reason: "reason must be a string of at most 2000 characters" };
-  return { decision, approver: b.approver, reason: (b.reason as string | undefined) ?? "" };
+  const parsed = approvalBodySchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  if (issue.code === "unrecognized_keys") return { field: `body.${issue.keys[0]}`, reason: `unknown property '${issue.keys[0]}'` };
+  return { field: ["body", ...issue.path].join("."), reason: issue.message };
 }
 
 function rpcError(code: number, message: string) {
