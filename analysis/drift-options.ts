@@ -43,7 +43,7 @@ export function checkDriftOptions(query: DriftOptionsInput, schema: ModelSchema)
   if (!corrections.includes(correction)) throw new DriftOptionsError("correction", `unknown correction '${correction}' (known: ${corrections.join(", ")})`);
   if (!(shareThreshold >= 0 && shareThreshold <= 1)) throw new DriftOptionsError("shareThreshold", `must be in [0, 1], got ${shareThreshold}`);
   if (query.referenceVersion !== undefined && query.reference !== undefined && query.reference !== "baseline") {
-    throw new DriftOptionsError("referenceVersion", "excludes a reference window: pick one reference");
+    throw new DriftOptionsError("referenceVersion", "a reference version and a reference window exclude each other: pick one reference");
   }
   const method = query.method;
   if (method === undefined) return { correction, shareThreshold, method };
