@@ -616,13 +616,15 @@ export function negligibleImportance(i: FeatureImportance | null, config: AgentC
 }
 
 /**
- * The shifted features, when the dataset drifted only on features the model barely relies on and
- * no serving version's accuracy (realized or estimated) breaches its SLO or fell at a deployment:
- * recorded as a notice, no remediation. Null otherwise, the drift then counts as a breach.
+ * The shifted features, when inputs moved only on features the model barely relies on and no
+ * serving version's accuracy (realized or estimated) breaches its SLO or fell at a deployment:
+ * recorded as a notice, no remediation, whether or not the dataset verdict tripped. Null
+ * otherwise; a dataset drift then counts as a breach, as it always did.
  */
 export function unimportantDrift(facts: Facts, config: AgentConfig): DriftFeature[] | null {
   const shifted = facts.drift?.shifted ?? [];
-  if (!datasetDriftSeen(facts, config) || shifted.length === 0 || !shifted.every((f) => negligibleImportance(f.importance, config))) return null;
+  const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
+  if (!enoughRows || shifted.length === 0 || !shifted.every((f) => negligibleImportance(f.importance, config))) return null;
   const impact = facts.serving.some((f) => accuracyBreach(f, config) !== null) || deployComparison(facts, config)?.clear === true;
   return impact ? null : shifted;
 }

@@ -71,7 +71,7 @@ export interface FeatureDrift {
   unseen?: { reference: number; current: number; rows: number; values: { value: string; rows: number }[] | null };
   /** Numeric only, when raw values are logged: the current mean in reference standard deviations. */
   meanShift?: { referenceMean: number; referenceStd: number; currentMean: number; currentStd: number; inStd: number | null } | null;
-  /** The analysed version's permutation importance of this feature; null when unknown (see the report's `importance`). */
+  /** The analysed version's permutation importance of this feature; null when unknown (see the report's `importanceRun`). */
   importance: FeatureImportanceView | null;
   note?: string;
 }
