@@ -70,7 +70,7 @@ export async function registerVersion(store: Store, modelDir: string, input: New
   const model = modelNameSchema.parse(input.model);
   const schema = modelSchemaSchema.parse(input.schema);
   checkBaselineMatches(schema, input.baseline);
-  const baseline = withImportance(input.baseline, await versionImportance(input.onnx, schema, input.baseline, input.reference));
+  const baseline = withImportance(input.baseline, await importanceOf(input, schema));
   const version = String((await latestVersionNumber(store, model)) + 1);
   const artifact = writeArtifact(modelDir, model, version, input.onnx);
   const now = nowMicros();
@@ -198,6 +198,16 @@ async function latestVersionNumber(store: Store, model: string): Promise<number>
     { model },
   );
   return Number(row?.n ?? 0);
+}
+
+/** A model that cannot score its own reference examples would fail on its first request too: refused here, saying why. */
+async function importanceOf(input: NewVersion, schema: ModelSchema) {
+  try {
+    return await versionImportance(input.onnx, schema, input.baseline, input.reference);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new RegistryError(`the model cannot score its reference examples under its schema (${reason}); nothing was registered`);
+  }
 }
 
 function checkBaselineMatches(schema: ModelSchema, baseline: ModelBaseline): void {

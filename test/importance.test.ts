@@ -117,6 +117,17 @@ describe("permutation importance at registration", () => {
     expect(Math.abs(by.get("calls")!.accuracyDrop)).toBeLessThan(0.02);
   });
 
+  it("refuses, registering nothing, a model that cannot score its own reference examples", async () => {
+    const data = signalData(600, 2);
+    const trained = trainModel({ dataset: data, kind: "logistic", seed: 1 });
+    // One more category than the graph was exported for: the encoded rows are one slot too wide.
+    const schema = { ...trained.schema, features: trained.schema.features.map((f) => (f.type === "categorical" ? { ...f, categories: [...f.categories, "violet"] } : f)) };
+    const baseline = { ...trained.baseline, features: trained.baseline.features.map((f) => (f.type === "categorical" ? { ...f, categories: [...f.categories, "violet"], counts: [...f.counts, 0] } : f)) };
+    const input = { model: "misfit", kind: "logistic", onnx: trained.onnx, schema, metrics: trained.metrics, trainingData: trained.trainingData, baseline, reference: data.examples };
+    await expect(registerVersion(t.store, t.config.modelDir, input)).rejects.toThrow(/^the model cannot score its reference examples under its schema \(.*dimensions.*\); nothing was registered$/);
+    await expect(getBaseline(t.store, "misfit", "1")).rejects.toThrow(/no baseline/);
+  });
+
   it("is absent, not invented, for a version registered without reference examples", async () => {
     const b = await getBaseline(t.store, unknown.model, unknown.version);
     expect(b.importance).toBeUndefined();
