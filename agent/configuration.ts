@@ -24,6 +24,11 @@ export interface AgentConfig {
     minDriftRows: number;
     /** PSI from which a feature counts as shifted, whatever its own test said (0.2 is the usual "major" bound). */
     psiMajor: number;
+    /**
+     * A feature's permutation importance (accuracy lost when it is shuffled) under which the model is
+     * taken not to rely on it; see negligibleImportance.
+     */
+    negligibleImportance: number;
     /** Share of a categorical feature's rows whose value training never saw. */
     unseenShare: number;
     /** Rise of a feature's missing-value rate over its reference (absolute). */
@@ -161,6 +166,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
       driftShare: e.MLWATCH_AGENT_DRIFT_SHARE,
       minDriftRows: 500,
       psiMajor: 0.2,
+      negligibleImportance: 0.005,
       unseenShare: 0.05,
       missingRise: 0.05,
       recentDeploySeconds: e.MLWATCH_AGENT_RECENT_DEPLOY_S,

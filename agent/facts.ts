@@ -12,6 +12,7 @@ import {
   type DeploymentHistory,
   type DriftFeature,
   type DriftResult,
+  type FeatureImportance,
   type HealthResult,
   type VersionBaseline,
 } from "./tools.ts";
@@ -637,10 +638,56 @@ export function latencyBreach(f: VersionFigures, config: AgentConfig): string | 
 
 /** What is recorded but opens no incident, for the serving versions. */
 export function sloNotices(facts: Facts, config: AgentConfig): string[] {
-  return facts.serving.flatMap((f) => {
+  const notices = facts.serving.flatMap((f) => {
     const n = accuracyNotice(f, config);
     return n ? [`${f.version ? `${f.role} v${f.version}` : "model"}: ${n}`] : [];
   });
+  const unimportant = unimportantDrift(facts, config);
+  if (unimportant) notices.push(unimportantDriftNotice(facts, unimportant, config));
+  return notices;
+}
+
+/**
+ * The window's dataset-drift verdict as the SLOs read it. The distance tests used against a large
+ * reference (Wasserstein, Jensen-Shannon) have fixed thresholds that ignore the window's size: on a
+ * few hundred rows their noise alone can pass them, hence the minimum.
+ */
+function datasetDriftSeen(facts: Facts, config: AgentConfig): boolean {
+  const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
+  return !!facts.drift && enoughRows && (facts.drift.datasetDrifted || (facts.drift.share ?? 0) >= config.thresholds.driftShare);
+}
+
+/**
+ * The model does not rely on a feature when shuffling its column costs less than half a point of
+ * accuracy, or no more than the shuffles' own standard error (a drop the permutation noise alone
+ * could give). A drifted feature under that bound cannot move accuracy much while the relation to
+ * the label holds; an unknown importance is never negligible.
+ */
+export function negligibleImportance(i: FeatureImportance | null, config: AgentConfig): boolean {
+  return i !== null && (i.accuracyDrop < config.thresholds.negligibleImportance || i.accuracyDrop <= i.standardError);
+}
+
+/**
+ * The shifted features, when inputs moved only on features the model barely relies on and no
+ * serving version has an accuracy problem (accuracyProblem) or fell at a deployment:
+ * recorded as a notice, no remediation, whether or not the dataset verdict tripped. Null
+ * otherwise; a dataset drift then counts as a breach, as it always did.
+ */
+export function unimportantDrift(facts: Facts, config: AgentConfig): DriftFeature[] | null {
+  const shifted = facts.drift?.shifted ?? [];
+  const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
+  if (!enoughRows || shifted.length === 0 || !shifted.every((f) => negligibleImportance(f.importance, config))) return null;
+  const impact = facts.serving.some((f) => accuracyProblem(f, facts, config) !== null) || deployComparison(facts, config)?.clear === true;
+  return impact ? null : shifted;
+}
+
+function unimportantDriftNotice(facts: Facts, features: DriftFeature[], config: AgentConfig): string {
+  const items = features.map((f) => `${f.feature} (PSI ${(f.psi ?? 0).toFixed(2)}, importance ${(f.importance!.accuracyDrop * 100).toFixed(1)} ± ${(f.importance!.standardError * 100).toFixed(1)} points, rank ${f.importance!.rank} of ${f.importance!.of})`);
+  const accuracy = facts.serving.flatMap((f) => {
+    const a = accuracyOf(f, config.thresholds.minLabelled);
+    return a ? [`${a.source} accuracy ${pct(a.value)}`] : [];
+  });
+  return `input drift only on features the model barely relies on: ${items.join(", ")}; no accuracy impact${accuracy.length ? ` (${accuracy.join(", ")})` : ""}: recorded, no remediation`;
 }
 
 /** Every SLO breach in words, for the serving versions; empty means healthy. */
@@ -666,10 +713,8 @@ export function sloViolations(facts: Facts, config: AgentConfig): string[] {
   if (facts.mismatch.length > 0 && facts.recentDeployment) {
     out.push(`v${facts.recentDeployment.version} was trained on inputs unlike its traffic: ${facts.mismatch.map((m) => m.feature).join(", ")} drift against its own baseline, not against v${facts.recentDeployment.previousVersion}'s`);
   }
-  // The distance tests used against a large reference (Wasserstein, Jensen-Shannon) have fixed
-  // thresholds that ignore the window's size: on a few hundred rows their noise alone can pass them.
-  const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
-  if (facts.drift && enoughRows && (facts.drift.datasetDrifted || (facts.drift.share ?? 0) >= config.thresholds.driftShare)) {
+  // Drift only on features the model barely uses, without an accuracy impact, is a notice instead.
+  if (facts.drift && datasetDriftSeen(facts, config) && !unimportantDrift(facts, config)) {
     out.push(`dataset drift: ${facts.drift.shifted.length} feature(s) drifted${facts.drift.share !== null ? ` (share ${pct(facts.drift.share)})` : ""}`);
   }
   // One input can break a model while the dataset verdict (a share of all features) stays calm.

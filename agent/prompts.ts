@@ -24,8 +24,9 @@ How to decide:
 - covariate_shift: features drifted (high PSI) and accuracy fell. Remedy retrain. List the features by PSI.
 - concept_drift: realized accuracy fell while inputs did not drift and nothing was deployed. Remedy retrain.
   failingSegments say where the errors rose; cite them.
-- notices are not problems: accuracy under the SLO that the version's own held-out accuracy predicted. With only
-  notices and no sloViolations, the root cause is none.
+- notices are not problems: accuracy under the SLO that the version's own held-out accuracy predicted, or input
+  drift only on features the model barely relies on (their importance, the accuracy lost when the feature is
+  shuffled, is negligible) with no accuracy impact. With only notices and no sloViolations, the root cause is none.
 - none: nothing explains a problem. Remedy none when nothing is wrong, escalate when something is.
 
 Rules: never propose rollback without a recent deployment and a previous version; never propose retrain

@@ -33,7 +33,7 @@ export interface Observations {
   drift: { drifted: boolean; share: number | null; top: { feature: string; psi: number | null; drifted: boolean }[] } | null;
   /** Each SLO breach, in words; empty = healthy. */
   violations: string[];
-  /** Recorded without an incident: an accuracy under the floor that the version's training predicted. */
+  /** Recorded without an incident: an accuracy under the floor that the version's training predicted; drift only on features the model barely relies on. */
   notices: string[];
 }
 

@@ -118,6 +118,13 @@ function driftFeature(o: unknown): unknown {
     unseenCategories: Array.isArray(o.unseenCategories) ? o.unseenCategories : objects(unseen?.values).map((v) => ({ category: String(v.value), rows: v.rows })),
   };
 }
+const featureImportanceSchema = z.looseObject({ accuracyDrop: num, standardError: num, rank: num, of: num });
+export type FeatureImportance = z.infer<typeof featureImportanceSchema>;
+/** An importance the agent cannot read is an unknown one: the drift then counts as it always did. */
+const optionalImportance = z.unknown().transform((v) => {
+  const r = featureImportanceSchema.safeParse(v);
+  return r.success ? r.data : null;
+});
 const driftFeatureSchema = z.preprocess(
   driftFeature,
   z.looseObject({
@@ -131,6 +138,8 @@ const driftFeatureSchema = z.preprocess(
     missingRate: z.object({ reference: optNum, current: optNum }),
     unseenCategories: z.array(z.looseObject({ category: z.string() })),
     unseenShare: optNum,
+    /** Permutation importance to the analysed version (analysis/importance.ts), read in the server's own shape; null when unknown. */
+    importance: optionalImportance,
   }),
 );
 export type DriftFeature = z.infer<typeof driftFeatureSchema>;

@@ -1,5 +1,6 @@
 import type { Store } from "../store/client.ts";
 import { groupCounts, histogramFromBins, mergeNumericBins, sum } from "./bins.ts";
+import { importanceUnknown, versionImportance, type FeatureImportanceView, type VersionImportance } from "./importance.ts";
 import { resolveFeature } from "./schema-index.ts";
 import { chooseVersion, requireBaseline, versionInfo, type VersionChoice } from "./version.ts";
 import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
@@ -49,6 +50,10 @@ export interface FeatureDistribution {
   missing: Share;
   /** Numeric: current statistics over the raw values (null when not logged) beside the baseline's. */
   stats?: { current: Summary | null; reference: Summary & { quantilesFrom: string } };
+  /** How much the version relies on this feature (permutation importance) and its rank; null when unknown. */
+  importance: FeatureImportanceView | null;
+  /** How the version's importances were measured; null when it has none. */
+  importanceRun: VersionImportance["run"];
   notes: string[];
 }
 
@@ -102,7 +107,9 @@ export async function featureDistribution(store: Store, query: DistributionQuery
   const info = await versionInfo(store, model, choice.version);
   const schema = info.meta.schema;
   const ref = resolveFeature(schema, query.feature, `model '${model}' version ${choice.version}`);
-  const fb = requireBaseline(info).features[ref.index]!;
+  const baseline = requireBaseline(info);
+  const fb = baseline.features[ref.index]!;
+  const importance = versionImportance(baseline);
   const numeric = fb.type === "numeric";
   const table = store.table("predictions");
   const params = { model, version: choice.version, binPos: ref.binPos, rawPos: ref.rawPos, features: schema.features.length, ...windowParams(window) };
@@ -123,6 +130,7 @@ export async function featureDistribution(store: Store, query: DistributionQuery
   if (rows === 0) notes.push(`no rows of version ${choice.version} in the window`);
   if (rows > 0 && rawRows === 0) notes.push("no raw values logged (MLWATCH_LOG_FEATURES=hash): bins only");
   if (cur.outOfRange > 0) notes.push(`${cur.outOfRange} rows carry a bin outside the baseline's and were left out`);
+  if (!importance.run) notes.push(importanceUnknown(choice.version));
   const base = {
     model,
     version: choice.version,
@@ -134,6 +142,8 @@ export async function featureDistribution(store: Store, query: DistributionQuery
     referenceRows: refTotal,
     rawValues: rawRows > 0,
     missing: share(fb.missing, cur.missing),
+    importance: importance.byFeature.get(ref.name) ?? null,
+    importanceRun: importance.run,
     notes,
   };
 

@@ -17,6 +17,8 @@ import {
   type TailMeans,
 } from "../stats/index.ts";
 import { baselineHistogram, histogramFromBins, psiBins, sampleTailMeans, sum, type FeatureHistogram } from "./bins.ts";
+import { checkDriftOptions } from "./drift-options.ts";
+import { importanceUnknown, versionImportance, type FeatureImportanceView, type VersionImportance } from "./importance.ts";
 import { countByType, featureRefs, sameLayout, type FeatureRef } from "./schema-index.ts";
 import { chooseVersion, requireBaseline, versionInfo, type VersionChoice } from "./version.ts";
 import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
@@ -38,7 +40,7 @@ export interface DriftQuery {
   correction?: Correction;
   /** Dataset drift when at least this share of tested features drifted (default 0.5, as Evidently). */
   shareThreshold?: number;
-  /** One method for every feature it applies to, instead of the default choice per feature. */
+  /** One method for every feature instead of the default choice per feature; it must fit every feature's type. */
   method?: DriftMethodName;
 }
 
@@ -53,6 +55,10 @@ export interface FeatureDrift {
   psiLevel: PsiLevel;
   /** The drift test on present values; null when a side has no present values. */
   method: DriftMethodName | null;
+  /** Who chose `method`: the caller's `method`, or the default selector (see selectionRule). */
+  methodChosenBy: "requested" | "default selector" | null;
+  /** What the default selector picks for this feature, whether or not it was used. */
+  defaultMethod: DriftMethodName | null;
   score: number | null;
   pValue: number | null;
   /** After the requested correction (p-value methods only). */
@@ -66,6 +72,8 @@ export interface FeatureDrift {
   unseen?: { reference: number; current: number; rows: number; values: { value: string; rows: number }[] | null };
   /** Numeric only, when raw values are logged: the current mean in reference standard deviations. */
   meanShift?: { referenceMean: number; referenceStd: number; currentMean: number; currentStd: number; inStd: number | null } | null;
+  /** The analysed version's permutation importance of this feature; null when unknown (see the report's `importanceRun`). */
+  importance: FeatureImportanceView | null;
   note?: string;
 }
 
@@ -97,6 +105,10 @@ export interface DriftReport {
   rawFeatures: boolean;
   /** The rule used for the per-feature method; see selectionRule. */
   selectionRule: string;
+  /** The method the caller asked for, used for every feature; null when each feature got the selector's choice. */
+  requestedMethod: DriftMethodName | null;
+  /** How the analysed version's feature importances were measured; null when it has none (each feature's importance is then null). */
+  importanceRun: VersionImportance["run"];
   /** Sorted by psi, highest first: the feature that moved most comes first. */
   features: FeatureDrift[];
   /** Predicted class distribution against the baseline's held-out predictions (or the reference window's). */
@@ -304,7 +316,6 @@ async function unseenValues(
   return out;
 }
 
-const DEFAULT_CORRECTION: Correction = "benjamini-hochberg";
 /** A missing-value rate has shifted when the two-proportion test says so (p < 0.05) and it moved at least one point. */
 const MISSING_P = 0.05;
 const MISSING_MIN_CHANGE = 0.01;
@@ -313,19 +324,14 @@ const MISSING_MIN_CHANGE = 0.01;
 export async function detectDataDrift(store: Store, query: DriftQuery): Promise<DriftReport> {
   const { model } = query;
   const window = resolveWindow(query.window);
-  const correction = query.correction ?? DEFAULT_CORRECTION;
-  const shareThreshold = query.shareThreshold ?? 0.5;
-  if (!["none", "bonferroni", "benjamini-hochberg"].includes(correction)) throw new Error(`unknown correction '${correction}'`);
-  if (!(shareThreshold >= 0 && shareThreshold <= 1)) throw new Error(`shareThreshold must be in [0, 1], got ${shareThreshold}`);
-  if (query.method !== undefined && !(query.method in driftMethods)) {
-    throw new Error(`unknown drift method '${query.method}' (known: ${Object.keys(driftMethods).join(", ")})`);
-  }
   const choice = await chooseVersion(store, model, window, query.version);
   const info = await versionInfo(store, model, choice.version);
   const schema = info.meta.schema;
+  const { correction, shareThreshold, method } = checkDriftOptions(query, schema);
   const own = requireBaseline(info);
+  const importance = versionImportance(own);
   const refWindow = query.reference && query.reference !== "baseline" ? resolveWindow(query.reference) : null;
-  const other = await otherBaseline(store, model, choice.version, schema, own, query.referenceVersion, refWindow);
+  const other = await otherBaseline(store, model, choice.version, schema, own, query.referenceVersion);
   const baseline = other?.baseline ?? own;
 
   const [cur, ref] = await Promise.all([
@@ -369,8 +375,11 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
     rows,
     rawFeatures: cur.rawRows > 0,
     selectionRule: SELECTION_RULE,
+    requestedMethod: method ?? null,
+    importanceRun: importance.run,
     versionsInWindow,
   };
+  if (!importance.run) notes.push(importanceUnknown(choice.version));
   if (rows === 0) {
     notes.push(`no rows of version ${choice.version} in the window`);
     return { ...base, features: [], prediction: null, label: null, dataset: null, notes, summary: `no predictions of version ${choice.version} in the window` };
@@ -380,7 +389,7 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
   const unknownSeen = refs.some((f) => f.type === "categorical" && (cur.bins.get(f.binPos)?.get(f.categories!.length) ?? 0) > 0);
   const unseen = unknownSeen && cur.rawRows > 0 ? await unseenValues(store, model, choice.version, schema, window) : new Map();
 
-  const outcomes = refs.map((f) => featureDrift(f, baseline.features[f.index]!, cur, ref, unseen, query.method));
+  const outcomes = refs.map((f) => featureDrift(f, baseline.features[f.index]!, cur, ref, unseen, method, importance.byFeature.get(f.name) ?? null));
   const unbinned = refs.filter((_, i) => outcomes[i] === null).map((f) => f.name);
   if (unbinned.length > 0) {
     notes.push(`no binned rows of ${unbinned.join(", ")} in the ${ref ? "window or reference" : "window"} (rows binned under another baseline, or written while the window was read): left out`);
@@ -434,10 +443,8 @@ async function otherBaseline(
   schema: ModelSchema,
   own: ModelBaseline,
   referenceVersion: string | undefined,
-  refWindow: ResolvedWindow | null,
 ): Promise<OtherBaseline | null> {
   if (referenceVersion === undefined || referenceVersion === version) return null;
-  if (refWindow) throw new Error("referenceVersion and a reference window exclude each other: pick one reference");
   const info = await versionInfo(store, model, referenceVersion);
   if (!sameLayout(info.meta.schema, schema)) {
     throw new Error(`version ${referenceVersion} of '${model}' has other features than version ${version}: its baseline cannot be a reference for it`);
@@ -502,7 +509,8 @@ function featureDrift(
   cur: WindowAggregates,
   ref: WindowAggregates | null,
   unseen: Map<number, { value: string; rows: number }[]>,
-  forced: DriftMethodName | undefined,
+  requested: DriftMethodName | undefined,
+  importance: FeatureImportanceView | null,
 ): FeatureOutcome | null {
   const curH = histogramFromBins(fb, cur.bins.get(f.binPos));
   const refH: FeatureHistogram = ref ? histogramFromBins(fb, ref.bins.get(f.binPos)) : baselineHistogram(fb);
@@ -525,6 +533,8 @@ function featureDrift(
     psi: score,
     psiLevel: score < 0.1 ? "none" : score < 0.25 ? "moderate" : "major",
     method: null,
+    methodChosenBy: null,
+    defaultMethod: null,
     score: null,
     pValue: null,
     adjustedPValue: null,
@@ -537,6 +547,7 @@ function featureDrift(
       pValue: missingTest?.pValue ?? null,
       shifted: (missingTest?.pValue ?? 1) < MISSING_P && Math.abs(missingCur - missingRef) >= MISSING_MIN_CHANGE,
     },
+    importance,
   };
   if (fb.type === "categorical") {
     const k = fb.categories.length;
@@ -559,12 +570,9 @@ function featureDrift(
   }
 
   const uniqueValues = curH.counts.filter((c, i) => c > 0 || refH.counts[i]! > 0).length;
-  let method: DriftMethod = selectMethod({ type: f.type, uniqueValues, sampleSize: refPresent });
-  if (forced) {
-    const m = driftMethods[forced];
-    if (m.featureTypes.includes(f.type)) method = m;
-    else out.note = `${forced} does not apply to ${f.type} features; used ${method.name}`;
-  }
+  const selected: DriftMethod = selectMethod({ type: f.type, uniqueValues, sampleSize: refPresent });
+  // checkDriftOptions made sure a requested method fits every feature's type.
+  const method = requested ? driftMethods[requested] : selected;
   const input: HistogramInput = {
     kind: "histogram",
     refCounts: refH.counts,
@@ -584,7 +592,15 @@ function featureDrift(
       : {}),
   };
   const result = method.run(input);
-  Object.assign(out, { method: result.method, score: result.score, pValue: result.pValue ?? null, threshold: result.threshold, drifted: result.drifted });
+  Object.assign(out, {
+    method: result.method,
+    methodChosenBy: requested ? "requested" : "default selector",
+    defaultMethod: selected.name,
+    score: result.score,
+    pValue: result.pValue ?? null,
+    threshold: result.threshold,
+    drifted: result.drifted,
+  });
   return { out, result };
 }
 

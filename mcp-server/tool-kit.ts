@@ -3,6 +3,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import type { ToolDeps } from "./deps.ts";
+import { DriftOptionsError } from "../analysis/drift-options.ts";
 import { LogQueryError } from "../analysis/logs.ts";
 import { UnknownFeatureError } from "../analysis/schema-index.ts";
 import { WindowError } from "../analysis/window.ts";
@@ -83,7 +84,7 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
 }
 
 /** Errors the server raises to turn a request down with its reason: what the caller asked is invalid or not allowed. */
-const REFUSALS = [ProposalError, PlanError, TrafficChangeError, WindowError, LogQueryError, UnknownFeatureError, RegistryError, ExplainInputError];
+const REFUSALS = [ProposalError, PlanError, TrafficChangeError, WindowError, LogQueryError, UnknownFeatureError, RegistryError, ExplainInputError, DriftOptionsError];
 
 function outcomeOf(err: unknown): ToolOutcome {
   if (err instanceof DeadlineError) return "timeout";

@@ -1,5 +1,6 @@
 import { argmax } from "./evaluate.ts";
 import { Rng, subSeed } from "./rng.ts";
+import type { FeatureImportance, ImportanceRun } from "./importance.ts";
 import type { FeatureSpec, FeatureValue, ModelSchema, Row } from "./schema.ts";
 
 /**
@@ -25,6 +26,8 @@ export interface NumericBaseline {
   counts: number[];
   /** Up to SAMPLE_SIZE reference values (seeded reservoir sample) for sample-based tests. */
   sample: number[];
+  /** Added at registration (models/importance.ts); absent on versions registered before, or without labelled reference rows. */
+  importance?: FeatureImportance;
 }
 
 export interface CategoricalBaseline {
@@ -35,6 +38,8 @@ export interface CategoricalBaseline {
   categories: string[];
   /** Length categories.length + 1; the last slot counts unknown/unseen values. */
   counts: number[];
+  /** As NumericBaseline.importance. */
+  importance?: FeatureImportance;
 }
 
 export type FeatureBaseline = NumericBaseline | CategoricalBaseline;
@@ -55,6 +60,8 @@ export interface ModelBaseline {
   confidenceCounts: number[];
   /** Up to CALIBRATION_SIZE held-out (max probability, 1 if the prediction was right else 0) pairs, for CBPE. */
   calibration: { confidence: number[]; correct: number[] };
+  /** How the features' importances were measured; absent when they were not. */
+  importance?: ImportanceRun;
 }
 
 /** Bin of a missing value; edges are capped so every real bin fits a UInt8 below it. */

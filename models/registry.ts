@@ -7,6 +7,7 @@ import { nowMicros } from "../store/clock.ts";
 import { baselinesTable, modelVersionsTable } from "../store/tables.ts";
 import type { FeatureBaseline, ModelBaseline } from "./baseline.ts";
 import { recordDeploymentEvent } from "../store/deployments.ts";
+import { versionImportance, withImportance } from "./importance.ts";
 import { storeReferenceSample } from "./reference-sample.ts";
 import { modelSchemaSchema, type Example, type ModelSchema } from "./schema.ts";
 
@@ -61,17 +62,20 @@ interface VersionRow {
 
 /**
  * Writes the artifact first and the registry row last, so a failure in between leaves no visible
- * version; the row is what makes a version exist for every replica.
+ * version; the row is what makes a version exist for every replica. Every way in (train, import,
+ * retrain, the admin API) comes through here, so every new version gets its features' permutation
+ * importance on its reference examples, stored in its baseline.
  */
 export async function registerVersion(store: Store, modelDir: string, input: NewVersion): Promise<ModelVersion> {
   const model = modelNameSchema.parse(input.model);
   const schema = modelSchemaSchema.parse(input.schema);
   checkBaselineMatches(schema, input.baseline);
+  const baseline = withImportance(input.baseline, await importanceOf(input, schema));
   const version = String((await latestVersionNumber(store, model)) + 1);
   const artifact = writeArtifact(modelDir, model, version, input.onnx);
   const now = nowMicros();
   try {
-    await store.insert(baselinesTable.name, baselineRows(model, version, input.baseline, now));
+    await store.insert(baselinesTable.name, baselineRows(model, version, baseline, now));
     if (input.reference) await storeReferenceSample(store, model, version, schema, input.reference, Number(version));
     const row = {
       model,
@@ -194,6 +198,16 @@ async function latestVersionNumber(store: Store, model: string): Promise<number>
     { model },
   );
   return Number(row?.n ?? 0);
+}
+
+/** A model that cannot score its own reference examples would fail on its first request too: refused here, saying why. */
+async function importanceOf(input: NewVersion, schema: ModelSchema) {
+  try {
+    return await versionImportance(input.onnx, schema, input.baseline, input.reference);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new RegistryError(`the model cannot score its reference examples under its schema (${reason}); nothing was registered`);
+  }
 }
 
 function checkBaselineMatches(schema: ModelSchema, baseline: ModelBaseline): void {

@@ -255,7 +255,7 @@ describe("deployments", () => {
   });
 
   it("a feature that moved against the new version's own baseline only is a training mismatch; one that moved against both is the traffic's", () => {
-    const feature = (name: string, psi: number): DriftFeature => ({ feature: name, method: "none", score: null, psi, pValue: null, drifted: false, missingRate: { reference: 1, current: 0.01 }, unseenCategories: [], unseenShare: null });
+    const feature = (name: string, psi: number): DriftFeature => ({ feature: name, method: "none", score: null, psi, pValue: null, drifted: false, missingRate: { reference: 1, current: 0.01 }, unseenCategories: [], unseenShare: null, importance: null });
     const drift = (features: DriftFeature[]): DriftFacts => ({ version: "2", rows: 900, datasetDrifted: false, share: 0, predictionDrifted: false, ranked: features, shifted: features.filter((f) => (f.psi ?? 0) >= 0.2) });
     const own = drift([feature("income", 13.7), feature("age", 0.4), feature("region", 0.01)]);
     const previous = drift([feature("income", 0.006), feature("age", 0.38), feature("region", 0.01)]);

@@ -82,11 +82,11 @@ function parseAnswer(content: string): { ok: true; value: DiagnosisCore } | { ok
 
 /**
  * The facts in a compact, JSON-friendly form for the prompt, with what the deterministic rules read
- * off them (relative baselines, deploy attribution, the change point, where errors rose, notices), so
+ * off them (relative baselines, deploy attribution, the change point, where errors rose, feature importance, notices), so
  * the model weighs the same findings the rules and the evidence check use.
  */
 function digest(f: Facts, config: AgentConfig): unknown {
-  const top = (d: DriftFacts) => d.ranked.slice(0, 10).map((x) => ({ feature: x.feature, psi: x.psi, method: x.method, score: x.score, drifted: x.drifted }));
+  const top = (d: DriftFacts) => d.ranked.slice(0, 10).map((x) => ({ feature: x.feature, psi: x.psi, method: x.method, score: x.score, drifted: x.drifted, importance: x.importance }));
   const onset = f.accuracyOnset;
   const cmp = deployComparison(f, config);
   return {

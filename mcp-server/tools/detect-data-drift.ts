@@ -1,6 +1,15 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { detectDataDrift, windowSchema, type DriftReport } from "../../analysis/index.ts";
+import {
+  corrections,
+  describeImportance,
+  detectDataDrift,
+  driftMethodNames,
+  featureImportanceSchema,
+  importanceRunSchema,
+  windowSchema,
+  type DriftReport,
+} from "../../analysis/index.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
 import { anchored, windowArg } from "../windows.ts";
@@ -13,7 +22,9 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
       "Tests every input feature of one model version for drift between the window and a reference (default: the version's " +
       "training baseline; or another window), with the method chosen per feature type and sample size, p-values corrected for " +
       "testing many features, PSI, missing-value and unseen-category shifts, and prediction/label distribution drift. Features come " +
-      "sorted by PSI, the most moved first; `dataset.drifted` says whether enough features drifted to call the dataset drifted.",
+      "sorted by PSI, the most moved first; `dataset.drifted` says whether enough features drifted to call the dataset drifted. " +
+      "Each feature carries its permutation importance to the version (accuracy lost when its column is shuffled) and rank, null " +
+      "when unknown: drift on a feature the model barely uses matters less. `method` forces one test for every feature.",
     input: z
       .object({
         model: z.string().min(1).max(64),
@@ -33,21 +44,40 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
               "version's own baseline but not against its predecessor's means the new version was trained on data unlike its traffic. " +
               "Excludes a reference window.",
           ),
-        correction: z.enum(["none", "bonferroni", "benjamini-hochberg"]).optional().describe("Multiple-testing correction (default benjamini-hochberg)."),
+        correction: z.enum(corrections).optional().describe("Multiple-testing correction (default benjamini-hochberg)."),
         shareThreshold: z.number().min(0).max(1).optional().describe("Share of drifted features that makes the dataset drifted."),
+        method: z
+          .enum(driftMethodNames)
+          .optional()
+          .describe(
+            "One drift test for every feature instead of the default choice per feature (selectionRule). ks and wasserstein apply to " +
+              "numeric features only: asking for them on a model with a categorical feature is an error naming it.",
+          ),
       })
       .strict(),
     output: z.looseObject({
       model: z.string(),
       version: z.string(),
       rows: z.number(),
-      features: z.array(z.looseObject({ feature: z.string(), drifted: z.boolean(), psi: z.number() })),
+      requestedMethod: z.enum(driftMethodNames).nullable(),
+      importanceRun: importanceRunSchema.nullable(),
+      features: z.array(
+        z.looseObject({
+          feature: z.string(),
+          drifted: z.boolean(),
+          psi: z.number(),
+          method: z.enum(driftMethodNames).nullable(),
+          methodChosenBy: z.enum(["requested", "default selector"]).nullable(),
+          defaultMethod: z.enum(driftMethodNames).nullable(),
+          importance: featureImportanceSchema.nullable(),
+        }),
+      ),
       dataset: z.looseObject({ drifted: z.boolean(), share: z.number(), driftedFeatures: z.array(z.string()) }).nullable(),
       summary: z.string(),
       notes: z.array(z.string()),
     }),
     annotations: readOnly,
-    async run({ model, version, window, reference, referenceVersion, correction, shareThreshold }) {
+    async run({ model, version, window, reference, referenceVersion, correction, shareThreshold, method }) {
       const now = deps.clock();
       const report = await detectDataDrift(deps.store, {
         model,
@@ -57,6 +87,7 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
         ...(referenceVersion !== undefined ? { referenceVersion } : {}),
         correction,
         shareThreshold,
+        method,
       });
       return { summary: summarize(report), data: report };
     },
@@ -76,7 +107,7 @@ function summarize(r: DriftReport): string {
           : `${f.method} ${f.score?.toFixed(3) ?? "n/a"}${f.threshold !== null ? ` vs threshold ${f.threshold}` : ""}`;
       const shift = f.meanShift?.inStd != null ? `, mean ${f.meanShift.inStd >= 0 ? "+" : ""}${f.meanShift.inStd.toFixed(2)} std` : "";
       const unseen = f.unseen && f.unseen.current > 0 ? `, unseen categories ${f.unseen.current}` : "";
-      return `${f.feature} (PSI ${f.psi.toFixed(3)} ${f.psiLevel}${test ? `, ${test}` : ""}${shift}${unseen})`;
+      return `${f.feature} (PSI ${f.psi.toFixed(3)} ${f.psiLevel}${test ? `, ${test}` : ""}${shift}${unseen}, ${describeImportance(f.importance)})`;
     });
     lines.push(`Drifted features: ${described.join("; ")}${drifted.length > 8 ? `; and ${drifted.length - 8} more` : ""}.`);
   } else if (r.rows > 0) {

@@ -1,6 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { featureDistribution, type FeatureDistribution } from "../../analysis/index.ts";
+import { describeImportance, featureDistribution, featureImportanceSchema, importanceRunSchema, type FeatureDistribution } from "../../analysis/index.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
 import { anchored, pct, windowArg } from "../windows.ts";
@@ -11,8 +11,9 @@ export function registerGetFeatureDistributionTool(server: McpServer, deps: Tool
     title: "Feature distribution",
     description:
       "How one input feature is distributed in the window beside the version's training baseline: histogram bins (numeric) or " +
-      "category shares (categorical), values never seen in training, missing values, and summary statistics. Use it on the " +
-      "features detect_data_drift flags, to see how they moved.",
+      "category shares (categorical), values never seen in training, missing values, and summary statistics, with the feature's " +
+      "permutation importance to the version and its rank (null when unknown). Use it on the features detect_data_drift flags, " +
+      "to see how they moved and how much the model relies on them.",
     input: z
       .object({
         model: z.string().min(1).max(64),
@@ -27,6 +28,8 @@ export function registerGetFeatureDistributionTool(server: McpServer, deps: Tool
       feature: z.string(),
       type: z.enum(["numeric", "categorical"]),
       rows: z.number(),
+      importance: featureImportanceSchema.nullable(),
+      importanceRun: importanceRunSchema.nullable(),
       notes: z.array(z.string()),
     }),
     annotations: readOnly,
@@ -38,7 +41,7 @@ export function registerGetFeatureDistributionTool(server: McpServer, deps: Tool
 }
 
 function summarize(d: FeatureDistribution): string {
-  const lines = [`'${d.model}' v${d.version} feature ${d.feature} (${d.type}), ${d.rows} rows in ${d.window.from} – ${d.window.to}.`];
+  const lines = [`'${d.model}' v${d.version} feature ${d.feature} (${d.type}, ${describeImportance(d.importance)}), ${d.rows} rows in ${d.window.from} – ${d.window.to}.`];
   const cur = d.stats?.current;
   const ref = d.stats?.reference;
   if (cur && ref) {

@@ -31,7 +31,9 @@ export async function registerTrained(store: Store, modelDir: string, o: TrainOp
     metrics: trained.metrics,
     trainingData: trained.trainingData,
     baseline: trained.baseline,
-    reference: dataset.examples,
+    // A version registered under another schema cannot score its examples, so registration would
+    // refuse it; without examples nothing is scored, and its session fails only once it serves.
+    ...(o.schemaOverride ? {} : { reference: dataset.examples }),
   });
 }
 
