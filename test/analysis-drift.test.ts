@@ -68,7 +68,9 @@ describe("detectDataDrift", () => {
   });
 
   it("computes Wasserstein's outer bins from the logged raw values' means, and uniform ones from bins only", async () => {
-    const [raw, hashed] = await Promise.all([brokenWindow, hashedWindow].map((window) => detectDataDrift(t.store, { model: sc.model, window, method: "wasserstein" })));
+    // The default selector picks Wasserstein for income (a forced method must fit every feature's type).
+    const [raw, hashed] = await Promise.all([brokenWindow, hashedWindow].map((window) => detectDataDrift(t.store, { model: sc.model, window })));
+    for (const r of [raw, hashed]) expect(r!.features.find((f) => f.feature === "income")!.method).toBe("wasserstein");
     const income = (r: typeof raw) => r!.features.find((f) => f.feature === "income")!.score!;
     const ref = sc.trained.v1.baseline.features.find((f) => f.name === "income");
     const present = generateCredit(1000, 301).examples.map((e) => e.row.income).filter((v, i): v is number => typeof v === "number" && i % 10 >= 3);
