@@ -11,7 +11,9 @@ const { values } = parseArgs({ options: { data: { type: "string" }, port: { type
 if (!values.data) throw new Error("--data <dir> is required");
 
 const engine = openEngine(values.data);
-const server = http.createServer(createHandler(engine, { user: "default", password: values.password }));
+// The client puts every param_* in the URL; ClickHouse admits a request line of up to 1 MiB
+// (http_max_uri_size), node only 16 KiB of headers by default.
+const server = http.createServer({ maxHeaderSize: 1 << 20 }, createHandler(engine, { user: "default", password: values.password }));
 server.keepAliveTimeout = 10_000;
 server.listen(Number(values.port), "127.0.0.1", () => {
   const { port } = server.address() as AddressInfo;
