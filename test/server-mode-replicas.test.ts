@@ -2,9 +2,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../config.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
+import { openStore } from "../store/client.ts";
 import { startStandIn, type StandIn } from "./helpers/clickhouse-standin.ts";
 import { eventually } from "./helpers/eventually.ts";
+import { driveLoad, type LoadResult } from "./helpers/load-driver.ts";
 import { runCli, startServe, type ServeProcess } from "./helpers/serve-process.ts";
 
 // Two `mlwatch serve` replicas, each its own process with its own spool, on one store reached over
@@ -24,7 +27,8 @@ const replicaEnv = (name: string) => ({
   MLWATCH_MODEL_DIR: path.join(work, "models"),
   MLWATCH_DATA_DIR: path.join(work, name),
   MLWATCH_STATE_POLL_MS: String(POLL_MS),
-  MLWATCH_LOG_FLUSH_MS: "200",
+  // Long enough that a kill lands with answers only in the spool, short enough to drain quickly.
+  MLWATCH_LOG_FLUSH_MS: "1000",
 });
 
 beforeAll(async () => {
@@ -85,4 +89,127 @@ describe("two serve replicas on one server-mode store", () => {
     // Both sides of the split occur, so agreement is not the trivial kind.
     expect(new Set(onA.map((r) => r.variant))).toEqual(new Set(["primary", "canary"]));
   });
+});
+
+interface Ready {
+  store: string;
+  log: string;
+  writers: { predictions: { pendingSegments: number; storeWritable: boolean } };
+}
+
+async function ready(replica: ServeProcess): Promise<Ready> {
+  return (await (await fetch(`${replica.url}/readyz`)).json()) as Ready;
+}
+
+async function predictionsTotal(replica: ServeProcess): Promise<number> {
+  const text = await (await fetch(`${replica.url}/metrics`)).text();
+  return [...text.matchAll(/^model_predictions_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+function spooledLines(replica: string): number {
+  const spool = path.join(work, replica, "spool", "predictions");
+  return fs
+    .readdirSync(spool)
+    .filter((f) => f.endsWith(".jsonl"))
+    .reduce((n, f) => n + fs.readFileSync(path.join(spool, f), "utf8").split("\n").filter(Boolean).length, 0);
+}
+
+/** Until the replica has spooled nothing and its writer reaches the store again. */
+async function drained(replica: ServeProcess) {
+  await eventually(async () => expect(await ready(replica)).toMatchObject({ log: "store", writers: { predictions: { pendingSegments: 0 } } }), 60_000, 100);
+}
+
+/** Copies of each request id in the store (FINAL: as every reader counts them). */
+async function copiesByRequestId(prefix: string): Promise<Map<string, number>> {
+  const store = await openStore(loadConfig({ CLICKHOUSE_URL: standIn.url, MLWATCH_DATA_DIR: work }));
+  try {
+    const found = await store.rows<{ request_id: string; n: number }>(
+      `SELECT request_id, count() AS n FROM ${store.table("predictions")} FINAL WHERE startsWith(request_id, {prefix:String}) GROUP BY request_id`,
+      { prefix },
+    );
+    return new Map(found.map((r) => [r.request_id, Number(r.n)]));
+  } finally {
+    await store.close();
+  }
+}
+
+/** Answered ids missing from the store, and ids stored more than once. */
+function audit(answered: readonly string[], copies: Map<string, number>) {
+  return { lost: answered.filter((id) => !copies.has(id)).length, doubled: [...copies.values()].filter((n) => n !== 1).length };
+}
+
+/**
+ * The store's copies once the last answers are in: rows answered in the final flush interval are
+ * still in a replica's open segment when /readyz already reads "store" with nothing pending.
+ */
+async function settled(prefix: string, answered: readonly string[]): Promise<Map<string, number>> {
+  let copies = new Map<string, number>();
+  await eventually(async () => {
+    copies = await copiesByRequestId(prefix);
+    expect(audit(answered, copies).lost).toBe(0);
+  }, 15_000, 200).catch(() => undefined);
+  return copies;
+}
+
+describe("faults across processes in server mode", () => {
+  it("kill -9 of one replica under load: the other keeps serving, the killed one's spool replays on restart, 0 lost, 0 doubled", async () => {
+    const victim = a;
+    let killed = false;
+    let done = false;
+    const onA: Promise<LoadResult> = driveLoad({ url: victim.url, model: "credit", rows, concurrency: 4, idPrefix: "k9a", stop: () => killed });
+    const onB: Promise<LoadResult> = driveLoad({ url: b.url, model: "credit", rows, concurrency: 4, idPrefix: "k9b", stop: () => done });
+    await eventually(async () => expect(await predictionsTotal(victim)).toBeGreaterThan(600), 60_000, 50);
+    await victim.stop("SIGKILL");
+    killed = true;
+    const fromA = await onA;
+    const leftInSpool = spooledLines("a");
+    const answeredByBAtKill = await predictionsTotal(b);
+    a = await startServe(replicaEnv("a"));
+    expect(a.output()).toMatch(/replaying log spool left by a previous process/);
+    await drained(a);
+    // B served through A's death and restart.
+    await eventually(async () => expect(await predictionsTotal(b)).toBeGreaterThan(answeredByBAtKill + 100), 30_000, 50);
+    done = true;
+    const fromB = await onB;
+    await drained(b);
+    const copies = await settled("k9", [...fromA.answered, ...fromB.answered]);
+    const figures = { a: audit(fromA.answered, copies), b: audit(fromB.answered, copies) };
+    console.log(
+      `server-mode kill -9: A sent ${fromA.sent}, answered ${fromA.answered.length}, failed ${JSON.stringify(fromA.failed)}; ` +
+        `rows left in A's spool ${leftInSpool}; B answered ${fromB.answered.length}, failed ${JSON.stringify(fromB.failed)}; in the store ${copies.size}; ${JSON.stringify(figures)}`,
+    );
+    expect(fromA.failed.network ?? 0).toBeGreaterThan(0); // the kill landed mid-load
+    expect(leftInSpool).toBeGreaterThan(0); // and some answers existed only in A's spool
+    expect(fromB.failed).toEqual({});
+    expect(figures).toEqual({ a: { lost: 0, doubled: 0 }, b: { lost: 0, doubled: 0 } });
+  }, 120_000);
+
+  it("the store stopped under load: both replicas keep answering and spool, /readyz says so, and after a restart nothing is lost", async () => {
+    let done = false;
+    const loads = [a, b].map((r, i) => driveLoad({ url: r.url, model: "credit", rows, concurrency: 4, idPrefix: `outage${i}`, stop: () => done }));
+    await eventually(async () => expect(await predictionsTotal(b)).toBeGreaterThan(200), 30_000, 50);
+    await standIn.stop("SIGKILL");
+    for (const r of [a, b]) {
+      await eventually(async () => expect(await ready(r)).toMatchObject({ store: "unreachable", log: "spooling", writers: { predictions: { storeWritable: false } } }), 30_000, 50);
+    }
+    // Answers go on with the store down.
+    const during = await Promise.all([a, b].map(predictionsTotal));
+    await eventually(async () => {
+      const now = await Promise.all([a, b].map(predictionsTotal));
+      expect(now.every((n, i) => n > during[i]! + 100)).toBe(true);
+    }, 30_000, 50);
+    standIn = await startStandIn({ dir: standIn.dir, port: standIn.port });
+    await Promise.all([a, b].map(drained));
+    done = true;
+    const [fromA, fromB] = await Promise.all(loads);
+    await Promise.all([a, b].map(drained));
+    const copies = await settled("outage", [...fromA!.answered, ...fromB!.answered]);
+    const figures = { a: audit(fromA!.answered, copies), b: audit(fromB!.answered, copies) };
+    console.log(
+      `server-mode store outage: answered A ${fromA!.answered.length} B ${fromB!.answered.length}, failed A ${JSON.stringify(fromA!.failed)} B ${JSON.stringify(fromB!.failed)}; ` +
+        `in the store ${copies.size}; ${JSON.stringify(figures)}`,
+    );
+    expect([fromA!.failed, fromB!.failed]).toEqual([{}, {}]);
+    expect(figures).toEqual({ a: { lost: 0, doubled: 0 }, b: { lost: 0, doubled: 0 } });
+  }, 120_000);
 });
