@@ -212,4 +212,30 @@ describe("faults across processes in server mode", () => {
     expect([fromA!.failed, fromB!.failed]).toEqual([{}, {}]);
     expect(figures).toEqual({ a: { lost: 0, doubled: 0 }, b: { lost: 0, doubled: 0 } });
   }, 120_000);
+
+  it("two actors across replicas: of two changes from one state, measure how often both land (no transactions to stop it)", async () => {
+    const rounds = 10;
+    const outcomes: string[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const expected = await trafficEventId(a);
+      await eventually(async () => expect(await trafficEventId(b)).toBe(expected), 10_000, POLL_MS / 2);
+      const send = (replica: ServeProcess, percent: number) =>
+        fetch(`${replica.url}/v1/admin/models/credit/split`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ canary_percent: percent, expected_event_id: expected, actor: `actor-${percent}`, reason: "race" }),
+        }).then((r) => r.status);
+      const statuses = await Promise.all([send(a, 10 + i), send(b, 60 + i)]);
+      outcomes.push(statuses.sort().join("+"));
+      // Whatever landed, both replicas settle on one newest event.
+      await eventually(async () => {
+        const [ea, eb] = await Promise.all([trafficEventId(a), trafficEventId(b)]);
+        expect(ea).not.toBe(expected);
+        expect(ea).toBe(eb);
+      }, 10_000, POLL_MS / 2);
+    }
+    const count = (o: string) => outcomes.filter((x) => x === o).length;
+    console.log(`two actors across replicas, ${rounds} rounds: both landed ${count("200+200")}, one landed and one got 409 ${count("200+409")}`);
+    expect(count("200+200") + count("200+409")).toBe(rounds);
+  }, 120_000);
 });
