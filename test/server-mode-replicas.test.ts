@@ -219,20 +219,24 @@ describe("faults across processes in server mode", () => {
     for (let i = 0; i < rounds; i++) {
       const expected = await trafficEventId(a);
       await eventually(async () => expect(await trafficEventId(b)).toBe(expected), 10_000, POLL_MS / 2);
-      const send = (replica: ServeProcess, percent: number) =>
-        fetch(`${replica.url}/v1/admin/models/credit/split`, {
+      const send = async (replica: ServeProcess, percent: number) => {
+        const res = await fetch(`${replica.url}/v1/admin/models/credit/split`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ canary_percent: percent, expected_event_id: expected, actor: `actor-${percent}`, reason: "race" }),
-        }).then((r) => r.status);
-      const statuses = await Promise.all([send(a, 10 + i), send(b, 60 + i)]);
-      outcomes.push(statuses.sort().join("+"));
+        });
+        return { status: res.status, body: await res.text() };
+      };
+      const answers = await Promise.all([send(a, 10 + i), send(b, 60 + i)]);
+      const statuses = answers.map((r) => r.status).sort();
+      expect(statuses, JSON.stringify(answers)).toContain(200);
+      outcomes.push(statuses.join("+"));
       // Whatever landed, both replicas settle on one newest event.
       await eventually(async () => {
         const [ea, eb] = await Promise.all([trafficEventId(a), trafficEventId(b)]);
         expect(ea).not.toBe(expected);
         expect(ea).toBe(eb);
-      }, 10_000, POLL_MS / 2);
+      }, 30_000, POLL_MS / 2);
     }
     const count = (o: string) => outcomes.filter((x) => x === o).length;
     console.log(`two actors across replicas, ${rounds} rounds: both landed ${count("200+200")}, one landed and one got 409 ${count("200+409")}`);
