@@ -1051,3 +1051,27 @@ describe("mlwatch chat session", () => {
     expect(await chat.handle("frobnicate")).toMatch(/unknown command 'frobnicate'/);
   });
 });
+
+describe("incident records", () => {
+  it("the runner records the incident after each step: waiting with its proposal, then closed with the decision; a decision taken elsewhere resumes the run waiting on it", async () => {
+    const t = await setup(badDeploy());
+    const first = await t.runner.start("credit");
+    const waiting = t.world.incidents.get(first.incidentId)!;
+    expect(waiting).toMatchObject({ status: "awaiting_approval", pendingProposalId: first.awaiting!.proposalId, closedAt: null, text: "" });
+    expect(waiting.proposals.map((p) => p.proposalId)).toEqual([first.awaiting!.proposalId]);
+    expect(waiting.evidence.map((e) => e.id)).toEqual(first.state.evidence.map((e) => e.id));
+    expect(await t.runner.resumeFor("prop-unknown", { decision: "reject", by: "carol" })).toBeNull();
+    const end = await t.runner.resumeFor(first.awaiting!.proposalId, { decision: "reject", by: "carol", reason: "in the console" });
+    expect(end?.status).toBe("rejected");
+    const closed = t.world.incidents.get(first.incidentId)!;
+    expect(closed).toMatchObject({ status: "rejected", pendingProposalId: null, decisions: [{ decision: "reject", by: "carol", reason: "in the console" }] });
+    expect(closed.closedAt).not.toBeNull();
+    expect(closed.text).toMatch(/REJECTED/);
+  });
+
+  it("a healthy check records nothing", async () => {
+    const t = await setup(healthy());
+    await t.runner.start("credit");
+    expect(t.world.incidents.size).toBe(0);
+  });
+});
