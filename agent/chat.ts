@@ -1,5 +1,6 @@
 import { Ollama, type Message, type Tool } from "ollama";
 import { z } from "zod";
+import type { IncidentRecord } from "../incidents/record.ts";
 import { pct } from "./facts.ts";
 import type { ApprovalRequest, DecisionInput } from "./nodes/approve.ts";
 import { summarize } from "./nodes/common.ts";
@@ -26,7 +27,7 @@ export const CHAT_HELP = `commands:
   reject <id> [reason]                 reject; nothing is applied
   edit <id> [version=V] [canary=P] [action=A] [-- reason]
                                        change the proposal; the agent proposes it again for your approval
-  incidents                            every incident and its status
+  incidents                            every incident and its status (as the store keeps them)
   why <incident>                       diagnosis and the evidence behind it (each with its tool call)
   timeline <incident>                  what happened, step by step
   rollout <model|plan>                 the rollout plan: each stage, its gate, where it is and its figures
@@ -65,13 +66,13 @@ export class ChatSession {
         case "edit":
           return arg ? await this.edit(arg, rest.slice(1)) : "usage: edit <id> [version=V] [canary=P] [action=A] [-- reason]";
         case "incidents":
-          return (await this.o.runner.incidents()).map((i) => `${i.incidentId}  ${i.model}  ${i.status}${i.awaiting ? ` (waiting: ${i.awaiting.proposalId})` : ""}  ${i.updatedAt ?? ""}`).join("\n") || "no incidents";
+          return (await this.o.tools.listIncidents({ limit: 100 })).incidents.map((i) => `${i.incidentId}  ${i.model}  ${i.status}${i.pendingProposalId ? ` (waiting: ${i.pendingProposalId})` : ""}  ${i.openedAt}  ${i.summary}`).join("\n") || "no incidents";
         case "continue":
           return arg ? render(await this.o.runner.continueRun((await this.incident(arg)).incidentId)) : "usage: continue <incident>";
         case "why":
-          return arg ? this.why(await this.incident(arg)) : "usage: why <incident>";
+          return arg ? why(await this.stored(arg)) : "usage: why <incident>";
         case "timeline":
-          return arg ? (await this.incident(arg)).state.timeline.map((t) => `${t.at}  ${t.node.padEnd(11)} ${t.event}`).join("\n") : "usage: timeline <incident>";
+          return arg ? (await this.stored(arg)).timeline.map((t) => `${t.at}  ${t.node.padEnd(11)} ${t.event}`).join("\n") : "usage: timeline <incident>";
         case "models":
           return (await this.o.tools.listModels()).models.map((m) => m.name).join("\n") || "no models";
         case "accuracy":
@@ -151,15 +152,6 @@ export class ChatSession {
     return outcome.awaiting ? `${old} withdrawn; the edited proposal waits for you:\n\n${renderRequest(outcome.awaiting)}` : render(outcome);
   }
 
-  private why(inc: RunOutcome): string {
-    const d = inc.state.diagnosis;
-    const lines = [`incident ${inc.incidentId} (${inc.model}) — ${inc.status}`];
-    if (d) lines.push(`${d.rootCause} (${d.category}), confidence ${d.confidence.toFixed(2)}, remedy ${d.remedy}, by ${d.reasoner}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ""}`, d.explanation);
-    else lines.push(inc.state.observations?.violations.join("; ") || "no diagnosis yet");
-    lines.push("evidence:", ...inc.state.evidence.map((e) => `  [${e.id}] ${e.tool}(${JSON.stringify(e.args)}) — ${e.summary}`));
-    return lines.join("\n");
-  }
-
   private async accuracy(model: string, window: Window): Promise<string> {
     const a = await this.o.tools.accuracy({ model, window });
     const ci = a.interval ? ` [${pct(a.interval.low)}, ${pct(a.interval.high)}]` : "";
@@ -222,6 +214,18 @@ export class ChatSession {
     return this.o.tools.call(name, { ...rest, ...(typeof lastSeconds === "number" ? { window: { lastSeconds } } : {}) }, z.unknown());
   }
 
+  /** An incident as the store keeps it: by its id, or by a prefix only one recent incident has. */
+  private async stored(id: string): Promise<IncidentRecord> {
+    const byId = await this.o.tools.getIncident(id).catch((err: unknown) => {
+      if (err instanceof ToolError) return null;
+      throw err;
+    });
+    if (byId) return byId;
+    const hits = (await this.o.tools.listIncidents({ limit: 500 })).incidents.filter((i) => i.incidentId.startsWith(id));
+    if (hits.length !== 1) throw new ChatError(hits.length ? `'${id}' matches ${hits.length} incidents; give more of the id` : `no incident '${id}'`);
+    return this.o.tools.getIncident(hits[0]!.incidentId);
+  }
+
   private async incident(id: string): Promise<RunOutcome> {
     const all = await this.o.runner.incidents();
     const inc = all.find((i) => i.incidentId === id) ?? uniquePrefix(all, id);
@@ -246,6 +250,15 @@ export class ChatSession {
 }
 
 class ChatError extends Error {}
+
+function why(r: IncidentRecord): string {
+  const d = r.diagnosis;
+  const lines = [`incident ${r.incidentId} (${r.model}) — ${r.status}`];
+  if (d) lines.push(`${d.rootCause} (${d.category}), confidence ${d.confidence.toFixed(2)}, remedy ${d.remedy}, by ${d.reasoner}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ""}`, d.explanation);
+  else lines.push(r.timeline[0]?.event ?? "no diagnosis yet");
+  lines.push("evidence:", ...r.evidence.map((e) => `  [${e.id}] ${e.tool}(${JSON.stringify(e.args)}) — ${e.summary}`));
+  return lines.join("\n");
+}
 
 export function renderRequest(r: ApprovalRequest): string {
   const d = r.diagnosis;
@@ -280,7 +293,7 @@ function windowOf(seconds: string | undefined): Window {
   return { lastSeconds: Number.isFinite(s) && s > 0 ? s : 3600 };
 }
 
-const readOnlyTools = new Set(["list_models", "get_model_accuracy", "detect_data_drift", "query_inference_logs", "compare_model_versions", "get_feature_distribution", "get_model_health", "get_deployment_history", "get_proposal", "list_proposals", "get_rollout"]);
+const readOnlyTools = new Set(["list_models", "get_model_accuracy", "detect_data_drift", "query_inference_logs", "compare_model_versions", "get_feature_distribution", "get_model_health", "get_deployment_history", "get_proposal", "list_proposals", "get_rollout", "list_incidents", "get_incident"]);
 
 const modelArg = { model: { type: "string", description: "model name" } };
 const windowArg = { lastSeconds: { type: "number", description: "look back this many seconds (default 3600)" } };
@@ -296,4 +309,6 @@ const chatTools: Tool[] = [
   tool("get_deployment_history", "deployments, promotions, rollbacks and traffic splits, newest first", modelArg, ["model"]),
   tool("query_inference_logs", "individual predictions; correct=false gives wrong ones", { ...modelArg, correct: { type: "boolean", description: "only right or only wrong predictions" }, limit: { type: "number", description: "rows, at most 100" } }, ["model"]),
   tool("list_proposals", "the agent's proposals and their status", { status: { type: "string", description: "pending, approved, rejected, applied, expired" } }, []),
+  tool("list_incidents", "the agent's incidents, newest first, with status and summary", modelArg, []),
+  tool("get_incident", "one incident in full: diagnosis, evidence, decisions, timeline", { incident_id: { type: "string", description: "incident id" } }, ["incident_id"]),
 ];

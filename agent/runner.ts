@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Command, type BaseCheckpointSaver } from "@langchain/langgraph";
 import type { AgentGraph } from "./graph.ts";
+import { incidentRecord, type IncidentSink } from "./incident-record.ts";
 import type { ApprovalRequest, DecisionInput } from "./nodes/approve.ts";
 import type { AgentStateType, IncidentSummary, Status, Trigger } from "./state.ts";
 
@@ -28,6 +29,13 @@ export interface Launched {
   done: Promise<RunOutcome>;
 }
 
+export interface RunnerOptions {
+  now?: () => number;
+  staleAfterMs?: number;
+  /** Unset: the incident is kept in the checkpoint only (graph tests). */
+  record?: IncidentSink;
+}
+
 /**
  * Starts, resumes and lists runs. The thread id is the incident id, so a run that waits for
  * approval is found again after a restart from the checkpointer alone. Healthy runs leave nothing
@@ -40,7 +48,7 @@ export class AgentRunner {
   constructor(
     private readonly graph: AgentGraph,
     private readonly checkpointer: BaseCheckpointSaver,
-    private readonly options: { now?: () => number; staleAfterMs?: number } = {},
+    private readonly options: RunnerOptions = {},
   ) {}
 
   /** One run to its end or its interrupt. */
@@ -61,7 +69,7 @@ export class AgentRunner {
     const runId = randomUUID();
     const done = (async () => {
       try {
-        await this.graph.invoke({ model, incidentId, trigger }, { configurable: { thread_id: incidentId }, runId });
+        await this.drive({ model, incidentId, trigger }, incidentId, runId);
         const outcome = await this.outcome(incidentId);
         if (outcome.status === "healthy" && outcome.next.length === 0) await this.checkpointer.deleteThread(incidentId);
         return outcome;
@@ -78,16 +86,33 @@ export class AgentRunner {
   async resume(incidentId: string, decision: DecisionInput): Promise<RunOutcome> {
     const before = await this.outcome(incidentId);
     if (!before.awaiting) throw new RunnerError(`incident ${incidentId} is not waiting for a decision (status ${before.status})`);
-    await this.graph.invoke(new Command({ resume: decision }), { configurable: { thread_id: incidentId } });
+    await this.drive(new Command({ resume: decision }), incidentId);
     return this.outcome(incidentId);
+  }
+
+  /** Resumes the run that waits on `proposalId` (a person decided it elsewhere, in the console); null when none waits on it here. */
+  async resumeFor(proposalId: string, decision: DecisionInput): Promise<RunOutcome | null> {
+    const waiting = (await this.pending()).find((i) => i.awaiting?.proposalId === proposalId);
+    return waiting ? this.resume(waiting.incidentId, decision) : null;
   }
 
   /** Finishes a run its process left mid-way (stopped during verify, say): it goes on from its last checkpoint. */
   async continueRun(incidentId: string): Promise<RunOutcome> {
     const before = await this.outcome(incidentId);
     if (before.awaiting || before.next.length === 0) throw new RunnerError(`incident ${incidentId} is ${before.awaiting ? "waiting for a decision" : "closed"}, not stalled`);
-    await this.graph.invoke(null, { configurable: { thread_id: incidentId } });
+    await this.drive(null, incidentId);
     return this.outcome(incidentId);
+  }
+
+  /** Runs the graph to its end or interrupt, recording the incident after every step. */
+  private async drive(input: Parameters<AgentGraph["stream"]>[0], incidentId: string, runId?: string): Promise<void> {
+    const stream = await this.graph.stream(input, { configurable: { thread_id: incidentId }, streamMode: "values", ...(runId ? { runId } : {}) });
+    for await (const values of stream) {
+      // A chunk may be the interrupt alone, without the state's channels.
+      if (!this.options.record || !Array.isArray((values as Partial<AgentStateType>).timeline)) continue;
+      const record = incidentRecord(values as AgentStateType);
+      if (record) await this.options.record(record);
+    }
   }
 
   async outcome(incidentId: string): Promise<RunOutcome> {

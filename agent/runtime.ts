@@ -3,6 +3,7 @@ import path from "node:path";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import type { AgentConfig } from "./configuration.ts";
 import { buildGraph, defaultReasoner, type AgentGraph } from "./graph.ts";
+import { recordThrough } from "./incident-record.ts";
 import { AgentRunner } from "./runner.ts";
 import { connectMcp, lazyMcpTools, type McpTarget, type McpTools } from "./tools.ts";
 
@@ -39,7 +40,7 @@ export async function openAgent(config: AgentConfig, o: OpenOptions = {}): Promi
   const graph = buildGraph({ tools, reasoner: defaultReasoner(config), config, checkpointer, ...(approver ? { approver } : {}), ...(o.print ? { print: o.print } : {}), ...(o.now ? { now: o.now } : {}), ...(o.sleep ? { sleep: o.sleep } : {}) });
   return {
     graph,
-    runner: new AgentRunner(graph, checkpointer, o.now ? { now: o.now } : {}),
+    runner: new AgentRunner(graph, checkpointer, { record: recordThrough(tools, o.print ?? console.error), ...(o.now ? { now: o.now } : {}) }),
     tools,
     approver,
     async close() {
@@ -49,3 +50,4 @@ export async function openAgent(config: AgentConfig, o: OpenOptions = {}): Promi
     },
   };
 }
+

@@ -161,7 +161,10 @@ export const AgentState = Annotation.Root({
   evidence: append<Evidence>(),
   diagnosis: replace<Diagnosis | null>(() => null),
   proposal: replace<Proposal | null>(() => null),
+  /** Every proposal and decision of the run, first to last: an edit replaces `proposal` and `decision`, not these. */
+  proposals: append<Proposal>(),
   decision: replace<Decision | null>(() => null),
+  decisions: append<Decision>(),
   actionResult: replace<ActionResult | null>(() => null),
   /** The rollout plan an approved retrain started, as the server last reported it. */
   plan: replace<PlanView | null>(() => null),

@@ -2,6 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { z } from "zod";
+import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
 
 // The one module that knows the MCP server's tool names and result shapes (mcp-server/tools/*.ts
@@ -328,6 +329,11 @@ const appliedSchema = z.looseObject({ applied_event_id: z.string(), rollout: pla
 
 const proposalListSchema = z.looseObject({ proposals: z.array(proposalSchema) });
 
+/** list_incidents → `{ incidents: [...] }`, newest first; get_incident → the record in the contract's own schema. */
+const incidentListSchema = z.looseObject({
+  incidents: z.array(z.looseObject({ incidentId: z.string(), model: z.string(), status: z.string(), summary: z.string(), openedAt: z.string(), pendingProposalId: z.string().nullable() })),
+});
+
 export interface ProposeArgs {
   model: string;
   action: ActionName;
@@ -407,6 +413,15 @@ export class McpTools {
   }
   listProposals(args: { model?: string; status?: string } = {}) {
     return this.call("list_proposals", args, proposalListSchema);
+  }
+  recordIncident(incident: IncidentRecord) {
+    return this.call("record_incident", { incident }, anyObject);
+  }
+  listIncidents(args: { model?: string; open?: boolean; limit?: number } = {}) {
+    return this.call("list_incidents", args, incidentListSchema);
+  }
+  getIncident(incidentId: string) {
+    return this.call("get_incident", { incident_id: incidentId }, incidentRecordSchema);
   }
   /** Only exists on a connection authenticated with the approver token. */
   approve(args: { proposal_id: string; decision: "approve" | "reject"; approver?: string; reason: string }) {

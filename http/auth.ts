@@ -21,6 +21,18 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   return !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
 }
 
+export const loopbackHostnames = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** A Host header naming loopback: a rebinding DNS name that resolves to 127.0.0.1 does not pass. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    return loopbackHostnames.has(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
+}
+
 function digest(s: string): Buffer {
   return createHash("sha256").update(s).digest();
 }

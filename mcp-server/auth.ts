@@ -1,4 +1,4 @@
-import { bearerToken, isLoopbackAddress, tokenMatches } from "../http/auth.ts";
+import { bearerToken, isLoopbackAddress, isLoopbackHost, loopbackHostnames, tokenMatches } from "../http/auth.ts";
 
 /** Who is calling: the agent (any MCP client) or a person holding the approver credential. */
 export interface Principal {
@@ -67,21 +67,10 @@ function checkOrigin(origin: string | undefined, allowed: string[]): AuthOutcome
   return { ok: false, status: 403, reason: `Origin '${origin}' is not allowed (set MLWATCH_MCP_ALLOWED_ORIGINS to admit it)` };
 }
 
-const loopbackNames = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
 function isLoopbackOrigin(origin: string): boolean {
   try {
     const u = new URL(origin);
-    return (u.protocol === "http:" || u.protocol === "https:") && loopbackNames.has(u.hostname);
-  } catch {
-    return false;
-  }
-}
-
-function isLoopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  try {
-    return loopbackNames.has(new URL(`http://${host}`).hostname);
+    return (u.protocol === "http:" || u.protocol === "https:") && loopbackHostnames.has(u.hostname);
   } catch {
     return false;
   }

@@ -7,6 +7,7 @@ import { DriftOptionsError } from "../analysis/drift-options.ts";
 import { LogQueryError } from "../analysis/logs.ts";
 import { UnknownFeatureError } from "../analysis/schema-index.ts";
 import { WindowError } from "../analysis/window.ts";
+import { UnknownIncidentError } from "../incidents/incident-store.ts";
 import { ExplainInputError } from "../models/explain/check-row.ts";
 import { RegistryError } from "../models/registry.ts";
 import { PlanError } from "../rollout/plan.ts";
@@ -84,7 +85,7 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
 }
 
 /** Errors the server raises to turn a request down with its reason: what the caller asked is invalid or not allowed. */
-const REFUSALS = [ProposalError, PlanError, TrafficChangeError, WindowError, LogQueryError, UnknownFeatureError, RegistryError, ExplainInputError, DriftOptionsError];
+const REFUSALS = [ProposalError, PlanError, TrafficChangeError, WindowError, LogQueryError, UnknownFeatureError, RegistryError, ExplainInputError, DriftOptionsError, UnknownIncidentError];
 
 function outcomeOf(err: unknown): ToolOutcome {
   if (err instanceof DeadlineError) return "timeout";

@@ -1,6 +1,7 @@
 import { nowMicros } from "./clock.ts";
 import { createDatabase, createTable, type DdlContext } from "./ddl.ts";
 import type { Store } from "./client.ts";
+import { incidentsTable } from "./incidents-table.ts";
 import { proposalsTable } from "./proposals-table.ts";
 import { referenceRowsTable } from "./reference-table.ts";
 import { rolloutPlansTable } from "./rollout-plans-table.ts";
@@ -38,6 +39,11 @@ export const migrations: Migration[] = [
     version: 3,
     name: "reference_rows (a bounded sample of each version's training data) and rollout_plans",
     statements: (ctx) => [referenceRowsTable, rolloutPlansTable].flatMap((t) => createTable(ctx, t)),
+  },
+  {
+    version: 4,
+    name: "incidents: each agent run's record, written as it runs",
+    statements: (ctx) => createTable(ctx, incidentsTable),
   },
 ];
 

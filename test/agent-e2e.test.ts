@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentConfig } from "../agent/configuration.ts";
 import { buildGraph } from "../agent/graph.ts";
 import { deterministicReasoner } from "../agent/reasoners/deterministic.ts";
+import { recordThrough } from "../agent/incident-record.ts";
 import { AgentRunner } from "../agent/runner.ts";
 import { connectMcp, type McpTools } from "../agent/tools.ts";
 import type { InferenceService } from "../inference/service.ts";
@@ -72,7 +73,8 @@ describe("agent against the real MCP server and inference service", () => {
     });
     const checkpointer = new MemorySaver();
     const graph = buildGraph({ tools, reasoner: deterministicReasoner, config, checkpointer, print: (x) => printed.push(x) });
-    const runner = new AgentRunner(graph, checkpointer);
+    const unrecorded: string[] = [];
+    const runner = new AgentRunner(graph, checkpointer, { record: recordThrough(tools, (x) => unrecorded.push(x)) });
 
     const first = await runner.start("credit");
     expect(first.status).toBe("awaiting_approval");
@@ -82,6 +84,9 @@ describe("agent against the real MCP server and inference service", () => {
     expect(request.expectedEffect).toMatch(new RegExp(`primary v${v2.version}.*→.*primary v${v1.version}`));
     expect((await tools.getProposal(request.proposalId)).status).toBe("pending");
     expect(svc.traffic.state("credit")?.primary).toBe(v2.version);
+    // The incident is in the store while the run waits, read back by another MCP client.
+    const open = await approver.listIncidents({ model: "credit", open: true });
+    expect(open.incidents).toEqual([expect.objectContaining({ incidentId: first.incidentId, status: "awaiting_approval", pendingProposalId: request.proposalId })]);
 
     // The person approves on the server's approval channel, then the run resumes.
     await approver.approve({ proposal_id: request.proposalId, decision: "approve", approver: "e2e-person", reason: "v2 is clearly worse" });
@@ -105,6 +110,15 @@ describe("agent against the real MCP server and inference service", () => {
     expect(rollback).toMatchObject({ proposalId: request.proposalId, version: v1.version });
     expect(rollback!.approvalId).not.toBe("");
     expect(printed.join("\n")).toMatch(/RECOVERED/);
+    const stored = await approver.getIncident(first.incidentId);
+    expect(stored).toMatchObject({ status: "recovered", pendingProposalId: null, diagnosis: { rootCause: "bad_deploy" }, verification: { recovered: true } });
+    expect(stored.closedAt).not.toBeNull();
+    expect(stored.decisions).toEqual([expect.objectContaining({ decision: "approve", by: "e2e-person", serverStatus: "approved" })]);
+    expect(stored.actions).toEqual([expect.objectContaining({ ok: true, proposalId: request.proposalId })]);
+    expect(stored.evidence.map((e) => e.tool)).toEqual(end.state.evidence.map((e) => e.tool));
+    expect(stored.evidence.find((e) => e.tool === "get_model_health")?.data).toMatchObject({ model: "credit" });
+    expect(stored.timeline).toEqual(end.state.timeline);
+    expect(unrecorded).toEqual([]);
     if (process.env.MLWATCH_PRINT_TRANSCRIPT) console.log(printed.join("\n"));
   }, 180_000);
 });

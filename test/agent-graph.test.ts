@@ -9,6 +9,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import Fastify from "fastify";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
 import { defaultPlanSpec } from "../rollout/new-plan.ts";
 import { describeStage } from "../rollout/plan.ts";
 import { ChatSession } from "../agent/chat.ts";
@@ -338,6 +339,8 @@ const view = (p: StoredProposal) => ({
 class FakeWorld {
   calls: { tool: string; args: Args; as: "agent" | "approver" }[] = [];
   proposals = new Map<string, StoredProposal>();
+  /** What record_incident was sent, checked against the same contract the real tool takes. */
+  incidents = new Map<string, IncidentRecord>();
   traffic: Traffic;
   events: ReturnType<typeof event>[];
   private seq = 0;
@@ -428,6 +431,17 @@ class FakeWorld {
       if (!plan || (a.model !== undefined && a.model !== "credit") || (a.plan_id !== undefined && a.plan_id !== "plan-1")) throw new Error(`unknown rollout plan '${String(a.plan_id ?? a.model)}'`);
       return plan;
     });
+    register("record_incident", (a) => {
+      const r = incidentRecordSchema.parse(a.incident);
+      this.incidents.set(r.incidentId, r);
+      return { incidentId: r.incidentId, status: r.status, recordedAt: "" };
+    });
+    register("get_incident", (a) => {
+      const r = this.incidents.get(String(a.incident_id));
+      if (!r) throw new Error(`unknown incident '${String(a.incident_id)}'`);
+      return r;
+    });
+    register("list_incidents", () => ({ incidents: [...this.incidents.values()].map((r) => ({ ...r, summary: r.status })), truncated: false, next_cursor: null }));
     register("abort_rollout", (a) => ({ ...(this.scenario.rollout ?? []).at(-1), status: "aborted", outcome: String(a.reason) }));
     if (as === "approver") {
       register("approve_action", (a) => {
@@ -472,7 +486,8 @@ async function setup(scenario: Scenario, o: { config?: AgentConfig; reasoner?: R
     ...(config.autoApprove ? { approver } : {}),
     print: (t) => printed.push(t),
   });
-  return { world, tools, approver, graph, checkpointer, printed, runner: new AgentRunner(graph, checkpointer), config };
+  const record = async (r: IncidentRecord) => void (await tools.recordIncident(r));
+  return { world, tools, approver, graph, checkpointer, printed, runner: new AgentRunner(graph, checkpointer, { record }), config };
 }
 
 const nodesRun = (s: AgentStateType) => [...new Set(s.timeline.map((t) => t.node))];
@@ -1086,5 +1101,29 @@ describe("mlwatch chat session", () => {
     expect(await chat.handle(`reject ${first.incidentId} not now`)).toMatch(/REJECTED/);
     expect(t.world.called("apply_action")).toEqual([]);
     expect(await chat.handle("frobnicate")).toMatch(/unknown command 'frobnicate'/);
+  });
+});
+
+describe("incident records", () => {
+  it("the runner records the incident after each step: waiting with its proposal, then closed with the decision; a decision taken elsewhere resumes the run waiting on it", async () => {
+    const t = await setup(badDeploy());
+    const first = await t.runner.start("credit");
+    const waiting = t.world.incidents.get(first.incidentId)!;
+    expect(waiting).toMatchObject({ status: "awaiting_approval", pendingProposalId: first.awaiting!.proposalId, closedAt: null, text: "" });
+    expect(waiting.proposals.map((p) => p.proposalId)).toEqual([first.awaiting!.proposalId]);
+    expect(waiting.evidence.map((e) => e.id)).toEqual(first.state.evidence.map((e) => e.id));
+    expect(await t.runner.resumeFor("prop-unknown", { decision: "reject", by: "carol" })).toBeNull();
+    const end = await t.runner.resumeFor(first.awaiting!.proposalId, { decision: "reject", by: "carol", reason: "in the console" });
+    expect(end?.status).toBe("rejected");
+    const closed = t.world.incidents.get(first.incidentId)!;
+    expect(closed).toMatchObject({ status: "rejected", pendingProposalId: null, decisions: [{ decision: "reject", by: "carol", reason: "in the console" }] });
+    expect(closed.closedAt).not.toBeNull();
+    expect(closed.text).toMatch(/REJECTED/);
+  });
+
+  it("a healthy check records nothing", async () => {
+    const t = await setup(healthy());
+    await t.runner.start("credit");
+    expect(t.world.incidents.size).toBe(0);
   });
 });

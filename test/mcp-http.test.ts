@@ -81,10 +81,10 @@ afterAll(async () => {
 const sixHours = { lastSeconds: 6 * 3600 };
 
 describe("tools over Streamable HTTP", () => {
-  it("lists the twelve read-only tools with schemas and annotations, and no actions when they are off", async () => {
+  it("lists the fourteen read-only tools with schemas and annotations, and no actions when they are off", async () => {
     const { tools } = await client.listTools();
     expect(tools.map((x) => x.name).sort()).toEqual(
-      ["compare_model_versions", "detect_data_drift", "explain_prediction", "find_failing_segments", "get_deployment_history", "get_feature_distribution", "get_model_accuracy", "get_model_health", "get_rollout", "get_segment_performance", "list_models", "query_inference_logs"].sort(),
+      ["compare_model_versions", "detect_data_drift", "explain_prediction", "find_failing_segments", "get_deployment_history", "get_feature_distribution", "get_incident", "get_model_accuracy", "get_model_health", "get_rollout", "get_segment_performance", "list_incidents", "list_models", "query_inference_logs"].sort(),
     );
     for (const tool of tools) {
       expect(tool.annotations).toEqual({ readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false });

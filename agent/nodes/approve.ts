@@ -45,7 +45,7 @@ export async function approve(state: AgentStateType, deps: AgentDeps): Promise<A
   const input = deps.config.autoApprove ? await autoApprove(p.proposalId, deps) : (interrupt(approvalRequest(state), { responseSchema: decisionInputSchema }) as DecisionInput);
   const decision: Decision = { ...input, autoApproved: deps.config.autoApprove, at: new Date(deps.now()).toISOString() };
   if (input.decision === "edit") {
-    return { decision, status: "edit_requested", timeline: [entry(deps, "approve", `${input.by} asked for changes: ${JSON.stringify(input.edited ?? {})}${input.reason ? ` — ${input.reason}` : ""}`)] };
+    return { decision, decisions: [decision], status: "edit_requested", timeline: [entry(deps, "approve", `${input.by} asked for changes: ${JSON.stringify(input.edited ?? {})}${input.reason ? ` — ${input.reason}` : ""}`)] };
   }
   decision.serverStatus = await serverStatus(p.proposalId, deps);
   const status: Status = input.decision === "reject" ? "rejected" : decision.serverStatus === "approved" ? "approved" : "approval_missing";
@@ -53,7 +53,7 @@ export async function approve(state: AgentStateType, deps: AgentDeps): Promise<A
     status === "approval_missing"
       ? `resumed as approved by ${input.by}, but the server has ${p.proposalId} as '${decision.serverStatus}': not applying`
       : `${input.decision === "approve" ? "approved" : "rejected"} by ${input.by}${decision.autoApproved ? " (auto-approved, simulation)" : ""}${input.reason ? ` — ${input.reason}` : ""}; server status ${decision.serverStatus}`;
-  return { decision, status, timeline: [entry(deps, "approve", note)] };
+  return { decision, decisions: [decision], status, timeline: [entry(deps, "approve", note)] };
 }
 
 function approvalRequest(state: AgentStateType): ApprovalRequest {

@@ -34,6 +34,7 @@ export async function propose(state: AgentStateType, deps: AgentDeps): Promise<A
     };
     return {
       proposal,
+      proposals: [proposal],
       decision: null,
       status: "awaiting_approval",
       timeline: [entry(deps, "propose", `proposed ${describeAction(args)} as ${p.proposalId}${p.expiresAt ? `, expires ${p.expiresAt}` : ""}${edited ? " (edited)" : ""}`)],

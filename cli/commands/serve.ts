@@ -10,6 +10,7 @@ import { mcpHttpOptionsFrom, registerMcpHttp } from "../../mcp-server/transports
 import { loadAgentConfig } from "../../agent/configuration.ts";
 import { openAgent } from "../../agent/runtime.ts";
 import { registerAlertWebhook } from "../../agent/webhook.ts";
+import { registerConsole } from "../../console/routes.ts";
 
 const usage = `usage: mlwatch serve [--port N] [--host H]
 
@@ -18,6 +19,8 @@ One process that owns the log store and hosts every role that needs it:
   - the MCP server over Streamable HTTP at /mcp (token MLWATCH_MCP_TOKEN; loopback-only without one)
     and the approver-only POST /v1/approvals/:id (MLWATCH_APPROVER_TOKEN)
   - the agent's alert webhook POST /v1/alerts (Alertmanager's payload starts an investigation)
+  - the web console at /ui: models, incidents, approve / reject after signing in with
+    MLWATCH_APPROVER_TOKEN (read-only and loopback-only without one)
 Listens on MLWATCH_HOST:MLWATCH_PORT (default 127.0.0.1:8080). In embedded mode other mlwatch
 commands (mcp, agent, chat, approve) reach this process over HTTP.
 SIGTERM, SIGINT or SIGHUP stop it gracefully: no new connections, in-flight requests answered,
@@ -53,9 +56,16 @@ export const serveCommand: Command = {
           extend: async (app, registry) => {
             await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl, createMcpMetrics(registry)));
             registerAlertWebhook(app, { runner: agent.runner, token: agentConfig.alertToken });
+            await registerConsole(app, {
+              store,
+              approverToken: mcp.approverToken,
+              agentToken: mcp.mcpToken,
+              // A run of this process waiting on the proposal goes on (apply, verify) as after `approve` in chat.
+              onDecision: (id, decision) => void agent.runner.resumeFor(id, decision).catch((err: unknown) => console.error(`mlwatch serve: resuming the run waiting on ${id} failed: ${String(err)}`)),
+            });
           },
         });
-        console.log(`mlwatch serving on ${service.url} (MCP ${service.url}/mcp, docs ${service.url}/docs, metrics ${service.url}/metrics)`);
+        console.log(`mlwatch serving on ${service.url} (console ${service.url}/ui, MCP ${service.url}/mcp, docs ${service.url}/docs, metrics ${service.url}/metrics)`);
         const signal = await nextSignal();
         console.error(`mlwatch serve: ${signal}: stopping (in-flight requests are answered, the log is flushed)`);
         await closeWithin(service, GRACE_MS);

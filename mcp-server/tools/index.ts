@@ -8,6 +8,7 @@ import { registerCompareModelVersionsTool } from "./compare-model-versions.ts";
 import { registerDetectDataDriftTool } from "./detect-data-drift.ts";
 import { registerExplainPredictionTool } from "./explain-prediction.ts";
 import { registerFindFailingSegmentsTool } from "./find-failing-segments.ts";
+import { registerGetIncidentTool } from "./get-incident.ts";
 import { registerGetDeploymentHistoryTool } from "./get-deployment-history.ts";
 import { registerGetFeatureDistributionTool } from "./get-feature-distribution.ts";
 import { registerGetModelAccuracyTool } from "./get-model-accuracy.ts";
@@ -15,10 +16,12 @@ import { registerGetModelHealthTool } from "./get-model-health.ts";
 import { registerGetProposalTool } from "./get-proposal.ts";
 import { registerGetSegmentPerformanceTool } from "./get-segment-performance.ts";
 import { registerGetRolloutTool } from "./get-rollout.ts";
+import { registerListIncidentsTool } from "./list-incidents.ts";
 import { registerListModelsTool } from "./list-models.ts";
 import { registerListProposalsTool } from "./list-proposals.ts";
 import { registerProposeActionTool } from "./propose-action.ts";
 import { registerQueryInferenceLogsTool } from "./query-inference-logs.ts";
+import { registerRecordIncidentTool } from "./record-incident.ts";
 
 /** Read-only tools always; actions only when enabled; approving only for the approver credential. */
 export function registerTools(server: McpServer, deps: ToolDeps): void {
@@ -34,6 +37,8 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
   registerGetSegmentPerformanceTool(server, deps);
   registerExplainPredictionTool(server, deps);
   registerGetRolloutTool(server, deps);
+  registerListIncidentsTool(server, deps);
+  registerGetIncidentTool(server, deps);
   if (!deps.actionsEnabled) return;
   registerProposeActionTool(server, deps);
   registerApplyActionTool(server, deps);
@@ -41,5 +46,6 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
   registerListProposalsTool(server, deps);
   registerAdvanceRolloutTool(server, deps);
   registerAbortRolloutTool(server, deps);
+  registerRecordIncidentTool(server, deps);
   if (deps.principal.role === "approver") registerApproveActionTool(server, deps);
 }

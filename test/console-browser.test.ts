@@ -1,0 +1,234 @@
+import fs from "node:fs";
+import path from "node:path";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { McpTools } from "../agent/tools.ts";
+import { registerConsole } from "../console/routes.ts";
+import type { IncidentRecord } from "../incidents/record.ts";
+import type { InferenceService } from "../inference/service.ts";
+import { generateCredit } from "../models/datasets/credit.ts";
+import type { ModelVersion } from "../models/registry.ts";
+import { modelVersionsTable } from "../store/tables.ts";
+import { postOk } from "./helpers/http.ts";
+import { connectMcpClient, mountMcpWithActions, TOKENS } from "./helpers/mcp-stack.ts";
+import { registerTrained } from "./helpers/models.ts";
+import { startService } from "./helpers/service.ts";
+import { LOOPBACK, tempStore, type TempStore } from "./helpers/temp-store.ts";
+
+// The console in a real browser (Debian's chromium through puppeteer-core) against the real service,
+// MCP server and embedded store in this process, as `mlwatch serve` hosts them. Screenshots of each
+// page go to test-artifacts/console/.
+
+const CHROMIUM = process.env.MLWATCH_CHROMIUM ?? "/usr/bin/chromium";
+const ARTIFACTS = path.join(import.meta.dirname, "..", "test-artifacts", "console");
+const HOSTILE = "<img src=x onerror=alert(1)>";
+
+let t: TempStore;
+let svc: InferenceService;
+let v1: ModelVersion;
+let v2: ModelVersion;
+let agent: McpTools;
+let browser: Browser;
+let page: Page;
+const dialogs: string[] = [];
+/** What the test sent and the labels it gave back: the figures the page must show, counted here. */
+const sent = { requests: 0, labelled: 0, correct: 0 };
+
+async function traffic(n: number, seed: number): Promise<void> {
+  const examples = generateCredit(n, seed).examples;
+  for (let i = 0; i < n; i += 50) {
+    const batch = examples.slice(i, i + 50);
+    const res = await postOk(`${svc.url}/v1/models/credit/predict`, { instances: batch.map((e) => e.row) });
+    const labels = res.predictions.map((p: { request_id: string; predicted: string }, j: number) => {
+      const label = v1.schema.classes[batch[j]!.label]!;
+      sent.correct += p.predicted === label ? 1 : 0;
+      return { request_id: p.request_id, label };
+    });
+    await postOk(`${svc.url}/v1/feedback`, { labels });
+    sent.requests += batch.length;
+    sent.labelled += batch.length;
+  }
+  await svc.predictions.flush();
+  await svc.labels.flush();
+}
+
+const admin = (route: string, body: Record<string, unknown>) =>
+  postOk(`${svc.url}/v1/admin/models/credit/${route}`, { actor: "console-test", reason: "setup", ...body }, { authorization: `Bearer ${TOKENS.admin}` });
+
+/** What the agent records when it waits on a person for `proposalId`; `features` as its diagnosis names them. */
+function waitingIncident(id: string, proposalId: string, features: string[]): IncidentRecord {
+  const at = new Date().toISOString();
+  return {
+    incidentId: id,
+    model: "credit",
+    status: "awaiting_approval",
+    openedAt: at,
+    closedAt: null,
+    pendingProposalId: proposalId,
+    trigger: { kind: "schedule" },
+    diagnosis: { rootCause: "covariate_shift", category: "data", features, confidence: 0.8, remedy: "rollback", explanation: `inputs moved: ${features.join(", ")}`, reasoner: "deterministic" },
+    evidence: [{ id: "E1", node: "monitor", tool: "detect_data_drift", args: { model: "credit", feature: features[0] }, summary: `top by PSI: ${features[0]} 0.41*`, data: { features: [{ feature: features[0], psi: 0.41 }] } }],
+    proposals: [],
+    decisions: [],
+    actions: [],
+    plan: null,
+    verification: null,
+    revert: null,
+    timeline: [{ at, node: "monitor", event: `SLO breach on ${features[0]}` }],
+    text: "",
+  };
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+const mainText = () => page.$eval("main", (m) => m.textContent ?? "");
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (.ci/run installs it), or set MLWATCH_CHROMIUM`);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  t = await tempStore({ ...LOOPBACK, MLWATCH_ADMIN_TOKEN: TOKENS.admin, MLWATCH_LOG_FLUSH_MS: "50", MLWATCH_STATE_POLL_MS: "100" });
+  v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 800 });
+  v2 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 2, rows: 800 });
+  svc = await startService(t, async (app) => {
+    await mountMcpWithActions(app, t);
+    await registerConsole(app, { store: t.store, approverToken: TOKENS.approver, agentToken: TOKENS.agent, pollMs: 300 });
+  });
+  await admin("deploy", { version: v1.version, role: "primary" });
+  await traffic(400, 1);
+  // The registry refuses such a name; a store is shared with whatever else writes to it, so the page must not trust it.
+  const [row] = await t.store.rows<Record<string, unknown>>(`SELECT * FROM ${t.store.table(modelVersionsTable.name)} FINAL WHERE model = 'credit' LIMIT 1`);
+  await t.store.insert(modelVersionsTable.name, [{ ...row, model: HOSTILE }]);
+  agent = new McpTools(await connectMcpClient(`${svc.url}/mcp`, TOKENS.agent));
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await agent?.close();
+  await svc?.close();
+  await t?.cleanup();
+});
+
+describe("the console in a browser", () => {
+  it("the models page shows a served model's figures, and they update without a reload", async () => {
+    await page.goto(`${svc.url}/ui`);
+    const cell = (field: string) => page.$eval(`tr[data-model="credit"] [data-field="${field}"]`, (c) => c.textContent?.trim());
+    expect(await cell("requests")).toBe(String(sent.requests));
+    expect(await cell("accuracy")).toBe(`${((sent.correct / sent.labelled) * 100).toFixed(1)}%`);
+    expect(await cell("label-coverage")).toBe("100.0%");
+    expect(await cell("error-rate")).toBe("0.00%");
+    expect(await cell("p99")).toMatch(/^\d+\.\d ms$/);
+    expect(await page.$eval('tr[data-model="credit"] td', (c) => c.textContent)).toBe(`v${v1.version} primary`);
+    await shot("models");
+    await traffic(100, 2);
+    await page.waitForFunction(`document.querySelector('tr[data-model="credit"] [data-field="requests"]')?.textContent === "${sent.requests}"`, { timeout: 10_000 });
+  });
+
+  it(`shows a model and a feature named ${HOSTILE} as text, never as markup`, async () => {
+    await page.goto(`${svc.url}/ui`);
+    expect(await page.$eval(`tr[data-model="${HOSTILE.replace(/"/g, '\\"')}"] th`, (c) => c.textContent)).toBe(HOSTILE);
+    await page.goto(`${svc.url}/ui/models/${encodeURIComponent(HOSTILE)}`);
+    expect(await page.$eval("h1 .name", (c) => c.textContent)).toBe(HOSTILE);
+    const proposal = await agent.propose({ model: "credit", action: "promote", version: v2.version, reason: `drift in ${HOSTILE}` });
+    await agent.recordIncident(waitingIncident("inc-hostile", proposal.proposalId, [HOSTILE, "income"]));
+    await page.goto(`${svc.url}/ui/incidents/inc-hostile`);
+    expect(await page.$$eval("main code", (cs) => cs.map((c) => c.textContent))).toContain(HOSTILE);
+    expect(await mainText()).toContain(`drift in ${HOSTILE}`);
+    expect(await page.$$("img")).toHaveLength(0);
+    expect(dialogs).toEqual([]);
+    // Left pending: the next test decides on a proposal of its own.
+    await approverReject(proposal.proposalId);
+  });
+
+  it("a person signs in once (the agent's token is refused), approves, and the approval is the server's", async () => {
+    const proposal = await agent.propose({ model: "credit", action: "promote", version: v2.version, reason: "v2 is better on the new inputs" });
+    await agent.recordIncident(waitingIncident("inc-approve", proposal.proposalId, ["income"]));
+    await page.goto(`${svc.url}/ui/incidents/inc-approve`);
+    await Promise.all([page.waitForNavigation(), page.click(".decision a[href^='/ui/signin']")]);
+    await signIn("the agent", TOKENS.agent);
+    expect(await mainText()).toMatch(/that is the agent's token \(MLWATCH_MCP_TOKEN\); the agent can never approve/);
+    await signIn("Dana", TOKENS.approver);
+    expect(new URL(page.url()).pathname).toBe("/ui/incidents/inc-approve");
+    expect(page.url()).not.toContain(TOKENS.approver);
+    expect(await page.evaluate("[document.cookie, localStorage.length, sessionStorage.length]")).toEqual(["", 0, 0]);
+    const [cookie] = await browser.cookies();
+    expect(cookie).toMatchObject({ name: "mlwatch_session", httpOnly: true, sameSite: "Strict", path: "/ui" });
+    await shot("incident");
+    await page.type("#reason", "v2 wins the comparison");
+    await Promise.all([page.waitForNavigation(), page.click("button[value=approve]")]);
+    expect(await page.$eval('[data-field="proposal-status"]', (c) => c.textContent)).toBe("approved");
+    expect(await agent.getProposal(proposal.proposalId)).toMatchObject({ status: "approved", decidedBy: "Dana", decisionReason: "v2 wins the comparison" });
+    await agent.apply(proposal.proposalId);
+    expect(svc.traffic.state("credit")?.primary).toBe(v2.version);
+  });
+
+  it("reject leaves traffic unchanged and the proposal can never be applied", async () => {
+    const before = svc.traffic.state("credit");
+    const proposal = await agent.propose({ model: "credit", action: "rollback", version: v1.version, reason: "undo" });
+    await agent.recordIncident(waitingIncident("inc-reject", proposal.proposalId, ["income"]));
+    await page.goto(`${svc.url}/ui/incidents/inc-reject`);
+    await Promise.all([page.waitForNavigation(), page.click("button[value=reject]")]);
+    expect(await page.$eval('[data-field="proposal-status"]', (c) => c.textContent)).toBe("rejected");
+    await expect(agent.apply(proposal.proposalId)).rejects.toThrow(/rejected by Dana/);
+    expect(svc.traffic.state("credit")).toEqual(before);
+  });
+
+  it("refuses a POST without the session or without the CSRF token, and one from another origin", async () => {
+    const proposal = await agent.propose({ model: "credit", action: "rollback", version: v1.version, reason: "forged" });
+    const url = `${svc.url}/ui/proposals/${proposal.proposalId}/decision`;
+    const [cookie] = await browser.cookies();
+    const session = `mlwatch_session=${cookie!.value}`;
+    const csrf = await csrfOfPage();
+    const post = (headers: Record<string, string>, fields: Record<string, string>) =>
+      fetch(url, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(fields) });
+    expect((await post({}, { decision: "approve", csrf })).status).toBe(401);
+    expect((await post({ cookie: session }, { decision: "approve" })).status).toBe(403);
+    expect((await post({ cookie: session }, { decision: "approve", csrf: "not-the-token" })).status).toBe(403);
+    expect((await post({ cookie: session, origin: "http://evil.example" }, { decision: "approve", csrf })).status).toBe(403);
+    expect((await agent.getProposal(proposal.proposalId)).status).toBe("pending");
+    // The same request with both is taken: the refusals above were for what they lacked.
+    expect((await post({ cookie: session }, { decision: "reject", csrf })).status).toBe(303);
+    expect((await agent.getProposal(proposal.proposalId)).status).toBe("rejected");
+  });
+
+  it("the model page shows versions, the deployment history and the trend chart", async () => {
+    await page.goto(`${svc.url}/ui/models/credit`);
+    await page.waitForSelector(".chart canvas");
+    const history = await page.$$eval("#history-h + table tbody tr td:nth-child(2)", (cs) => cs.map((c) => c.textContent));
+    expect(history).toEqual(expect.arrayContaining(["promote", "approve", "reject", "deploy", "register"]));
+    expect(await page.$$eval("#versions-h + table tbody tr th", (cs) => cs.map((c) => c.textContent))).toEqual([`v${v1.version}`, `v${v2.version}`]);
+    await shot("model");
+    await page.goto(`${svc.url}/ui/incidents`);
+    await shot("incidents");
+  });
+});
+
+async function signIn(person: string, token: string): Promise<void> {
+  await page.$eval("#person", (el) => ((el as unknown as { value: string }).value = ""));
+  await page.type("#person", person);
+  await page.type("#token", token);
+  await Promise.all([page.waitForNavigation(), page.click("form.signin button")]);
+}
+
+async function csrfOfPage(): Promise<string> {
+  await page.goto(`${svc.url}/ui`);
+  return page.$eval("input[name=csrf]", (el) => (el as unknown as { value: string }).value);
+}
+
+/** A decision outside the console, so a test leaves no proposal pending for the next one. */
+async function approverReject(proposalId: string): Promise<void> {
+  const person = new McpTools(await connectMcpClient(`${svc.url}/mcp`, TOKENS.approver));
+  try {
+    await person.approve({ proposal_id: proposalId, decision: "reject", approver: "test", reason: "cleanup" });
+  } finally {
+    await person.close();
+  }
+}
