@@ -9,10 +9,10 @@ ENV NODE_ENV=production \
     MLWATCH_HOST=0.0.0.0 \
     MLWATCH_PORT=8080
 
-COPY package.json package-lock.json .npmrc ./
-# `npm ci` refuses this lockfile (chdb declares optional platform packages the registry lacks; see
-# .ci/run), so install from it with `npm install`, without the dev dependencies.
-RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY package.json package-lock.json ./
+# The image's npm predates package.json's allowScripts, so onnxruntime-node's optional CUDA download
+# is turned off by its own variable (the CPU provider ships in the package).
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
 RUN mkdir -p /data && chown node:node /data && ln -s /app/bin/mlwatch.js /usr/local/bin/mlwatch
