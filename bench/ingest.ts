@@ -17,19 +17,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "../config.ts";
 import { LogWriter } from "../inference/log-writer.ts";
 import { newRequestId } from "../inference/request-id.ts";
 import { openStore } from "../store/client.ts";
 import { migrate } from "../store/migrations.ts";
 import type { PredictionRow } from "../store/tables.ts";
+import { writeResult } from "./write-result.ts";
 
 const RUNS = 3;
 const ROWS_PER_RUN = 200_000;
 const BATCHES = [1_000, 10_000, 100_000];
 const TARGET_ROWS_PER_S_AT_10K = 200_000;
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 let seq = 0;
 function rows(n: number, tag: string): PredictionRow[] {
@@ -182,11 +181,7 @@ async function main(): Promise<void> {
     console.log(`load average (1/5/15 min) at start ${loadAtStart.join(" ")}, at end ${result.loadAverage.end.join(" ")} on ${os.cpus().length} CPUs`);
     console.log(`target >= ${fmt(TARGET_ROWS_PER_S_AT_10K)} rows/s at 10k-row batches: ${result.target.met ? "met" : "NOT met"} (${fmt(at10k)})`);
 
-    const out = path.join(here, "results", "ingest.json");
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(`${out}.tmp`, JSON.stringify(result, null, 2) + "\n");
-    fs.renameSync(`${out}.tmp`, out);
-    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+    writeResult("ingest", result);
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });

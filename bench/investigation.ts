@@ -13,7 +13,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { MemorySaver } from "@langchain/langgraph";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
@@ -27,11 +26,11 @@ import { createMcpServer } from "../mcp-server/server.ts";
 import { openStore } from "../store/client.ts";
 import { migrate } from "../store/migrations.ts";
 import { seedDriftScenario } from "../test/helpers/seed-store.ts";
+import { writeResult } from "./write-result.ts";
 
 const RUNS = 4;
 const HOUR_S = 3600;
 const rowsPerWindow = Number(process.argv[2] ?? 200_000);
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-bench-investigation-"));
@@ -80,12 +79,8 @@ async function main(): Promise<void> {
     for (const c of slowest) console.log(`  ${c.tool.padEnd(28)} ${c.ms.toFixed(0).padStart(6)} ms`);
     await client.close();
 
-    const out = path.join(here, "results", "investigation.json");
-    fs.mkdirSync(path.dirname(out), { recursive: true });
     const report = { rowsPerWindow, predictionRows: Number(rows[0]!.n), runs: RUNS, cpus: os.cpus().length, loadAverage: os.loadavg(), ...summary, slowestCalls: slowest, perRun: runs.map((r) => ({ ms: r.ms, status: r.status, toolCalls: r.calls.length })) };
-    fs.writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2) + "\n");
-    fs.renameSync(`${out}.tmp`, out);
-    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+    writeResult("investigation", report);
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -23,10 +22,10 @@ import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { openStore } from "../store/client.ts";
 import { migrate } from "../store/migrations.ts";
 import { seedDriftScenario } from "../test/helpers/seed-store.ts";
+import { writeResult } from "./write-result.ts";
 
 const RUNS = 9;
 const rowsPerWindow = Number(process.argv[2] ?? 20_000);
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-bench-mcp-"));
@@ -76,12 +75,8 @@ async function main(): Promise<void> {
       console.log(`${label.padEnd(34)} median ${row.medianMs.toFixed(1).padStart(7)} ms   max ${row.maxMs.toFixed(1).padStart(7)} ms   ${(row.resultBytes / 1024).toFixed(1).padStart(6)} KB`);
     }
     await client.close();
-    const out = path.join(here, "results", "mcp-tools.json");
-    fs.mkdirSync(path.dirname(out), { recursive: true });
     const report = { rowsPerWindow, runs: RUNS, cpus: os.cpus().length, loadAverage: os.loadavg(), results };
-    fs.writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2) + "\n");
-    fs.renameSync(`${out}.tmp`, out);
-    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+    writeResult("mcp-tools", report);
   } finally {
     await app.close();
     await store.close();
