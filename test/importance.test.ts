@@ -1,17 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { importModel } from "../models/import/import.ts";
 import { IMPORTANCE_REPEATS } from "../models/importance.ts";
 import { getBaseline, registerVersion, type ModelVersion } from "../models/registry.ts";
 import { Rng } from "../models/rng.ts";
 import type { Dataset, Row } from "../models/schema.ts";
 import { trainModel } from "../models/train.ts";
-import { connectMcpClient } from "./helpers/mcp-stack.ts";
+import { startReadOnlyMcp } from "./helpers/mcp-stack.ts";
 import { churnData, churnLogit, sklearnPipeline, writeCsv } from "./helpers/onnx-conventions.ts";
 import { labelNames, seedPredictions } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
@@ -88,9 +87,7 @@ beforeAll(async () => {
   for (const v of [native, unknown]) {
     await seedPredictions(t.store, { model: v.model, version: v.version, schema: v.schema, rows: drifted.examples.map((e) => e.row), labels: labelNames(drifted), startUs: window.fromUs, stepUs: HOUR / 3000, requestIdPrefix: `${v.model}-` });
   }
-  app = Fastify();
-  await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] });
-  client = await connectMcpClient(`${await app.listen({ host: "127.0.0.1", port: 0 })}/mcp`);
+  ({ app, client } = await startReadOnlyMcp(t));
 }, 180_000);
 
 afterAll(async () => {

@@ -1,12 +1,11 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";
 import type { Row } from "../models/schema.ts";
-import { connectMcpClient } from "./helpers/mcp-stack.ts";
+import { startReadOnlyMcp } from "./helpers/mcp-stack.ts";
 import { registerTrained } from "./helpers/models.ts";
 import { labelNames, seedPredictions, type SeededPredictions } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
@@ -53,9 +52,7 @@ beforeAll(async () => {
   t = await tempStore();
   current = await seed("credit", await registerTrained(t.store, t.config.modelDir, { model: "credit" }), "raw");
   await seed("private", await registerTrained(t.store, t.config.modelDir, { model: "private" }), "hash");
-  app = Fastify();
-  await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] });
-  client = await connectMcpClient(`${await app.listen({ host: "127.0.0.1", port: 0 })}/mcp`);
+  ({ app, client } = await startReadOnlyMcp(t));
 }, 180_000);
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { InferenceService } from "../../inference/service.ts";
@@ -21,6 +21,14 @@ export function mountMcpWithActions(app: FastifyInstance, t: TempStore): Promise
     approverToken: TOKENS.approver,
     allowedOrigins: [],
   });
+}
+
+/** A read-only /mcp endpoint of its own on a loopback port, and a client connected to it. */
+export async function startReadOnlyMcp(t: TempStore): Promise<{ app: FastifyInstance; client: Client }> {
+  const app = Fastify();
+  await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] });
+  const client = await connectMcpClient(`${await app.listen({ host: "127.0.0.1", port: 0 })}/mcp`);
+  return { app, client };
 }
 
 /** The inference service and its /mcp endpoint in one process, as `mlwatch serve` runs them. */
