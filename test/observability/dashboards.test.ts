@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { saveIncident } from "../../incidents/incident-store.ts";
 import { seedDriftScenario, type DriftScenario, type ScenarioWindow } from "../helpers/seed-store.ts";
 import { tempStore, type TempStore } from "../helpers/temp-store.ts";
 import { exportedSeries } from "./exported-series.ts";
@@ -75,6 +76,33 @@ async function run<T>(target: Target): Promise<T[]> {
 beforeAll(async () => {
   t = await tempStore();
   scenario = await seedDriftScenario(t.store, t.config.modelDir);
+  // One closed incident during the drifted hour, as the agent records it.
+  const openedAt = new Date(scenario.windows.drifted.fromUs / 1000 + 600_000).toISOString();
+  const closedAt = new Date(scenario.windows.drifted.fromUs / 1000 + 1_800_000).toISOString();
+  await saveIncident(
+    t.store,
+    {
+      incidentId: "inc-dash",
+      model: scenario.model,
+      status: "recovered",
+      openedAt,
+      closedAt,
+      pendingProposalId: null,
+      trigger: { kind: "schedule" },
+      diagnosis: { rootCause: "covariate_shift", category: "data", features: ["income"], confidence: 0.8, remedy: "retrain", explanation: "income moved", reasoner: "deterministic" },
+      evidence: [],
+      proposals: [],
+      decisions: [],
+      actions: [],
+      plan: null,
+      verification: null,
+      revert: null,
+      timeline: [],
+      text: "",
+    },
+    "test",
+    Date.now() * 1000,
+  );
   ctx = {
     fromMs: scenario.windows.baseline.fromUs / 1000 - 3600_000,
     toMs: Date.now() + 60_000,
@@ -195,6 +223,13 @@ describe("the overview's ClickHouse panels say what the scenario did", () => {
     const annotation = overview.annotations.list.find((a) => a.name === "Deployments")!.target!;
     const notes = await run<{ time: string; text: string; tags: string }>(annotation);
     expect(notes).toContainEqual(expect.objectContaining({ text: `deploy v${scenario.v1.version} by seed: seeded drift scenario`, tags: "deploy" }));
+  });
+
+  it("incidents: the annotation spans each incident of the model from opening to closing, with its summary and status", async () => {
+    const annotation = overview.annotations.list.find((a) => a.name === "Incidents")!.target!;
+    const notes = await run<{ time: string; timeEnd: string; text: string; tags: string }>(annotation);
+    expect(notes).toEqual([{ time: expect.any(String), timeEnd: expect.any(String), text: "incident inc-dash: covariate_shift (data), remedy retrain [recovered]", tags: "recovered" }]);
+    expect(timeMs(notes[0]!.timeEnd) - timeMs(notes[0]!.time)).toBe(1_200_000);
   });
 
   it("the model variable lists the registered model", async () => {
