@@ -10,6 +10,7 @@ import { generateCredit } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";
 import { modelVersionsTable } from "../store/tables.ts";
 import { postOk } from "./helpers/http.ts";
+import { incidentRecord } from "./helpers/incidents.ts";
 import { connectMcpClient, mountMcpWithActions, TOKENS } from "./helpers/mcp-stack.ts";
 import { registerTrained } from "./helpers/models.ts";
 import { startService } from "./helpers/service.ts";
@@ -58,25 +59,16 @@ const admin = (route: string, body: Record<string, unknown>) =>
 /** What the agent records when it waits on a person for `proposalId`; `features` as its diagnosis names them. */
 function waitingIncident(id: string, proposalId: string, features: string[]): IncidentRecord {
   const at = new Date().toISOString();
-  return {
+  return incidentRecord({
     incidentId: id,
     model: "credit",
     status: "awaiting_approval",
     openedAt: at,
-    closedAt: null,
     pendingProposalId: proposalId,
-    trigger: { kind: "schedule" },
     diagnosis: { rootCause: "covariate_shift", category: "data", features, confidence: 0.8, remedy: "rollback", explanation: `inputs moved: ${features.join(", ")}`, reasoner: "deterministic" },
     evidence: [{ id: "E1", node: "monitor", tool: "detect_data_drift", args: { model: "credit", feature: features[0] }, summary: `top by PSI: ${features[0]} 0.41*`, data: { features: [{ feature: features[0], psi: 0.41 }] } }],
-    proposals: [],
-    decisions: [],
-    actions: [],
-    plan: null,
-    verification: null,
-    revert: null,
     timeline: [{ at, node: "monitor", event: `SLO breach on ${features[0]}` }],
-    text: "",
-  };
+  });
 }
 
 async function shot(name: string): Promise<void> {

@@ -2,7 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importModel } from "../models/import/import.ts";
 import { IMPORTANCE_REPEATS } from "../models/importance.ts";
@@ -10,7 +9,8 @@ import { getBaseline, registerVersion, type ModelVersion } from "../models/regis
 import { Rng } from "../models/rng.ts";
 import type { Dataset, Row } from "../models/schema.ts";
 import { trainModel } from "../models/train.ts";
-import { startReadOnlyMcp } from "./helpers/mcp-stack.ts";
+import { startReadOnlyMcp, toolCalls } from "./helpers/mcp-stack.ts";
+import { registerTrained } from "./helpers/models.ts";
 import { churnData, churnLogit, sklearnPipeline, writeCsv } from "./helpers/onnx-conventions.ts";
 import { labelNames, seedPredictions } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
@@ -41,36 +41,13 @@ function signalData(n: number, seed: number, noiseShift = 0): Dataset {
   };
 }
 
-async function registerNative(model: string, withReference: boolean): Promise<ModelVersion> {
-  const data = signalData(3000, 1);
-  const trained = trainModel({ dataset: data, kind: "logistic", seed: 1 });
-  return registerVersion(t.store, t.config.modelDir, {
-    model,
-    kind: "logistic",
-    onnx: trained.onnx,
-    schema: trained.schema,
-    metrics: trained.metrics,
-    trainingData: trained.trainingData,
-    baseline: trained.baseline,
-    // Without examples there is nothing to permute: the version stands for one registered before importance was kept.
-    ...(withReference ? { reference: data.examples } : {}),
-  });
-}
-
-async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
-}
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
-async function ok(name: string, args: Record<string, unknown>): Promise<{ data: Record<string, any>; summary: string }> {
-  const r = await call(name, args);
-  if (r.isError) throw new Error(`${name} failed: ${text(r)}`);
-  return { data: r.structuredContent as Record<string, any>, summary: text(r) };
-}
+const { ok, refused } = toolCalls(() => client);
 
 beforeAll(async () => {
   t = await tempStore();
-  native = await registerNative("signal", true);
-  unknown = await registerNative("legacy", false);
+  native = await registerTrained(t.store, t.config.modelDir, { model: "signal", data: signalData(3000, 1) });
+  // Without examples there is nothing to permute: the version stands for one registered before importance was kept.
+  unknown = await registerTrained(t.store, t.config.modelDir, { model: "legacy", data: signalData(3000, 1), keepReference: false });
   // A scikit-learn pipeline graph that uses calls, with reference labels drawn without it: the
   // model leans on calls, yet shuffling calls costs no accuracy, since the labels never depended on it.
   const churn = churnData(2000, 3);
@@ -181,14 +158,10 @@ describe("detect_data_drift's method", () => {
   });
 
   it("refuses a method that does not fit a feature's type, naming the feature and why", async () => {
-    const r = await call("detect_data_drift", { model: "signal", window, method: "ks" });
-    expect(r.isError).toBe(true);
-    expect(text(r)).toBe("method: ks applies to numeric features only; feature 'colour' is categorical (for categorical features use chisquare, psi, jensenshannon)");
+    expect(await refused("detect_data_drift", { model: "signal", window, method: "ks" })).toBe("method: ks applies to numeric features only; feature 'colour' is categorical (for categorical features use chisquare, psi, jensenshannon)");
   });
 
   it("refuses an unknown method before anything runs", async () => {
-    const r = await call("detect_data_drift", { model: "signal", window, method: "anderson" });
-    expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/method/);
+    expect(await refused("detect_data_drift", { model: "signal", window, method: "anderson" })).toMatch(/method/);
   });
 });

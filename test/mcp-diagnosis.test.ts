@@ -1,11 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCredit } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";
 import type { Row } from "../models/schema.ts";
-import { startReadOnlyMcp } from "./helpers/mcp-stack.ts";
+import { startReadOnlyMcp, toolCalls } from "./helpers/mcp-stack.ts";
 import { registerTrained } from "./helpers/models.ts";
 import { labelNames, seedPredictions, type SeededPredictions } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
@@ -19,23 +18,7 @@ let app: FastifyInstance;
 let client: Client;
 let current: SeededPredictions;
 
-async function call(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
-}
-
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
-
-async function ok(name: string, args: Record<string, unknown>): Promise<{ data: Record<string, any>; summary: string }> {
-  const r = await call(name, args);
-  if (r.isError) throw new Error(`${name} failed: ${text(r)}`);
-  return { data: r.structuredContent as Record<string, any>, summary: text(r) };
-}
-
-async function refused(name: string, args: Record<string, unknown>): Promise<string> {
-  const r = await call(name, args);
-  expect(r.isError, `${name} should refuse ${JSON.stringify(args)}`).toBe(true);
-  return text(r);
-}
+const { ok, refused } = toolCalls(() => client);
 
 /** Reference traffic as trained on; in the current window half the east region's labels flipped. */
 async function seed(model: string, v: ModelVersion, logFeatures: "raw" | "hash"): Promise<SeededPredictions> {

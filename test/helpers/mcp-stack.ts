@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { expect } from "vitest";
 import type { InferenceService } from "../../inference/service.ts";
 import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { startService } from "./service.ts";
@@ -29,6 +31,26 @@ export async function startReadOnlyMcp(t: TempStore): Promise<{ app: FastifyInst
   await registerMcpHttp(app, { deps: { store: t.store, config: t.config, adminToken: undefined, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] });
   const client = await connectMcpClient(`${await app.listen({ host: "127.0.0.1", port: 0 })}/mcp`);
   return { app, client };
+}
+
+/**
+ * A test's ways to call a tool on a client it connects later: the raw result, its text, the
+ * structured result of a call that must succeed, and the text of one that must be refused.
+ */
+export function toolCalls(client: () => Client) {
+  const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => (await client().callTool({ name, arguments: args })) as CallToolResult;
+  const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+  const ok = async (name: string, args: Record<string, unknown>): Promise<{ data: Record<string, any>; summary: string }> => {
+    const r = await call(name, args);
+    if (r.isError) throw new Error(`${name} failed: ${text(r)}`);
+    return { data: r.structuredContent as Record<string, any>, summary: text(r) };
+  };
+  const refused = async (name: string, args: Record<string, unknown>): Promise<string> => {
+    const r = await call(name, args);
+    expect(r.isError, `${name} should refuse ${JSON.stringify(args)}`).toBe(true);
+    return text(r);
+  };
+  return { call, text, ok, refused };
 }
 
 /** The inference service and its /mcp endpoint in one process, as `mlwatch serve` runs them. */

@@ -16,6 +16,8 @@ export interface TrainOptions {
   seed?: number;
   /** Register the artifact under another schema: a version whose session fails at run time. */
   schemaOverride?: ModelSchema;
+  /** false: register without reference examples, as versions were before importance was kept (default true). */
+  keepReference?: boolean;
 }
 
 /** Trains for real and registers for real; small row counts keep a test file fast. */
@@ -33,7 +35,7 @@ export async function registerTrained(store: Store, modelDir: string, o: TrainOp
     baseline: trained.baseline,
     // A version registered under another schema cannot score its examples, so registration would
     // refuse it; without examples nothing is scored, and its session fails only once it serves.
-    ...(o.schemaOverride ? {} : { reference: dataset.examples }),
+    ...(o.schemaOverride || o.keepReference === false ? {} : { reference: dataset.examples }),
   });
 }
 

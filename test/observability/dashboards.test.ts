@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { saveIncident } from "../../incidents/incident-store.ts";
+import { incidentRecord } from "../helpers/incidents.ts";
 import { seedDriftScenario, type DriftScenario, type ScenarioWindow } from "../helpers/seed-store.ts";
 import { tempStore, type TempStore } from "../helpers/temp-store.ts";
 import { exportedSeries } from "./exported-series.ts";
@@ -79,30 +80,8 @@ beforeAll(async () => {
   // One closed incident during the drifted hour, as the agent records it.
   const openedAt = new Date(scenario.windows.drifted.fromUs / 1000 + 600_000).toISOString();
   const closedAt = new Date(scenario.windows.drifted.fromUs / 1000 + 1_800_000).toISOString();
-  await saveIncident(
-    t.store,
-    {
-      incidentId: "inc-dash",
-      model: scenario.model,
-      status: "recovered",
-      openedAt,
-      closedAt,
-      pendingProposalId: null,
-      trigger: { kind: "schedule" },
-      diagnosis: { rootCause: "covariate_shift", category: "data", features: ["income"], confidence: 0.8, remedy: "retrain", explanation: "income moved", reasoner: "deterministic" },
-      evidence: [],
-      proposals: [],
-      decisions: [],
-      actions: [],
-      plan: null,
-      verification: null,
-      revert: null,
-      timeline: [],
-      text: "",
-    },
-    "test",
-    Date.now() * 1000,
-  );
+  const diagnosis = { rootCause: "covariate_shift", category: "data", features: ["income"], confidence: 0.8, remedy: "retrain", explanation: "income moved", reasoner: "deterministic" };
+  await saveIncident(t.store, incidentRecord({ incidentId: "inc-dash", model: scenario.model, status: "recovered", openedAt, closedAt, diagnosis }), "test", Date.now() * 1000);
   ctx = {
     fromMs: scenario.windows.baseline.fromUs / 1000 - 3600_000,
     toMs: Date.now() + 60_000,
