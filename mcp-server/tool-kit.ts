@@ -17,7 +17,6 @@ import { DeadlineError, withDeadline } from "./limits.ts";
 import type { ToolOutcome } from "./metrics.ts";
 
 export interface ToolContext {
-  signal: AbortSignal;
   authInfo: AuthInfo | undefined;
 }
 
@@ -62,7 +61,7 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
           deps.limits.callTimeoutMs,
           extra.signal,
           spec.name,
-          (signal) => spec.run(args, { signal, authInfo: extra.authInfo }),
+          () => spec.run(args, { authInfo: extra.authInfo }),
           spec.onDeadline,
         );
         const json = JSON.stringify(data);
