@@ -1,12 +1,12 @@
 import { Ollama, type Message, type Tool } from "ollama";
 import { z } from "zod";
 import type { IncidentRecord } from "../incidents/record.ts";
-import { pct } from "./facts.ts";
 import type { ApprovalRequest, DecisionInput } from "./nodes/approve.ts";
 import { summarize } from "./nodes/common.ts";
 import { CHAT_SYSTEM_PROMPT } from "./prompts.ts";
 import { RunnerError, type AgentRunner, type RunOutcome } from "./runner.ts";
 import { actions, ToolError, type ActionName, type McpTools, type Window } from "./tools.ts";
+import { pct } from "../format.ts";
 
 export interface ChatOptions {
   runner: AgentRunner;

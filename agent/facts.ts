@@ -16,6 +16,7 @@ import {
   type HealthResult,
   type VersionBaseline,
 } from "./tools.ts";
+import { pct } from "../format.ts";
 
 // Evidence (tool calls and their parsed results) → the facts the rules, the check and the SLOs read.
 // Pure: the same evidence always gives the same facts, so reasoners are testable from fixtures.
@@ -723,10 +724,6 @@ export function sloViolations(facts: Facts, config: AgentConfig): string[] {
   const missing = facts.missingRise.find((m) => m.rise > config.thresholds.missingRise);
   if (missing) out.push(`${missing.feature}: missing in ${pct(missing.current)} of rows (was ${pct(missing.reference)})`);
   return out;
-}
-
-export function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
 }
 
 export function points(x: number): string {

@@ -22,6 +22,7 @@ import { importanceUnknown, versionImportance, type FeatureImportanceView, type 
 import { countByType, featureRefs, sameLayout, type FeatureRef } from "./schema-index.ts";
 import { chooseVersion, requireBaseline, versionInfo, type VersionChoice } from "./version.ts";
 import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
+import { pct } from "../format.ts";
 
 export interface DriftQuery {
   model: string;
@@ -665,4 +666,3 @@ function summarize(features: FeatureDrift[], dataset: DriftReport["dataset"], pr
   return parts.join("; ");
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

@@ -1,8 +1,8 @@
 import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../diagnosis.ts";
-import { pct } from "../facts.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
 import { ToolError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
 export interface AgentDeps {

@@ -1,8 +1,9 @@
 import type { AgentConfig } from "../configuration.ts";
-import { accuracyOf, extractFacts, figuresOf, pct } from "../facts.ts";
+import { accuracyOf, extractFacts, figuresOf } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Figures, Verification } from "../state.ts";
 import { ToolError, type AccuracyResult, type HealthResult } from "../tools.ts";
 import { entry, numbered, summarize, type AgentDeps } from "./common.ts";
+import { pct } from "../../format.ts";
 
 /**
  * Watches the window that starts when the action was applied, polling until the figures are back

@@ -10,7 +10,6 @@ import {
   latencyOnset,
   latencyShift,
   onsetVsDeploy,
-  pct,
   points,
   sloViolations,
   type DeployComparison,
@@ -18,6 +17,7 @@ import {
   type VersionFigures,
 } from "../facts.ts";
 import type { Evidence } from "../state.ts";
+import { pct } from "../../format.ts";
 
 // Rules over the evidence, one small analyzer per root cause (as k8sgpt's analyzers are). Each
 // returns a diagnosis or null; the first that fires, in the order of `analyzers`, names the cause.
