@@ -8,3 +8,8 @@ export function pct(x: number | null | undefined, digits = 1, missing = "n/a"): 
   return x === null || x === undefined || !Number.isFinite(x) ? missing : `${(x * 100).toFixed(digits)}%`;
 }
 
+
+/** Epoch microseconds as an ISO 8601 time. */
+export function iso(us: number): string {
+  return new Date(Math.floor(us / 1000)).toISOString();
+}

@@ -16,7 +16,7 @@ import {
   type HealthResult,
   type VersionBaseline,
 } from "./tools.ts";
-import { pct } from "../format.ts";
+import { iso, pct } from "../format.ts";
 
 // Evidence (tool calls and their parsed results) → the facts the rules, the check and the SLOs read.
 // Pure: the same evidence always gives the same facts, so reasoners are testable from fixtures.
@@ -476,8 +476,6 @@ export function latencyShift(f: VersionFigures, facts: Pick<Facts, "recentDeploy
   if (!dep?.previousVersion || f.version !== dep.version) return null;
   return latencyAgainstPrevious(f, facts.versions.get(dep.previousVersion), config.thresholds.relative);
 }
-
-const iso = (us: number) => new Date(us / 1000).toISOString();
 
 /** The first bucket of the last unbroken run (up to now) of buckets whose `q` is over `thresholdMs`, and its length. */
 export function latencyOnset(trend: Facts["latencyTrend"], thresholdMs: number, q: "p50" | "p95" = "p95"): { atUs: number; buckets: number } | null {
