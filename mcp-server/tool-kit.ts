@@ -13,7 +13,8 @@ import { RegistryError } from "../models/registry.ts";
 import { PlanError } from "../rollout/plan.ts";
 import { ProposalError } from "../rollout/proposals.ts";
 import { TrafficChangeError } from "../rollout/traffic-changes.ts";
-import { DeadlineError, withDeadline } from "./limits.ts";
+import { withDeadline } from "./limits.ts";
+import { DeadlineError } from "./tool-error.ts";
 import type { ToolOutcome } from "./metrics.ts";
 
 export interface ToolContext {
