@@ -1,5 +1,5 @@
 import type { AgentConfig } from "../configuration.ts";
-import type { Reasoner } from "../diagnosis.ts";
+import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
 import { ToolError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";

@@ -1,5 +1,6 @@
 import type { AgentConfig } from "../configuration.ts";
-import { categoryOf, type Diagnosis, type DiagnosisCore, type ReasonInput, type Reasoner } from "../diagnosis.ts";
+import { categoryOf, type Diagnosis, type DiagnosisCore } from "../diagnosis.ts";
+import type { ReasonInput, Reasoner } from "./reasoner.ts";
 import {
   accuracyProblem,
   accuracyOf,
