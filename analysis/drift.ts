@@ -12,7 +12,7 @@ import {
   type Correction,
   type DriftMethod,
   type DriftMethodName,
-  type DriftResult,
+  type DriftTestResult,
   type HistogramInput,
   type TailMeans,
 } from "../stats/index.ts";
@@ -501,7 +501,7 @@ async function rebin(store: Store, model: string, version: string, schema: Model
 
 interface FeatureOutcome {
   out: FeatureDrift;
-  result: DriftResult | null;
+  result: DriftTestResult | null;
 }
 
 function featureDrift(
@@ -605,7 +605,7 @@ function featureDrift(
   return { out, result };
 }
 
-function adjustedPValues(results: readonly DriftResult[], correction: Correction): (number | null)[] {
+function adjustedPValues(results: readonly DriftTestResult[], correction: Correction): (number | null)[] {
   const tested = results.flatMap((r, i) => (r.pValue === undefined ? [] : [i]));
   const out: (number | null)[] = results.map(() => null);
   if (tested.length === 0) return out;
