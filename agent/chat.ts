@@ -1,12 +1,12 @@
 import { Ollama, type Message, type Tool } from "ollama";
 import { z } from "zod";
 import type { IncidentRecord } from "../incidents/record.ts";
-import { pct } from "./facts.ts";
 import type { ApprovalRequest, DecisionInput } from "./nodes/approve.ts";
-import { summarize } from "./nodes/common.ts";
+import { evidenceSummary } from "./nodes/common.ts";
 import { CHAT_SYSTEM_PROMPT } from "./prompts.ts";
 import { RunnerError, type AgentRunner, type RunOutcome } from "./runner.ts";
 import { actions, ToolError, type ActionName, type McpTools, type Window } from "./tools.ts";
+import { pct } from "../format.ts";
 
 export interface ChatOptions {
   runner: AgentRunner;
@@ -80,7 +80,7 @@ export class ChatSession {
         case "drift":
           return arg ? this.drift(arg, windowOf(rest[1])) : "usage: drift <model> [seconds]";
         case "health":
-          return arg ? summarize.health(await this.o.tools.health({ model: arg, window: windowOf(rest[1]) })) : "usage: health <model> [seconds]";
+          return arg ? evidenceSummary.health(await this.o.tools.health({ model: arg, window: windowOf(rest[1]) })) : "usage: health <model> [seconds]";
         case "deployments":
           return arg ? this.deployments(arg) : "usage: deployments <model>";
         case "rollout":
@@ -155,7 +155,7 @@ export class ChatSession {
   private async accuracy(model: string, window: Window): Promise<string> {
     const a = await this.o.tools.accuracy({ model, window });
     const ci = a.interval ? ` [${pct(a.interval.low)}, ${pct(a.interval.high)}]` : "";
-    return `${model}: ${summarize.accuracy(a)}${ci ? `; 95% interval${ci}` : ""}`;
+    return `${model}: ${evidenceSummary.accuracy(a)}${ci ? `; 95% interval${ci}` : ""}`;
   }
 
   private async drift(model: string, window: Window): Promise<string> {
@@ -163,7 +163,7 @@ export class ChatSession {
     const rows = [...d.features]
       .sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1))
       .map((f) => `  ${f.feature.padEnd(16)} psi ${f.psi === null ? "n/a" : f.psi.toFixed(3)}  ${f.method} ${f.score === null ? "" : f.score.toFixed(3)}${f.pValue !== null ? ` p=${f.pValue.toExponential(2)}` : ""}${f.drifted ? "  DRIFTED" : ""}`);
-    return [`${model}: ${summarize.drift(d)}`, ...rows].join("\n");
+    return [`${model}: ${evidenceSummary.drift(d)}`, ...rows].join("\n");
   }
 
   private async rollout(id: string): Promise<string> {

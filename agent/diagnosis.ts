@@ -1,6 +1,4 @@
 import { z } from "zod";
-import type { AgentConfig } from "./configuration.ts";
-import type { Evidence } from "./state.ts";
 
 /** The fixed list of root causes, each with the category it belongs to. */
 export const categoryOf = {
@@ -40,17 +38,4 @@ export interface Diagnosis extends DiagnosisCore {
   reasoner: "deterministic" | "ollama";
   /** Why the Ollama reasoner's answer was not used, when it was not. */
   fallbackReason?: string;
-}
-
-export interface ReasonInput {
-  model: string;
-  evidence: Evidence[];
-  config: AgentConfig;
-  /** Wall or virtual clock, ms: how old a deployment is. */
-  nowMs: number;
-}
-
-export interface Reasoner {
-  readonly name: Diagnosis["reasoner"];
-  diagnose(input: ReasonInput): Promise<Diagnosis>;
 }

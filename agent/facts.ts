@@ -16,6 +16,7 @@ import {
   type HealthResult,
   type VersionBaseline,
 } from "./tools.ts";
+import { iso, pct } from "../format.ts";
 
 // Evidence (tool calls and their parsed results) → the facts the rules, the check and the SLOs read.
 // Pure: the same evidence always gives the same facts, so reasoners are testable from fixtures.
@@ -476,8 +477,6 @@ export function latencyShift(f: VersionFigures, facts: Pick<Facts, "recentDeploy
   return latencyAgainstPrevious(f, facts.versions.get(dep.previousVersion), config.thresholds.relative);
 }
 
-const iso = (us: number) => new Date(us / 1000).toISOString();
-
 /** The first bucket of the last unbroken run (up to now) of buckets whose `q` is over `thresholdMs`, and its length. */
 export function latencyOnset(trend: Facts["latencyTrend"], thresholdMs: number, q: "p50" | "p95" = "p95"): { atUs: number; buckets: number } | null {
   let atUs = 0;
@@ -723,10 +722,6 @@ export function sloViolations(facts: Facts, config: AgentConfig): string[] {
   const missing = facts.missingRise.find((m) => m.rise > config.thresholds.missingRise);
   if (missing) out.push(`${missing.feature}: missing in ${pct(missing.current)} of rows (was ${pct(missing.reference)})`);
   return out;
-}
-
-export function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
 }
 
 export function points(x: number): string {

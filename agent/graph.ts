@@ -1,6 +1,6 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import type { AgentConfig } from "./configuration.ts";
-import type { Reasoner } from "./diagnosis.ts";
+import type { Reasoner } from "./reasoners/reasoner.ts";
 import { act } from "./nodes/act.ts";
 import { approve } from "./nodes/approve.ts";
 import type { AgentDeps } from "./nodes/common.ts";

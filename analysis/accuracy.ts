@@ -2,7 +2,8 @@ import type { Store } from "../store/client.ts";
 import { classificationMetrics, wilsonInterval, type Interval } from "../stats/index.ts";
 import { CbpeSum, calibratorFor, CONF_BIN_SQL } from "./cbpe.ts";
 import { modelVersions, versionInfo } from "./version.ts";
-import { BUCKET_SQL, bucketSecondsFor, bucketStarts, iso, resolveWindow, windowCondition, windowParams, type Window } from "./window.ts";
+import { BUCKET_SQL, bucketSecondsFor, bucketStarts, resolveWindow, windowCondition, windowParams, type Window } from "./window.ts";
+import { iso } from "../format.ts";
 
 export interface AccuracyQuery {
   model: string;

@@ -2,7 +2,8 @@ import type { Store } from "../store/client.ts";
 import { cusumChangePoint, meanTrend, type Bucket } from "../stats/change-point.ts";
 import { MISSING_BIN } from "../models/baseline.ts";
 import { getVersion } from "../models/registry.ts";
-import { iso, resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
+import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
+import { iso } from "../format.ts";
 
 export interface ChangePointQuery {
   model: string;

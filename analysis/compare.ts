@@ -2,6 +2,7 @@ import type { Store } from "../store/client.ts";
 import { mcnemar, twoProportionZTest, wilsonInterval, type Interval } from "../stats/index.ts";
 import { versionInfo } from "./version.ts";
 import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
+import { pct } from "../format.ts";
 
 export interface CompareQuery {
   model: string;
@@ -218,6 +219,5 @@ function judge(a: SideStats, b: SideStats, differencePts: number, pValue: number
   };
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(1)}`;
 const pText = (p: number) => (p < 0.001 ? "p<0.001" : `p=${p.toFixed(3)}`);

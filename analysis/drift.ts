@@ -12,7 +12,7 @@ import {
   type Correction,
   type DriftMethod,
   type DriftMethodName,
-  type DriftResult,
+  type DriftTestResult,
   type HistogramInput,
   type TailMeans,
 } from "../stats/index.ts";
@@ -22,6 +22,7 @@ import { importanceUnknown, versionImportance, type FeatureImportanceView, type 
 import { countByType, featureRefs, sameLayout, type FeatureRef } from "./schema-index.ts";
 import { chooseVersion, requireBaseline, versionInfo, type VersionChoice } from "./version.ts";
 import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
+import { pct } from "../format.ts";
 
 export interface DriftQuery {
   model: string;
@@ -500,7 +501,7 @@ async function rebin(store: Store, model: string, version: string, schema: Model
 
 interface FeatureOutcome {
   out: FeatureDrift;
-  result: DriftResult | null;
+  result: DriftTestResult | null;
 }
 
 function featureDrift(
@@ -604,7 +605,7 @@ function featureDrift(
   return { out, result };
 }
 
-function adjustedPValues(results: readonly DriftResult[], correction: Correction): (number | null)[] {
+function adjustedPValues(results: readonly DriftTestResult[], correction: Correction): (number | null)[] {
   const tested = results.flatMap((r, i) => (r.pValue === undefined ? [] : [i]));
   const out: (number | null)[] = results.map(() => null);
   if (tested.length === 0) return out;
@@ -665,4 +666,3 @@ function summarize(features: FeatureDrift[], dataset: DriftReport["dataset"], pr
   return parts.join("; ");
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

@@ -1,5 +1,6 @@
 import type { Store } from "../store/client.ts";
-import { BUCKET_SQL, bucketSecondsFor, bucketStarts, iso, resolveWindow, windowCondition, windowParams, WindowError, type ResolvedWindow, type Window } from "./window.ts";
+import { BUCKET_SQL, bucketSecondsFor, bucketStarts, resolveWindow, windowCondition, windowParams, WindowError, type ResolvedWindow, type Window } from "./window.ts";
+import { iso } from "../format.ts";
 
 export interface HealthQuery {
   model: string;

@@ -4,7 +4,8 @@ import { listVersions, RegistryError, type ModelVersion } from "../models/regist
 import type { Store } from "../store/client.ts";
 import type { PredictionRow } from "../store/tables.ts";
 import { featureRefs, UnknownFeatureError, type FeatureRef } from "./schema-index.ts";
-import { iso, resolveWindow, windowCondition, windowParams, windowSchema, type ResolvedWindow } from "./window.ts";
+import { resolveWindow, windowCondition, windowParams, windowSchema, type ResolvedWindow } from "./window.ts";
+import { iso } from "../format.ts";
 
 const operators = { eq: "=", neq: "!=", lt: "<", lte: "<=", gt: ">", gte: ">=" } as const;
 

@@ -1,5 +1,5 @@
 import type { ModelBaseline } from "../models/baseline.ts";
-import { getBaseline, getVersion, listVersions, RegistryError, type ModelVersion } from "../models/registry.ts";
+import { getBaseline, getVersion, listVersions, NoBaselineError, RegistryError, type ModelVersion } from "../models/registry.ts";
 import type { Store } from "../store/client.ts";
 import { windowCondition, windowParams, type ResolvedWindow } from "./window.ts";
 
@@ -94,7 +94,7 @@ export function versionInfo(store: Store, model: string, version: string): Promi
   let entry = byKey.get(key);
   if (!entry) {
     const baseline = getBaseline(store, model, version).catch((err: unknown) => {
-      if (err instanceof RegistryError && err.message.startsWith("no baseline")) return null;
+      if (err instanceof NoBaselineError) return null;
       throw err;
     });
     entry = Promise.all([getVersion(store, model, version), baseline]).then(([meta, b]) => ({ meta, baseline: b }));
@@ -107,6 +107,6 @@ export function versionInfo(store: Store, model: string, version: string): Promi
 
 /** The baseline, or an error saying the analysis needs one. */
 export function requireBaseline(info: VersionInfo): ModelBaseline {
-  if (!info.baseline) throw new RegistryError(`model '${info.meta.model}' version ${info.meta.version} has no baseline`);
+  if (!info.baseline) throw new NoBaselineError(`model '${info.meta.model}' version ${info.meta.version} has no baseline`);
   return info.baseline;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { iso } from "../format.ts";
 
 /** A time range over the prediction log. Default: the last 3600 s. Times are µs since the epoch. */
 export interface Window {
@@ -44,10 +45,6 @@ export function resolveWindow(window: Window | undefined, nowUs = Date.now() * 1
   const fromUs = Math.floor(w.fromUs ?? toUs - seconds * 1e6);
   if (!(fromUs < toUs)) throw new WindowError(`window is empty: fromUs ${fromUs} is not before toUs ${toUs}`);
   return { fromUs, toUs, from: iso(fromUs), to: iso(toUs), seconds: (toUs - fromUs) / 1e6 };
-}
-
-export function iso(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString();
 }
 
 /** The SQL condition every analysis query puts on `ts` (optionally qualified by a table alias), with windowParams. */

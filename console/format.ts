@@ -1,11 +1,11 @@
+import { DASH } from "../format.ts";
 import type { TrafficState } from "../store/deployments.ts";
 
 /** How the console writes figures: every missing one as an en dash, never as 0. */
-export const pct = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(digits)}%`);
-export const ms = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : `${x.toFixed(1)} ms`);
+export const ms = (x: number | null | undefined): string => (x === null || x === undefined ? DASH : `${x.toFixed(1)} ms`);
 export const count = (x: number): string => x.toLocaleString("en-US");
-export const when = (iso: string | null | undefined): string => (iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "–");
-export const whenUs = (us: number): string => (us > 0 ? when(new Date(Math.floor(us / 1000)).toISOString()) : "–");
+export const when = (iso: string | null | undefined): string => (iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : DASH);
+export const whenUs = (us: number): string => (us > 0 ? when(new Date(Math.floor(us / 1000)).toISOString()) : DASH);
 
 /** "v3 primary · v4 canary 10% · v4 shadow 50%". */
 export function serving(s: TrafficState): string {

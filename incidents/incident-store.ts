@@ -1,6 +1,7 @@
 import type { Store } from "../store/client.ts";
 import { incidentsTable, type IncidentRow } from "../store/incidents-table.ts";
 import { summaryOf, type IncidentRecord } from "./record.ts";
+import { iso } from "../format.ts";
 
 /** A request for an incident that is not in the store. */
 export class UnknownIncidentError extends Error {}
@@ -111,8 +112,4 @@ function fromRow(r: IncidentRow): IncidentRecord {
 
 function micros(isoTime: string): number {
   return Date.parse(isoTime) * 1000;
-}
-
-function iso(us: number): string {
-  return new Date(Math.floor(Number(us) / 1000)).toISOString();
 }

@@ -1,9 +1,6 @@
 import { z } from "zod";
 import type { Limits } from "./config.ts";
-
-export class ToolError extends Error {}
-
-export class DeadlineError extends ToolError {}
+import { DeadlineError, ToolError } from "./tool-error.ts";
 
 /** `limit` argument of a row-returning tool, bounded by configuration. */
 export function rowLimit(limits: Limits) {

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { trafficStateSchema, type TrafficState } from "../store/deployments.ts";
 import { describeStage } from "../rollout/plan.ts";
-import { effectiveStatus, iso, proposalActions, proposalStatuses, type Proposal } from "../rollout/proposals.ts";
+import { effectiveStatus, proposalActions, proposalStatuses, type Proposal } from "../rollout/proposals.ts";
+import { iso } from "../format.ts";
 
 /** How every tool shows a proposal: times as ISO strings, the derived status, the effect in words. */
 export const proposalViewSchema = z.object({

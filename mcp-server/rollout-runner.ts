@@ -1,7 +1,7 @@
 import { findChangePoint } from "../analysis/change-point.ts";
 import { compareVersions, getAccuracy, modelHealth, resolveWindow } from "../analysis/index.ts";
 import { shadowEstimate, type ShadowEstimate } from "../analysis/shadow-estimate.ts";
-import { iso } from "../analysis/window.ts";
+import { iso } from "../format.ts";
 import { retrainFromLog } from "../models/retrain.ts";
 import type { TrafficChange } from "../rollout/traffic-changes.ts";
 import { canaryGate, collectGate, shadowGate, verifyGate, type GateResult, type ServedFigures } from "../rollout/gates.ts";

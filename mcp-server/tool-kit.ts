@@ -13,11 +13,11 @@ import { RegistryError } from "../models/registry.ts";
 import { PlanError } from "../rollout/plan.ts";
 import { ProposalError } from "../rollout/proposals.ts";
 import { TrafficChangeError } from "../rollout/traffic-changes.ts";
-import { DeadlineError, withDeadline } from "./limits.ts";
+import { withDeadline } from "./limits.ts";
+import { DeadlineError } from "./tool-error.ts";
 import type { ToolOutcome } from "./metrics.ts";
 
 export interface ToolContext {
-  signal: AbortSignal;
   authInfo: AuthInfo | undefined;
 }
 
@@ -62,7 +62,7 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
           deps.limits.callTimeoutMs,
           extra.signal,
           spec.name,
-          (signal) => spec.run(args, { signal, authInfo: extra.authInfo }),
+          () => spec.run(args, { authInfo: extra.authInfo }),
           spec.onDeadline,
         );
         const json = JSON.stringify(data);

@@ -12,7 +12,3 @@ export function anchored(window: Window | undefined, nowUs: number): { fromUs: n
   const w = resolveWindow(window, nowUs);
   return { fromUs: w.fromUs, toUs: w.toUs };
 }
-
-export function pct(x: number | null | undefined, digits = 1): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? "n/a" : `${(x * 100).toFixed(digits)}%`;
-}

@@ -46,6 +46,9 @@ export interface NewVersion {
 
 export class RegistryError extends Error {}
 
+/** The version is registered but no baseline was written for it. */
+export class NoBaselineError extends RegistryError {}
+
 interface VersionRow {
   model: string;
   version: string;
@@ -183,7 +186,7 @@ export async function getBaseline(store: Store, model: string, version: string):
     { model, version },
   );
   const modelLevel = rows.find((r) => r.feature === "");
-  if (!modelLevel) throw new RegistryError(`no baseline for model '${model}' version ${version}`);
+  if (!modelLevel) throw new NoBaselineError(`no baseline for model '${model}' version ${version}`);
   const features = rows.filter((r) => r.feature !== "").map((r) => JSON.parse(r.stats) as FeatureBaseline);
   return { ...(JSON.parse(modelLevel.stats) as Omit<ModelBaseline, "features">), features };
 }

@@ -1,6 +1,7 @@
 import { mcnemar } from "../stats/mcnemar.ts";
 import { normalQuantile } from "../stats/special.ts";
 import type { GateOf } from "./plan.ts";
+import { DASH, pct } from "../format.ts";
 
 /** pass: move on; wait: not enough evidence yet; fail: the plan stops and the candidate leaves traffic. */
 export interface GateResult {
@@ -8,8 +9,6 @@ export interface GateResult {
   figures: Record<string, number | string | null>;
   reason: string;
 }
-
-const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 
 export function collectGate(gate: GateOf<"collect">, labelledRows: number): GateResult {
   const figures = { labelled_rows: labelledRows, needed: gate.minLabelledRows };
@@ -52,7 +51,7 @@ export function shadowGate(gate: GateOf<"shadow">, pairs: ShadowPairs, looksTake
   if (looksTaken >= gate.looks || pairs.labelledPairs < nextLookAt) {
     return { verdict: "wait", figures, reason: `${pairs.labelledPairs} of ${nextLookAt} labelled pairs for look ${looksTaken + 1} of ${gate.looks}`, look: false };
   }
-  const summary = `candidate ${pct(figures.candidate_accuracy)} vs primary ${pct(figures.primary_accuracy)} on ${pairs.labelledPairs} paired requests (${gainPts >= 0 ? "+" : ""}${gainPts.toFixed(1)} pts, McNemar p=${test.pValue.toPrecision(2)}, level ${level.toPrecision(2)})`;
+  const summary = `candidate ${pct(figures.candidate_accuracy, 1, DASH)} vs primary ${pct(figures.primary_accuracy, 1, DASH)} on ${pairs.labelledPairs} paired requests (${gainPts >= 0 ? "+" : ""}${gainPts.toFixed(1)} pts, McNemar p=${test.pValue.toPrecision(2)}, level ${level.toPrecision(2)})`;
   const significant = test.pValue < level;
   if (significant && gainPts >= gate.minGainPts) return { verdict: "pass", figures, reason: summary, look: true };
   if (significant && gainPts < 0) return { verdict: "fail", figures, reason: `${summary}: the candidate is worse`, look: true };
@@ -85,15 +84,15 @@ export function canaryGate(gate: GateOf<"canary">, canary: ServedFigures, primar
   if (canary.rows < gate.minRows) return { verdict: "wait", figures, reason: `${canary.rows} of ${gate.minRows} canary rows` };
   const problems: string[] = [];
   const errors = canary.errorRate ?? 0;
-  if (errors > (primary.errorRate ?? 0) + gate.maxErrorRateIncrease) problems.push(`error rate ${pct(errors)} vs ${pct(primary.errorRate ?? 0)} for the primary`);
+  if (errors > (primary.errorRate ?? 0) + gate.maxErrorRateIncrease) problems.push(`error rate ${pct(errors, 1, DASH)} vs ${pct(primary.errorRate ?? 0, 1, DASH)} for the primary`);
   if (canary.p99Ms !== null && primary.p99Ms !== null) {
     const bound = Math.max(primary.p99Ms * gate.maxP99Ratio, primary.p99Ms + gate.p99SlackMs);
     if (canary.p99Ms > bound) problems.push(`p99 ${canary.p99Ms.toFixed(1)} ms over ${bound.toFixed(1)} ms`);
   }
   if (canary.accuracy !== null && primary.accuracy !== null && canary.labelled >= CANARY_MIN_LABELLED && primary.labelled >= CANARY_MIN_LABELLED) {
-    if ((primary.accuracy - canary.accuracy) * 100 > gate.maxAccuracyDropPts) problems.push(`accuracy ${pct(canary.accuracy)} vs ${pct(primary.accuracy)} for the primary`);
+    if ((primary.accuracy - canary.accuracy) * 100 > gate.maxAccuracyDropPts) problems.push(`accuracy ${pct(canary.accuracy, 1, DASH)} vs ${pct(primary.accuracy, 1, DASH)} for the primary`);
   }
-  const summary = `${canary.rows} canary rows: error rate ${pct(errors)}, p99 ${canary.p99Ms?.toFixed(1) ?? "–"} ms (primary ${primary.p99Ms?.toFixed(1) ?? "–"} ms), accuracy ${pct(canary.accuracy)} (primary ${pct(primary.accuracy)})`;
+  const summary = `${canary.rows} canary rows: error rate ${pct(errors, 1, DASH)}, p99 ${canary.p99Ms?.toFixed(1) ?? DASH} ms (primary ${primary.p99Ms?.toFixed(1) ?? DASH} ms), accuracy ${pct(canary.accuracy, 1, DASH)} (primary ${pct(primary.accuracy, 1, DASH)})`;
   return problems.length > 0 ? { verdict: "fail", figures, reason: `${summary}: ${problems.join("; ")}` } : { verdict: "pass", figures, reason: summary };
 }
 
@@ -117,12 +116,12 @@ export function verifyGate(gate: GateOf<"verify">, after: ServedFigures, shadowA
     p_value_vs_base: vsBase ? Number(vsBase.pValue.toPrecision(3)) : null,
   };
   if (after.labelled < gate.minLabelledRows) return { verdict: "wait", figures, reason: `${after.labelled} of ${gate.minLabelledRows} labelled rows since the promotion` };
-  const summary = `accuracy ${pct(after.accuracy)} on ${after.labelled} labelled rows (target ${pct(target)}), error rate ${pct(after.errorRate)}${vsBase ? `, ${vsBase.gainPts >= 0 ? "+" : ""}${vsBase.gainPts.toFixed(1)} pts over the base version on ${base!.labelledPairs} paired requests` : ""}`;
-  if ((after.errorRate ?? 0) > gate.maxErrorRate) return { verdict: "fail", figures, reason: `${summary}: error rate over ${pct(gate.maxErrorRate)}` };
+  const summary = `accuracy ${pct(after.accuracy, 1, DASH)} on ${after.labelled} labelled rows (target ${pct(target, 1, DASH)}), error rate ${pct(after.errorRate, 1, DASH)}${vsBase ? `, ${vsBase.gainPts >= 0 ? "+" : ""}${vsBase.gainPts.toFixed(1)} pts over the base version on ${base!.labelledPairs} paired requests` : ""}`;
+  if ((after.errorRate ?? 0) > gate.maxErrorRate) return { verdict: "fail", figures, reason: `${summary}: error rate over ${pct(gate.maxErrorRate, 1, DASH)}` };
   if (vsBase && vsBase.gainPts < 0 && vsBase.pValue < 0.05) return { verdict: "fail", figures, reason: `${summary}: worse than the base version` };
   if (target === null || after.accuracy === null || after.accuracy >= target) return { verdict: "pass", figures, reason: summary };
   if (vsBase && vsBase.gainPts > 0) return { verdict: "pass", figures, reason: `${summary}: below target, but better than the base version on the same requests — the population moved on since the shadow stage; kept, and it needs another retrain` };
-  return { verdict: "fail", figures, reason: `${summary}: accuracy below ${pct(target)}` };
+  return { verdict: "fail", figures, reason: `${summary}: accuracy below ${pct(target, 1, DASH)}` };
 }
 
 /**

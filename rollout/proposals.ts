@@ -5,6 +5,7 @@ import { trafficStateSchema, type TrafficState } from "../store/deployments.ts";
 import { proposalsTable, type ProposalRow } from "../store/proposals-table.ts";
 import type { TrafficChange } from "./traffic-changes.ts";
 import { planSpecSchema } from "../rollout/plan.ts";
+import { iso } from "../format.ts";
 
 export const proposalActions = ["rollback", "set_traffic_split", "promote", "retrain"] as const;
 export type ProposalAction = (typeof proposalActions)[number];
@@ -134,10 +135,6 @@ export function trafficChangeOf(action: ProposalAction, params: ProposalParams):
     case "retrain":
       return null;
   }
-}
-
-export function iso(us: number): string {
-  return new Date(Math.floor(us / 1000)).toISOString();
 }
 
 // ---- store ----------------------------------------------------------------------------------

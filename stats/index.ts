@@ -14,7 +14,7 @@ export {
   type DriftInput,
   type DriftMethod,
   type DriftMethodName,
-  type DriftResult,
+  type DriftTestResult,
   type FeatureProfile,
   type FeatureType,
   type HistogramInput,

@@ -1,5 +1,5 @@
 // Multiple-testing corrections for the per-feature drift p-values, and the dataset-level verdict.
-import type { DriftResult } from "./drift/registry.ts";
+import type { DriftTestResult } from "./drift/registry.ts";
 
 export type Correction = "none" | "bonferroni" | "benjamini-hochberg";
 
@@ -64,7 +64,7 @@ export interface DatasetDrift {
  * Share of drifted features and the dataset verdict. With a correction, each p-value result is
  * re-judged as adjusted p < its own threshold — the same strict rule as the per-feature test.
  */
-export function datasetDrift(results: readonly DriftResult[], options: DatasetDriftOptions = {}): DatasetDrift {
+export function datasetDrift(results: readonly DriftTestResult[], options: DatasetDriftOptions = {}): DatasetDrift {
   const { shareThreshold = 0.5, correction = "none" } = options;
   if (results.length === 0) throw new Error("datasetDrift: no feature results");
   if (!(shareThreshold >= 0 && shareThreshold <= 1)) {

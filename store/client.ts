@@ -15,7 +15,6 @@ export interface Store {
   readonly mode: "embedded" | "server";
   readonly database: string;
   readonly ddlContext: DdlContext;
-  readonly client: ClickHouseClient;
   /** Fully qualified name of one of our tables. */
   table(name: string): string;
   rows<T>(query: string, params?: QueryParams): Promise<T[]>;
@@ -110,7 +109,6 @@ function wrap(client: ClickHouseClient, mode: Store["mode"], config: Config, onC
   return {
     mode,
     database,
-    client,
     ddlContext: { database, cluster: ch.cluster, ttlDays: config.logTtlDays },
     table: (name) => `${database}.${name}`,
     async rows<T>(query: string, params?: QueryParams) {

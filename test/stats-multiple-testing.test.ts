@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DriftResult } from "../stats/drift/registry.ts";
+import type { DriftTestResult } from "../stats/drift/registry.ts";
 import { benjaminiHochberg, bonferroni, datasetDrift } from "../stats/multiple-testing.ts";
 import { expectClose, reference } from "./fixtures/stats/reference.ts";
 
@@ -50,8 +50,8 @@ describe("benjaminiHochberg", () => {
 });
 
 describe("datasetDrift", () => {
-  const ks = (pValue: number): DriftResult => ({ method: "ks", score: 0.2, pValue, threshold: 0.05, drifted: pValue < 0.05 });
-  const psi = (score: number): DriftResult => ({ method: "psi", score, threshold: 0.1, drifted: score >= 0.1 });
+  const ks = (pValue: number): DriftTestResult => ({ method: "ks", score: 0.2, pValue, threshold: 0.05, drifted: pValue < 0.05 });
+  const psi = (score: number): DriftTestResult => ({ method: "psi", score, threshold: 0.1, drifted: score >= 0.1 });
 
   it("share of drifted features against the share threshold (≥, as Evidently)", () => {
     const results = [ks(0.01), ks(0.3), psi(0.2), psi(0.05)];

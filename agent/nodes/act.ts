@@ -2,7 +2,7 @@ import { extractFacts } from "../facts.ts";
 import type { PlanView } from "../../rollout/plan-view.ts";
 import type { ActionResult, AgentStateType, AgentUpdate } from "../state.ts";
 import { ToolError } from "../tools.ts";
-import { entry, numbered, summarize, type AgentDeps } from "./common.ts";
+import { entry, numbered, evidenceSummary, type AgentDeps } from "./common.ts";
 import { describeAction } from "./propose.ts";
 
 /** apply_action on the approved proposal; a retrain answers with the rollout plan it started. */
@@ -15,7 +15,7 @@ export async function act(state: AgentStateType, deps: AgentDeps): Promise<Agent
   try {
     const data = await deps.tools.apply(p.proposalId);
     const result: ActionResult = { ok: true, proposalId: p.proposalId, detail: `applied ${describeAction(p)}`, appliedAtUs: deps.now() * 1000, before, expectedPrimary };
-    const evidence = numbered(state, [{ node: "act", tool: "apply_action", args, summary: summarize.applied(data), data }]);
+    const evidence = numbered(state, [{ node: "act", tool: "apply_action", args, summary: evidenceSummary.applied(data), data }]);
     if (p.action === "retrain") return afterRetrain(deps, result, evidence, data);
     return { actionResult: result, evidence, status: "applied", timeline: [entry(deps, "act", `${result.detail} (${p.proposalId})`)] };
   } catch (err) {

@@ -1,8 +1,8 @@
 import type { AgentConfig } from "../configuration.ts";
-import type { Reasoner } from "../diagnosis.ts";
-import { pct } from "../facts.ts";
+import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
 import { ToolError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
 export interface AgentDeps {
@@ -21,10 +21,10 @@ export interface AgentDeps {
 type Unnumbered = Omit<Evidence, "id">;
 
 /** Calls one tool and keeps the result (or the tool's error) as evidence with the call that produced it. */
-export async function observe<T>(node: string, tool: string, args: Record<string, unknown>, run: () => Promise<T>, summarize: (d: T) => string): Promise<{ data: T | null; evidence: Unnumbered }> {
+export async function observe<T>(node: string, tool: string, args: Record<string, unknown>, run: () => Promise<T>, summaryOf: (d: T) => string): Promise<{ data: T | null; evidence: Unnumbered }> {
   try {
     const data = await run();
-    return { data, evidence: { node, tool, args, summary: summarize(data), data } };
+    return { data, evidence: { node, tool, args, summary: summaryOf(data), data } };
   } catch (err) {
     if (!(err instanceof ToolError)) throw err;
     return { data: null, evidence: { node, tool, args, summary: `failed: ${err.message}`, data: { error: err.message } } };
@@ -40,7 +40,8 @@ export function entry(deps: AgentDeps, node: string, event: string): TimelineEnt
   return { at: new Date(deps.now()).toISOString(), node, event };
 }
 
-export const summarize = {
+/** One line per tool result, the `summary` an evidence item carries. */
+export const evidenceSummary = {
   health: (h: HealthResult) =>
     `${h.total} requests, error rate ${pct(h.errorRate)}, p99 ${fmtMs(h.latencyMs.p99)}` +
     (h.errorsByReason.length ? `; errors: ${h.errorsByReason.map((r) => `${r.reason} ${r.count}`).join(", ")}` : "") +
@@ -68,10 +69,10 @@ export const summarize = {
     );
   },
   /** compare_model_versions answers with a verdict in words; anything else is shown as JSON, cut short. */
-  compare: (c: Record<string, unknown>) => (typeof c.verdict === "string" ? `${c.verdict}${typeof c.better === "string" ? ` (better: v${c.better})` : ""}` : summarize.object(c)),
+  compare: (c: Record<string, unknown>) => (typeof c.verdict === "string" ? `${c.verdict}${typeof c.better === "string" ? ` (better: v${c.better})` : ""}` : evidenceSummary.object(c)),
   applied: (a: Record<string, unknown>) => {
     const s = a.state as { primary?: string | null; canary?: { version: string; percent: number } | null } | undefined;
-    return s ? `applied; traffic now primary v${s.primary ?? "none"}${s.canary ? `, canary v${s.canary.version} at ${s.canary.percent}%` : ""}` : summarize.object(a);
+    return s ? `applied; traffic now primary v${s.primary ?? "none"}${s.canary ? `, canary v${s.canary.version} at ${s.canary.percent}%` : ""}` : evidenceSummary.object(a);
   },
   object: (o: unknown) => JSON.stringify(o).slice(0, 300),
 };

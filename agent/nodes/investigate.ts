@@ -1,6 +1,6 @@
 import { extractFacts } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Evidence } from "../state.ts";
-import { entry, numbered, observe, summarize, type AgentDeps } from "./common.ts";
+import { entry, numbered, observe, evidenceSummary, type AgentDeps } from "./common.ts";
 import { lookbackWindow } from "./monitor.ts";
 
 /**
@@ -26,20 +26,20 @@ export async function investigate(state: AgentStateType, deps: AgentDeps): Promi
   const logArgs = { model, correct: false, orderBy: "confidence" as const, limit: 20, window };
   const segmentArgs = { model, window, against: "baseline" as const, ...(primary ? { version: primary } : {}) };
   const calls: Promise<{ evidence: Omit<Evidence, "id"> }>[] = [
-    observe("investigate", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), summarize.accuracy),
-    observe("investigate", "detect_data_drift", driftArgs, () => tools.drift(driftArgs), summarize.drift),
-    observe("investigate", "query_inference_logs", logArgs, () => tools.logs(logArgs), summarize.logs),
-    observe("investigate", "find_failing_segments", segmentArgs, () => tools.segments(segmentArgs), summarize.segments),
+    observe("investigate", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), evidenceSummary.accuracy),
+    observe("investigate", "detect_data_drift", driftArgs, () => tools.drift(driftArgs), evidenceSummary.drift),
+    observe("investigate", "query_inference_logs", logArgs, () => tools.logs(logArgs), evidenceSummary.logs),
+    observe("investigate", "find_failing_segments", segmentArgs, () => tools.segments(segmentArgs), evidenceSummary.segments),
   ];
   if (dep?.previousVersion) {
     const cmpArgs = { model, versionA: dep.previousVersion, versionB: dep.version, window: lookback };
-    calls.push(observe("investigate", "compare_model_versions", cmpArgs, () => tools.compare(cmpArgs), summarize.compare));
+    calls.push(observe("investigate", "compare_model_versions", cmpArgs, () => tools.compare(cmpArgs), evidenceSummary.compare));
     if (dep.version !== primary) {
       const ownArgs = { model, window, version: dep.version };
-      calls.push(observe("investigate", "detect_data_drift", ownArgs, () => tools.drift(ownArgs), summarize.drift));
+      calls.push(observe("investigate", "detect_data_drift", ownArgs, () => tools.drift(ownArgs), evidenceSummary.drift));
     }
     const refArgs = { model, window, version: dep.version, referenceVersion: dep.previousVersion };
-    calls.push(observe("investigate", "detect_data_drift", refArgs, () => tools.drift(refArgs), summarize.drift));
+    calls.push(observe("investigate", "detect_data_drift", refArgs, () => tools.drift(refArgs), evidenceSummary.drift));
   }
   const evidence = numbered(state, (await Promise.all(calls)).map((c) => c.evidence));
   return {

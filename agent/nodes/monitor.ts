@@ -1,7 +1,7 @@
 import type { AgentConfig } from "../configuration.ts";
 import { accuracyOf, extractFacts, sloNotices, sloViolations, type Facts } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Evidence, Observations } from "../state.ts";
-import { entry, numbered, observe, summarize, type AgentDeps } from "./common.ts";
+import { entry, numbered, observe, evidenceSummary, type AgentDeps } from "./common.ts";
 
 /**
  * Health (with each version's own latency and error-rate history), accuracy (realized, or CBPE's
@@ -14,10 +14,10 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
   const window = { lastSeconds: config.windowSeconds };
   const args = { model: state.model, window };
   const calls = await Promise.all([
-    observe("monitor", "get_model_health", args, () => tools.health(args), summarize.health),
-    observe("monitor", "get_model_accuracy", args, () => tools.accuracy(args), summarize.accuracy),
-    observe("monitor", "detect_data_drift", args, () => tools.drift(args), summarize.drift),
-    observe("monitor", "get_deployment_history", { model: state.model, limit: 10 }, () => tools.deployments({ model: state.model, limit: 10 }), summarize.deployments),
+    observe("monitor", "get_model_health", args, () => tools.health(args), evidenceSummary.health),
+    observe("monitor", "get_model_accuracy", args, () => tools.accuracy(args), evidenceSummary.accuracy),
+    observe("monitor", "detect_data_drift", args, () => tools.drift(args), evidenceSummary.drift),
+    observe("monitor", "get_deployment_history", { model: state.model, limit: 10 }, () => tools.deployments({ model: state.model, limit: 10 }), evidenceSummary.deployments),
   ]);
   const first = numbered(state, calls.map((c) => c.evidence));
   const more = await lookbackChecks(state.model, deps, extractFacts(first, config, deps.now()));
@@ -70,14 +70,14 @@ async function lookbackChecks(model: string, deps: AgentDeps, facts: Facts): Pro
   const calls: Promise<{ evidence: Omit<Evidence, "id"> }>[] = [];
   if (lookback.lastSeconds > window.lastSeconds) {
     const accArgs = { model, window: lookback };
-    calls.push(observe("monitor", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), summarize.accuracy));
+    calls.push(observe("monitor", "get_model_accuracy", accArgs, () => tools.accuracy(accArgs), evidenceSummary.accuracy));
   }
   const dep = facts.recentDeployment;
   if (dep?.previousVersion) {
     const own = { model, version: dep.version, window };
     const ref = { ...own, referenceVersion: dep.previousVersion };
-    calls.push(observe("monitor", "detect_data_drift", ref, () => tools.drift(ref), summarize.drift));
-    if (facts.drift?.version !== dep.version) calls.push(observe("monitor", "detect_data_drift", own, () => tools.drift(own), summarize.drift));
+    calls.push(observe("monitor", "detect_data_drift", ref, () => tools.drift(ref), evidenceSummary.drift));
+    if (facts.drift?.version !== dep.version) calls.push(observe("monitor", "detect_data_drift", own, () => tools.drift(own), evidenceSummary.drift));
   }
   return (await Promise.all(calls)).map((c) => c.evidence);
 }

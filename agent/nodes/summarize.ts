@@ -1,7 +1,7 @@
-import { pct } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Figures, IncidentSummary, Status } from "../state.ts";
 import { entry, type AgentDeps } from "./common.ts";
 import { describeAction } from "./propose.ts";
+import { pct } from "../../format.ts";
 
 /** Closes the incident: timeline, evidence, action and result, printed and kept in the state. */
 export async function summarize(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {

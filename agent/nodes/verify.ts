@@ -1,8 +1,9 @@
 import type { AgentConfig } from "../configuration.ts";
-import { accuracyOf, extractFacts, figuresOf, pct } from "../facts.ts";
+import { accuracyOf, extractFacts, figuresOf } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Figures, Verification } from "../state.ts";
 import { ToolError, type AccuracyResult, type HealthResult } from "../tools.ts";
-import { entry, numbered, summarize, type AgentDeps } from "./common.ts";
+import { entry, numbered, evidenceSummary, type AgentDeps } from "./common.ts";
+import { pct } from "../../format.ts";
 
 /**
  * Watches the window that starts when the action was applied, polling until the figures are back
@@ -44,8 +45,8 @@ export async function verify(state: AgentStateType, deps: AgentDeps): Promise<Ag
   };
   const args = { model: state.model, window };
   const evidence = numbered(state, [
-    ...(last.acc ? [{ node: "verify", tool: "get_model_accuracy", args: { ...args, ...(version ? { version } : {}) }, summary: summarize.accuracy(last.acc), data: last.acc }] : []),
-    ...(last.health ? [{ node: "verify", tool: "get_model_health", args, summary: summarize.health(last.health), data: last.health }] : []),
+    ...(last.acc ? [{ node: "verify", tool: "get_model_accuracy", args: { ...args, ...(version ? { version } : {}) }, summary: evidenceSummary.accuracy(last.acc), data: last.acc }] : []),
+    ...(last.health ? [{ node: "verify", tool: "get_model_health", args, summary: evidenceSummary.health(last.health), data: last.health }] : []),
   ]);
   return {
     verification,

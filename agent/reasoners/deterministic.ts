@@ -1,5 +1,6 @@
 import type { AgentConfig } from "../configuration.ts";
-import { categoryOf, type Diagnosis, type DiagnosisCore, type ReasonInput, type Reasoner } from "../diagnosis.ts";
+import { categoryOf, type Diagnosis, type DiagnosisCore } from "../diagnosis.ts";
+import type { ReasonInput, Reasoner } from "./reasoner.ts";
 import {
   accuracyProblem,
   accuracyOf,
@@ -10,7 +11,6 @@ import {
   latencyOnset,
   latencyShift,
   onsetVsDeploy,
-  pct,
   points,
   sloViolations,
   type DeployComparison,
@@ -18,6 +18,7 @@ import {
   type VersionFigures,
 } from "../facts.ts";
 import type { Evidence } from "../state.ts";
+import { pct } from "../../format.ts";
 
 // Rules over the evidence, one small analyzer per root cause (as k8sgpt's analyzers are). Each
 // returns a diagnosis or null; the first that fires, in the order of `analyzers`, names the cause.

@@ -1,6 +1,7 @@
 import { Ollama, type Message } from "ollama";
 import { z } from "zod";
-import { checkedDiagnosisSchema, diagnosisCoreSchema, type Diagnosis, type DiagnosisCore, type ReasonInput, type Reasoner } from "../diagnosis.ts";
+import { checkedDiagnosisSchema, diagnosisCoreSchema, type Diagnosis, type DiagnosisCore } from "../diagnosis.ts";
+import type { ReasonInput, Reasoner } from "./reasoner.ts";
 import type { AgentConfig } from "../configuration.ts";
 import {
   accuracyBreach,

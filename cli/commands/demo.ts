@@ -8,6 +8,7 @@ import { newVersionOf, trainModel } from "../../models/train.ts";
 import { openStore, type Store } from "../../store/client.ts";
 import { migrate } from "../../store/migrations.ts";
 import { startInferenceService, type InferenceService } from "../../inference/service.ts";
+import { pct } from "../../format.ts";
 
 const usage = `usage: mlwatch demo [--requests N]
 
@@ -39,7 +40,7 @@ async function demo(config: ReturnType<typeof loadConfig>, store: Store, request
   const dataset = generateCredit(20_000, 1);
   const trained = trainModel({ dataset, kind: "logistic", seed: 1 });
   const v = await registerVersion(store, config.modelDir, newVersionOf("credit-risk", "logistic", trained, dataset.examples, "demo"));
-  step(`trained logistic regression on 20,000 synthetic credit applications: held-out accuracy ${pct(trained.metrics.accuracy)}`);
+  step(`trained logistic regression on 20,000 synthetic credit applications: held-out accuracy ${pct(trained.metrics.accuracy, 2)}`);
   step(`registered credit-risk v${v.version} (ONNX, sha256 ${v.sha256.slice(0, 12)}…)`);
 
   const service = await startInferenceService({ config, store, logger: pino({ level: "warn" }) });
@@ -86,8 +87,8 @@ async function report(store: Store, service: InferenceService, version: string):
   console.log("");
   console.log("summary (read back from the log store)");
   console.log(`  predictions logged      ${summary.total}`);
-  console.log(`  labelled / correct      ${acc?.n} / ${acc?.correct}  → live accuracy ${pct(Number(acc?.correct) / Number(acc?.n))}`);
-  console.log(`  error rate              ${pct(summary.errorRate)}`);
+  console.log(`  labelled / correct      ${acc?.n} / ${acc?.correct}  → live accuracy ${pct(Number(acc?.correct) / Number(acc?.n), 2)}`);
+  console.log(`  error rate              ${pct(summary.errorRate, 2)}`);
   console.log(`  inference latency (ms)  p50 ${summary.latencyMs.p50.toFixed(3)}  p95 ${summary.latencyMs.p95.toFixed(3)}  p99 ${summary.latencyMs.p99.toFixed(3)}`);
   console.log(`  confidence histogram    ${summary.confidenceHistogram.join(" | ")}  (bins of 0.2)`);
 }
@@ -108,6 +109,3 @@ async function post(service: InferenceService, path: string, body: unknown): Pro
   return json;
 }
 
-function pct(x: number): string {
-  return `${(x * 100).toFixed(2)}%`;
-}

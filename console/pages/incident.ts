@@ -2,7 +2,8 @@ import { html, type Html } from "../html.ts";
 import type { IncidentRecord } from "../../incidents/record.ts";
 import type { ProposalView } from "../../mcp-server/proposal-view.ts";
 import type { Viewer } from "../access.ts";
-import { pct, when } from "../format.ts";
+import { when } from "../format.ts";
+import { DASH, pct } from "../../format.ts";
 
 /** `proposal`: the server's view of the proposal the run waits on, if it waits on one. */
 export function incidentView(r: IncidentRecord, proposal: ProposalView | null, viewer: Viewer): Html {
@@ -34,7 +35,7 @@ ${r.revert ? html`<section><h2>Revert</h2><p>${r.revert.detail}</p></section>` :
 
 function verificationView(v: NonNullable<IncidentRecord["verification"]>): Html {
   const line = (label: string, f: typeof v.before) =>
-    html`<tr><th scope="row">${label}</th><td class="num">${pct(f.accuracy)}${f.accuracySource ? ` (${f.accuracySource})` : ""}</td><td class="num">${f.rows}</td><td class="num">${f.labelled}</td><td class="num">${pct(f.errorRate, 2)}</td><td class="num">${f.p99Ms === null ? "–" : `${f.p99Ms.toFixed(0)} ms`}</td></tr>`;
+    html`<tr><th scope="row">${label}</th><td class="num">${pct(f.accuracy, 1, DASH)}${f.accuracySource ? ` (${f.accuracySource})` : ""}</td><td class="num">${f.rows}</td><td class="num">${f.labelled}</td><td class="num">${pct(f.errorRate, 2, DASH)}</td><td class="num">${f.p99Ms === null ? "–" : `${f.p99Ms.toFixed(0)} ms`}</td></tr>`;
   return html`<section aria-labelledby="ver-h"><h2 id="ver-h">Verification: ${v.recovered ? "recovered" : "not recovered"}</h2><p>${v.details}</p>
 <table><thead><tr><th scope="col"></th><th scope="col">Accuracy</th><th scope="col">Rows</th><th scope="col">Labelled</th><th scope="col">Error rate</th><th scope="col">p99</th></tr></thead>
 <tbody>${line("before", v.before)}${line("after", v.after)}</tbody></table></section>`;

@@ -1,19 +1,20 @@
 import { html, jsonBlock, type Html } from "../html.ts";
 import type { ModelDetail } from "../figures.ts";
-import { count, ms, pct, serving, when, whenUs } from "../format.ts";
+import { count, ms, serving, when, whenUs } from "../format.ts";
 import type { PlanView } from "../../rollout/plan-view.ts";
 import { incidentRows } from "./incidents.ts";
+import { DASH, pct } from "../../format.ts";
 
 export function modelView(m: ModelDetail, windowSeconds: number): Html {
   return html`<h1>Model <span class="name">${m.model}</span></h1>
 <dl class="figures">
 <div><dt>Serving</dt><dd>${serving(m.traffic)}</dd></div>
 <div><dt>Requests (${windowSeconds / 60} min)</dt><dd data-field="requests">${count(m.requests)}</dd></div>
-<div><dt>Error rate</dt><dd data-field="error-rate">${pct(m.errorRate, 2)}</dd></div>
+<div><dt>Error rate</dt><dd data-field="error-rate">${pct(m.errorRate, 2, DASH)}</dd></div>
 <div><dt>p99</dt><dd data-field="p99">${ms(m.p99Ms)}</dd></div>
-<div><dt>Accuracy</dt><dd data-field="accuracy">${pct(m.accuracy)}</dd></div>
-<div><dt>Estimated (CBPE)</dt><dd data-field="estimated">${pct(m.estimated)}</dd></div>
-<div><dt>Label coverage</dt><dd data-field="label-coverage">${pct(m.labelCoverage)}</dd></div>
+<div><dt>Accuracy</dt><dd data-field="accuracy">${pct(m.accuracy, 1, DASH)}</dd></div>
+<div><dt>Estimated (CBPE)</dt><dd data-field="estimated">${pct(m.estimated, 1, DASH)}</dd></div>
+<div><dt>Label coverage</dt><dd data-field="label-coverage">${pct(m.labelCoverage, 1, DASH)}</dd></div>
 <div><dt>Open incidents</dt><dd data-field="open-incidents">${m.openIncidents}</dd></div>
 </dl>
 <section aria-labelledby="trend-h"><h2 id="trend-h">Accuracy and p99 over the last ${windowSeconds / 60} minutes</h2>
@@ -23,7 +24,7 @@ ${jsonBlock("trend-data", m.trend)}
 ${m.plan ? planView(m.plan) : html`<section><h2>Rollout</h2><p>No rollout plan is running.</p></section>`}
 <section aria-labelledby="versions-h"><h2 id="versions-h">Versions</h2>
 <table><thead><tr><th scope="col">Version</th><th scope="col">Kind</th><th scope="col">Lifecycle</th><th scope="col">Created</th><th scope="col">Held-out accuracy</th><th scope="col">Features</th></tr></thead>
-<tbody>${m.versions.map((v) => html`<tr><th scope="row">v${v.version}</th><td>${v.kind}</td><td>${v.status}</td><td>${when(v.createdAt)}</td><td class="num">${pct(v.heldOutAccuracy)}</td><td class="num">${v.features}</td></tr>`)}</tbody></table>
+<tbody>${m.versions.map((v) => html`<tr><th scope="row">v${v.version}</th><td>${v.kind}</td><td>${v.status}</td><td>${when(v.createdAt)}</td><td class="num">${pct(v.heldOutAccuracy, 1, DASH)}</td><td class="num">${v.features}</td></tr>`)}</tbody></table>
 </section>
 <section aria-labelledby="history-h"><h2 id="history-h">Deployment history</h2>
 <table><thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Version</th><th scope="col">By</th><th scope="col">Why</th><th scope="col">Traffic after</th></tr></thead>

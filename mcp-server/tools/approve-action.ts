@@ -3,7 +3,7 @@ import { z } from "zod";
 import { decide } from "../actions.ts";
 import { APPROVE_SCOPE } from "../auth.ts";
 import type { ToolDeps } from "../deps.ts";
-import { ToolError } from "../limits.ts";
+import { ToolError } from "../tool-error.ts";
 import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
 import { registerToolSpec } from "../tool-kit.ts";
 import { getProposal } from "../../rollout/proposals.ts";

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { compareVersions, type SideStats } from "../../analysis/index.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { anchored, pct, windowArg } from "../windows.ts";
+import { anchored, windowArg } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 export function registerCompareModelVersionsTool(server: McpServer, deps: ToolDeps): void {
   registerToolSpec(server, deps, {

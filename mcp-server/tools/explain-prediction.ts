@@ -4,7 +4,7 @@ import { explainPrediction } from "../../analysis/explain.ts";
 import type { RequestExplanation } from "../../models/explain/explain-request.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { pct } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 const featureValue = z.union([z.number(), z.string(), z.null()]);
 

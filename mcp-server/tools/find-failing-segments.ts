@@ -3,7 +3,8 @@ import { z } from "zod";
 import { findFailingSegments, type FailingSegmentsReport, type SegmentFinding } from "../../analysis/segments.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { anchored, pct, windowArg } from "../windows.ts";
+import { anchored, windowArg } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 const rate = z.looseObject({ labelled: z.number(), errors: z.number(), errorRate: z.number().nullable() });
 const segment = z.looseObject({

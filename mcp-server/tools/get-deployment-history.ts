@@ -1,7 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { deploymentHistory, trafficStateSchema } from "../../store/deployments.ts";
-import { iso } from "../../rollout/proposals.ts";
+import { iso } from "../../format.ts";
 import { assertKnownModel } from "../models.ts";
 import type { ToolDeps } from "../deps.ts";
 import { cursorArg, decodeCursor, encodeCursor, fitRows, rowBudget, rowLimit } from "../limits.ts";

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { describeImportance, featureDistribution, featureImportanceSchema, importanceRunSchema, type FeatureDistribution } from "../../analysis/index.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { anchored, pct, windowArg } from "../windows.ts";
+import { anchored, windowArg } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 export function registerGetFeatureDistributionTool(server: McpServer, deps: ToolDeps): void {
   registerToolSpec(server, deps, {

@@ -4,7 +4,8 @@ import { getAccuracy, type AccuracyReport } from "../../analysis/index.ts";
 import { listVersions } from "../../models/registry.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { anchored, pct, windowArg } from "../windows.ts";
+import { anchored, windowArg } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 /** Buckets with fewer labelled rows say little about a trend. */
 const MIN_BUCKET_LABELS = 30;

@@ -5,7 +5,8 @@ import type { VersionBaseline } from "../../analysis/health.ts";
 import type { ToolDeps } from "../deps.ts";
 import { assertKnownModel } from "../models.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { anchored, pct, windowArg } from "../windows.ts";
+import { anchored, windowArg } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 const latency = z.looseObject({ p50: z.number(), p95: z.number(), p99: z.number() });
 

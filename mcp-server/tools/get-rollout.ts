@@ -3,7 +3,7 @@ import { z } from "zod";
 import { planViewSchema, viewPlan } from "../../rollout/plan-view.ts";
 import { getPlan, listPlans } from "../../rollout/plan-store.ts";
 import type { ToolDeps } from "../deps.ts";
-import { ToolError } from "../limits.ts";
+import { ToolError } from "../tool-error.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
 
 export function registerGetRolloutTool(server: McpServer, deps: ToolDeps): void {

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { getSegmentPerformance, type Proportion, type SegmentPerformanceReport } from "../../analysis/segment-performance.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { anchored, pct, windowArg } from "../windows.ts";
+import { anchored, windowArg } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 const proportion = z.looseObject({ count: z.number(), of: z.number(), rate: z.number().nullable() });
 const figures = { answered: z.number(), positiveRate: proportion, accuracy: proportion, actualPositiveRate: proportion };

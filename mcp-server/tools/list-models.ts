@@ -4,7 +4,7 @@ import { listModelsOverview } from "../../analysis/index.ts";
 import type { ToolDeps } from "../deps.ts";
 import { describeState } from "../proposal-view.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { pct } from "../windows.ts";
+import { pct } from "../../format.ts";
 
 export function registerListModelsTool(server: McpServer, deps: ToolDeps): void {
   registerToolSpec(server, deps, {

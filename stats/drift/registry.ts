@@ -31,7 +31,8 @@ export interface SamplesInput {
 
 export type DriftInput = HistogramInput | SamplesInput;
 
-export interface DriftResult {
+/** What one drift test says of one feature. */
+export interface DriftTestResult {
   readonly method: DriftMethodName;
   /** Test statistic (KS D, χ²) for p-value methods; the distance itself (PSI, Wasserstein, JS) otherwise. */
   readonly score: number;
@@ -50,7 +51,7 @@ export interface DriftMethod {
   readonly defaultThreshold: number;
   readonly direction: DriftDirection;
   /** Throws if the method cannot use this input form (e.g. PSI on raw samples). */
-  run(input: DriftInput, threshold?: number): DriftResult;
+  run(input: DriftInput, threshold?: number): DriftTestResult;
 }
 
 function pValueMethod(
