@@ -219,6 +219,18 @@ describe("a shift that costs accuracy inside the SLO", () => {
     expect(shiftImpact({ ...v1, realized: 0.93 }, facts({}), config)).toBeNull();
     expect(shiftImpact(v1, facts({ recentDeployment: { version: "1", previousVersion: null, role: "primary", action: "deploy", ageSeconds: 60, atUs: 0 } }), config)).toBeNull();
   });
+
+  it("not when every shifted feature is one the model barely relies on; one it relies on, or an unknown importance, keeps it", () => {
+    const importance = (accuracyDrop: number) => ({ accuracyDrop, standardError: 0.001, rank: 1, of: 8 });
+    const shiftedOn = (...drops: (number | null)[]) => {
+      const features = drops.map((d, i) => ({ feature: `f${i}`, psi: 0.6, drifted: true, importance: d === null ? null : importance(d) })) as unknown as DriftFeature[];
+      return facts({ drift: { ...drift(true, 0.6), ranked: features, shifted: features } });
+    };
+    expect(shiftImpact(v1, shiftedOn(0.001), config)).toBeNull();
+    expect(shiftImpact(v1, shiftedOn(0.001, 0.0005), config)).toBeNull();
+    expect(shiftImpact(v1, shiftedOn(0.001, 0.04), config)).toMatch(/while its inputs shifted/);
+    expect(shiftImpact(v1, shiftedOn(null), config)).toMatch(/while its inputs shifted/);
+  });
 });
 
 describe("deployments", () => {
