@@ -29,6 +29,7 @@ const envSchema = z.object({
   MLWATCH_BATCH_WINDOW_MS: z.coerce.number().min(0).max(50).default(0),
   MLWATCH_BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(2048),
   MLWATCH_MAX_INSTANCES: z.coerce.number().int().min(1).default(1000),
+  MLWATCH_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(256),
   MLWATCH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   MLWATCH_INTRA_OP_THREADS: z.coerce.number().int().min(1).default(1),
   MLWATCH_LOG_FLUSH_ROWS: z.coerce.number().int().min(1).default(10_000),
@@ -73,6 +74,8 @@ export interface InferenceConfig {
   batchWindowMs: number;
   batchMaxRows: number;
   maxInstances: number;
+  /** Data-plane requests in flight past which more are shed with 503 (inference/admission.ts); 0 is off. */
+  maxInFlight: number;
   maxBodyBytes: number;
   intraOpThreads: number;
   logFlushRows: number;
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchWindowMs: e.MLWATCH_BATCH_WINDOW_MS,
       batchMaxRows: e.MLWATCH_BATCH_MAX_ROWS,
       maxInstances: e.MLWATCH_MAX_INSTANCES,
+      maxInFlight: e.MLWATCH_MAX_IN_FLIGHT,
       maxBodyBytes: e.MLWATCH_MAX_BODY_BYTES,
       intraOpThreads: e.MLWATCH_INTRA_OP_THREADS,
       logFlushRows: e.MLWATCH_LOG_FLUSH_ROWS,

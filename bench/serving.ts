@@ -1,13 +1,18 @@
 /**
  * Serving throughput and latency against the real inference service on loopback.
  * The load generator (autocannon) runs in its own process so it does not share the server's event
- * loop. Run: npx tsx bench/serving.ts [--seconds 5]
+ * loop. Run: npx tsx bench/serving.ts [--seconds 5] [--rates 2000,5000]
+ * Closed loop (each connection sends its next request when the last is answered) at 1/10/50
+ * connections, then open loop at each fixed offered rate (10 connections, 1-row bodies, logging on)
+ * with the server's event-loop delay sampled at 1 ms resolution over the same seconds: the tails at
+ * a rate the service can carry, where queueing alone does not explain them.
  * Prints a table and writes bench/results/serving.json.
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { pino } from "pino";
 import { loadConfig } from "../config.ts";
@@ -17,9 +22,11 @@ import { trainModel } from "../models/train.ts";
 import { openStore, type Store } from "../store/client.ts";
 import { migrate } from "../store/migrations.ts";
 import { startInferenceService, type InferenceService } from "../inference/service.ts";
+import { writeResult } from "./write-result.ts";
 
 const run = promisify(execFile);
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 5;
+const rates = (process.argv.includes("--rates") ? process.argv[process.argv.indexOf("--rates") + 1]! : "2000,5000").split(",").map(Number);
 const TOKEN = "bench-admin-token-0123456789";
 
 interface Case {
@@ -34,13 +41,26 @@ interface Case {
   errors: number;
 }
 
-async function autocannon(url: string, body: string, connections: number, duration: number) {
+interface FixedRateCase {
+  offeredPerSec: number;
+  answeredPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  non2xx: number;
+  errors: number;
+}
+
+/** `rate`: total requests per second over all connections (autocannon's -R is per connection). */
+async function autocannon(url: string, body: string, connections: number, duration: number, rate?: number) {
   const bin = path.resolve("node_modules/.bin/autocannon");
   const args = ["-j", "-c", String(connections), "-d", String(duration), "-m", "POST", "-H", "content-type=application/json", "-b", body, url];
+  if (rate) args.push("-R", String(Math.round(rate / connections)));
   const { stdout } = await run(bin, args, { maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as {
     requests: { average: number };
-    latency: { p50: number; p99: number };
+    latency: { p50: number; p99: number; max: number };
     non2xx: number;
     errors: number;
   };
@@ -74,6 +94,7 @@ async function main() {
   const rows = generateCredit(64, 7).examples.map((e) => e.row);
   const bodies = { 1: JSON.stringify({ features: rows[0] }), 32: JSON.stringify({ instances: rows.slice(0, 32) }) } as const;
   const cases: Case[] = [];
+  const fixedRate: FixedRateCase[] = [];
   let rollback = { changes: 0, requests: 0, non2xx: 0, errors: 0 };
   for (const logging of [true, false]) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-bench-serving-"));
@@ -88,12 +109,37 @@ async function main() {
         console.log(JSON.stringify(c));
       }
     }
+    if (logging) fixedRate.push(...(await atFixedRates(url, bodies[1])));
     if (logging) rollback = await rollbackUnderLoad(svc, url, bodies[1], version, second);
     await svc.close();
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  report(cases, rollback);
+  report(cases, fixedRate, rollback);
+}
+
+async function atFixedRates(url: string, body: string): Promise<FixedRateCase[]> {
+  const out: FixedRateCase[] = [];
+  for (const offeredPerSec of rates) {
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const r = await autocannon(url, body, 10, seconds, offeredPerSec);
+    delay.disable();
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const c = {
+      offeredPerSec,
+      answeredPerSec: r.requests.average,
+      p50Ms: r.latency.p50,
+      p99Ms: r.latency.p99,
+      maxMs: r.latency.max,
+      eventLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      non2xx: r.non2xx,
+      errors: r.errors,
+    };
+    out.push(c);
+    console.log(JSON.stringify(c));
+  }
+  return out;
 }
 
 /** Flip the primary back and forth under 50 connections; every request must still succeed. */
@@ -111,7 +157,7 @@ async function rollbackUnderLoad(svc: InferenceService, url: string, body: strin
   return { changes, requests: Math.round(r.requests.average * seconds * 2), non2xx: r.non2xx, errors: r.errors };
 }
 
-function report(cases: Case[], rollback: { changes: number; requests: number; non2xx: number; errors: number }) {
+function report(cases: Case[], fixedRate: FixedRateCase[], rollback: { changes: number; requests: number; non2xx: number; errors: number }) {
   console.log("\nlogging  batch  conns  req/s     rows/s     p50 ms  p99 ms  non2xx");
   for (const c of cases) {
     console.log(
@@ -127,12 +173,14 @@ function report(cases: Case[], rollback: { changes: number; requests: number; no
   );
   console.log("\nlogging cost (throughput lost with logging on):");
   for (const c of cost) console.log(`  batch ${c.batch}, ${c.connections} conns: ${c.loggingCostPct.toFixed(1)}%`);
+  console.log("\nfixed offered rate, 10 conns, 1 row, logging on: offered  answered  p50/p99/max ms  event-loop delay p50/p99/max ms  failed");
+  for (const c of fixedRate) {
+    const d = c.eventLoopDelayMs;
+    console.log(`  ${c.offeredPerSec}  ${c.answeredPerSec.toFixed(0)}  ${c.p50Ms}/${c.p99Ms}/${c.maxMs}  ${d.p50}/${d.p99}/${d.max}  ${c.non2xx + c.errors}`);
+  }
   console.log(`\nrollback under load: ${rollback.changes} primary changes during ${rollback.requests} requests at 50 conns: ${rollback.non2xx + rollback.errors} failed`);
-  fs.mkdirSync("bench/results", { recursive: true });
-  fs.writeFileSync(
-    "bench/results/serving.json",
-    JSON.stringify({ date: new Date().toISOString(), machine: `${os.cpus().length} cores`, seconds, cases, loggingCost: cost, rollback }, null, 2),
-  );
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  writeResult("serving", { date: new Date().toISOString(), machine: `${os.cpus().length} cores`, load: os.loadavg(), seconds, cases, fixedRate, loggingCost: cost, rollback });
 }
 
 await main();

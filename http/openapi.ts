@@ -53,7 +53,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: "Body too large",
   415: "Unsupported content type; send application/json",
   500: "Internal error; see the service log",
-  503: "Not available now (no deployed version loaded, or the log cannot take rows)",
+  503: "Not available now: no deployed version loaded, the log cannot take rows, or overloaded (MLWATCH_MAX_IN_FLIGHT requests in flight; Retry-After says when to try again)",
 };
 
 /** Response entries for the refusals a route can answer, each with the error envelope. */

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from "prom-client";
 
 /**
  * The serving metrics. Labels are bounded sets (model, version, variant, reason): never request ids.
@@ -74,6 +74,17 @@ export function createServingMetrics(registry: Registry, environment: string) {
       name: "model_feedback_total",
       help: "Feedback labels by outcome: joined to a prediction, unknown request id, or invalid.",
       labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: "http_requests_in_flight",
+      help: "Data-plane requests admitted and not yet answered (the count MLWATCH_MAX_IN_FLIGHT bounds).",
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: "http_requests_shed_total",
+      help: "Data-plane requests answered 503 overloaded before any work (MLWATCH_MAX_IN_FLIGHT reached), by route.",
+      labelNames: ["route"] as const,
       registers: [registry],
     }),
     httpRequests: new Counter({

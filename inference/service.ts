@@ -8,6 +8,7 @@ import type { Config } from "../config.ts";
 import { securitySchemes, tags } from "../http/openapi.ts";
 import type { Store } from "../store/client.ts";
 import type { LabelRow, PredictionRow } from "../store/tables.ts";
+import { installAdmission } from "./admission.ts";
 import { AutoRollbackGuard } from "./auto-rollback.ts";
 import { FaultInjector } from "./faults.ts";
 import { installErrorHandler } from "./http-errors.ts";
@@ -106,6 +107,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   await app.register(swaggerUi, { routePrefix: "/docs" });
   installErrorHandler(app, metrics, (name) => traffic.state(name) !== undefined);
   countHttp(app, metrics);
+  installAdmission(app, metrics, cfg.maxInFlight);
   registerPredictRoute(app, predictor, recent, cfg.maxInstances);
   registerFeedbackRoute(app, {
     store,
