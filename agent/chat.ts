@@ -5,7 +5,7 @@ import type { ApprovalRequest, DecisionInput } from "./nodes/approve.ts";
 import { evidenceSummary } from "./nodes/common.ts";
 import { CHAT_SYSTEM_PROMPT } from "./prompts.ts";
 import { RunnerError, type AgentRunner, type RunOutcome } from "./runner.ts";
-import { actions, ToolError, type ActionName, type McpTools, type Window } from "./tools.ts";
+import { actions, ToolCallError, type ActionName, type McpTools, type Window } from "./tools.ts";
 import { pct } from "../format.ts";
 
 export interface ChatOptions {
@@ -91,7 +91,7 @@ export class ChatSession {
           return this.o.ollama ? await this.ask(line) : `unknown command '${cmd}' (help lists commands; free questions need OLLAMA_HOST)`;
       }
     } catch (err) {
-      if (err instanceof ToolError || err instanceof ChatError || err instanceof RunnerError) return err.message;
+      if (err instanceof ToolCallError || err instanceof ChatError || err instanceof RunnerError) return err.message;
       throw err;
     }
   }
@@ -217,7 +217,7 @@ export class ChatSession {
   /** An incident as the store keeps it: by its id, or by a prefix only one recent incident has. */
   private async stored(id: string): Promise<IncidentRecord> {
     const byId = await this.o.tools.getIncident(id).catch((err: unknown) => {
-      if (err instanceof ToolError) return null;
+      if (err instanceof ToolCallError) return null;
       throw err;
     });
     if (byId) return byId;

@@ -72,7 +72,6 @@ export interface ActionResult {
   ok: boolean;
   proposalId: string;
   detail: string;
-  notImplemented?: boolean;
   appliedAtUs?: number;
   /** Traffic before the action: what a revert returns to. */
   before: TrafficSnapshot;

@@ -19,17 +19,14 @@ export interface ToolClient {
   close(): Promise<void>;
 }
 
-export class ToolError extends Error {
+/** A tool call that came back as an error result, or in a shape the agent cannot read. */
+export class ToolCallError extends Error {
   constructor(
     readonly tool: string,
     readonly args: Record<string, unknown>,
     message: string,
   ) {
     super(`${tool}: ${message}`);
-  }
-  /** The server said the action exists in the contract but does nothing yet (retrain, today). */
-  get notImplemented(): boolean {
-    return /not implemented/i.test(this.message);
   }
 }
 
@@ -357,11 +354,11 @@ export class McpTools {
       content?: { type: string; text?: string }[];
     };
     const text = (result.content ?? []).flatMap((c) => (c.type === "text" && c.text ? [c.text] : [])).join("\n");
-    if (result.isError) throw new ToolError(tool, args, text || "the tool reported an error");
+    if (result.isError) throw new ToolCallError(tool, args, text || "the tool reported an error");
     const data = result.structuredContent ?? parseJson(text);
     const parsed = schema.safeParse(data);
     if (!parsed.success) {
-      throw new ToolError(tool, args, `unexpected result shape: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
+      throw new ToolCallError(tool, args, `unexpected result shape: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"} ${i.message}`).join("; ")}`);
     }
     return parsed.data;
   }

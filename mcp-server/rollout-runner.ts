@@ -1,7 +1,7 @@
 import { findChangePoint } from "../analysis/change-point.ts";
 import { compareVersions, getAccuracy, modelHealth, resolveWindow } from "../analysis/index.ts";
 import { shadowEstimate, type ShadowEstimate } from "../analysis/shadow-estimate.ts";
-import { iso } from "../format.ts";
+import { iso, pct } from "../format.ts";
 import { retrainFromLog } from "../models/retrain.ts";
 import type { TrafficChange } from "../rollout/traffic-changes.ts";
 import { canaryGate, collectGate, shadowGate, verifyGate, type GateResult, type ServedFigures } from "../rollout/gates.ts";
@@ -123,7 +123,6 @@ async function enterCanary(t: ApplyTarget, plan: Plan, percent: number): Promise
 
 /** CBPE on every shadowed request, labelled or not: shown beside the gate, never deciding it (an estimate trusts calibration the labels test). */
 function withEstimate<G extends GateResult>(gate: G, e: ShadowEstimate): G {
-  const pct = (x: number | null) => (x === null ? "n/a" : `${(x * 100).toFixed(1)}%`);
   const round = (x: number | null) => (x === null ? null : Number(x.toFixed(4)));
   return {
     ...gate,

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { DASH, pct } from "../format.ts";
 import type { ScenarioResult, SeriesPoint } from "./result.ts";
 import type { Split } from "./scenario.ts";
 import { confusionMatrix, detectionByCause, inSplit, scoreBySplit, splitOf, type CauseDetection, type ConfusionMatrix, type Scores } from "./scoring.ts";
@@ -55,19 +56,19 @@ export function writeReport(dir: string, report: SuiteReport): string[] {
   return Object.values(files);
 }
 
-const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(0)}%`);
+const pctWhole = (x: number | null) => pct(x, 0, DASH);
+const pctTenth = (x: number | null) => pct(x, 1, DASH);
 const num = (x: number | null) => (x === null ? "–" : String(Math.round(x)));
-const acc = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
 
 export function scoreRows(agent: Scores, baseline: Scores): string[][] {
   return [
-    ["detection rate", pct(agent.detectionRate), pct(baseline.detectionRate)],
-    ["false-alarm rate", pct(agent.falseAlarmRate), pct(baseline.falseAlarmRate)],
-    ["root cause exact", pct(agent.rootCauseExact), pct(baseline.rootCauseExact)],
-    ["feature Acc@1", pct(agent.featureAcc1), pct(baseline.featureAcc1)],
-    ["feature Acc@3", pct(agent.featureAcc3), pct(baseline.featureAcc3)],
-    ["remedy correct", pct(agent.remedyCorrect), pct(baseline.remedyCorrect)],
-    ["verified recovery", pct(agent.verifiedRecovery), "n/a (does not act)"],
+    ["detection rate", pctWhole(agent.detectionRate), pctWhole(baseline.detectionRate)],
+    ["false-alarm rate", pctWhole(agent.falseAlarmRate), pctWhole(baseline.falseAlarmRate)],
+    ["root cause exact", pctWhole(agent.rootCauseExact), pctWhole(baseline.rootCauseExact)],
+    ["feature Acc@1", pctWhole(agent.featureAcc1), pctWhole(baseline.featureAcc1)],
+    ["feature Acc@3", pctWhole(agent.featureAcc3), pctWhole(baseline.featureAcc3)],
+    ["remedy correct", pctWhole(agent.remedyCorrect), pctWhole(baseline.remedyCorrect)],
+    ["verified recovery", pctWhole(agent.verifiedRecovery), "n/a (does not act)"],
     ["median detection delay (requests)", num(agent.medianDetectionDelay), num(baseline.medianDetectionDelay)],
     ["median time to recovery (requests)", num(agent.medianTimeToRecovery), "n/a"],
     ["unapproved actions", String(agent.unapprovedActions), "0"],
@@ -81,12 +82,12 @@ export function splitRows(report: SuiteReport): string[][] {
   const row = (label: string, s: Scores, withRecovery: boolean) => [
     label,
     `${s.runs} (${s.faultRuns} faults, ${s.controlRuns} controls)`,
-    pct(s.detectionRate),
-    pct(s.falseAlarmRate),
-    pct(s.rootCauseExact),
-    pct(s.featureAcc1),
-    pct(s.remedyCorrect),
-    withRecovery ? pct(s.verifiedRecovery) : "n/a",
+    pctWhole(s.detectionRate),
+    pctWhole(s.falseAlarmRate),
+    pctWhole(s.rootCauseExact),
+    pctWhole(s.featureAcc1),
+    pctWhole(s.remedyCorrect),
+    withRecovery ? pctWhole(s.verifiedRecovery) : "n/a",
     num(s.medianDetectionDelay),
   ];
   return [
@@ -129,8 +130,8 @@ export function resultRows(results: ScenarioResult[]): string[][] {
     r.features.slice(0, 3).join(",") || "–",
     `${r.remedy}${r.checks.remedy ? " ✓" : " ✗"}`,
     r.recovered === null ? "n/a" : r.recovered ? "yes" : "no",
-    `${acc(r.accuracy.before)} → ${acc(r.accuracy.during)} → ${acc(r.accuracy.after)}`,
-    acc(r.accuracy.attainable),
+    `${pctTenth(r.accuracy.before)} → ${pctTenth(r.accuracy.during)} → ${pctTenth(r.accuracy.after)}`,
+    pctTenth(r.accuracy.attainable),
     r.falseAlarm ? "FALSE ALARM" : "",
     `${r.baseline.rootCause}/${r.baseline.remedy}`,
   ]);

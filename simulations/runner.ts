@@ -13,6 +13,7 @@ import type { Scenario } from "./scenario.ts";
 import { Lockstep } from "./lockstep.ts";
 import { ScenarioRun } from "./scenario-run.ts";
 import { checkVerdict } from "./scoring.ts";
+import { DASH, pct } from "../format.ts";
 
 export interface SuiteEntry {
   scenario: Scenario;
@@ -310,8 +311,8 @@ function report(progress: (line: string) => void, tag: string, outcome: RunOutco
 }
 
 function summaryLine(r: ScenarioResult): string {
-  const pct = (x: number | null) => (x === null ? "–" : `${(x * 100).toFixed(1)}%`);
+  const share = (x: number | null) => pct(x, 1, DASH);
   const verdict = r.detected ? `${r.rootCause} → ${r.remedy}` : "nothing detected";
   const rec = r.recovered === null ? "" : r.recovered ? ", recovered" : ", NOT recovered";
-  return `${verdict}${rec}; accuracy ${pct(r.accuracy.before)} → ${pct(r.accuracy.during)} → ${pct(r.accuracy.after)} (attainable ${pct(r.accuracy.attainable)})${r.falseAlarm ? "; FALSE ALARM" : ""}`;
+  return `${verdict}${rec}; accuracy ${share(r.accuracy.before)} → ${share(r.accuracy.during)} → ${share(r.accuracy.after)} (attainable ${share(r.accuracy.attainable)})${r.falseAlarm ? "; FALSE ALARM" : ""}`;
 }

@@ -34,7 +34,7 @@ import { startOllamaStub, type ChatRequestBody, type OllamaStub } from "./helper
 // with fixtures in the result shapes of mlwatch's tools (the analysis reports and proposal views of
 // mcp-server/tools/*.ts) and keeps proposals, approvals and a traffic state as the real server does:
 // approve_action exists only on the approver connection, apply_action succeeds only for an approved
-// proposal and changes traffic, retrain answers "not implemented".
+// proposal and changes traffic, retrain without a scripted rollout plan is refused.
 // test/agent-e2e.test.ts runs the bad-deployment flow against the real MCP server and inference service.
 
 // ── tool-shaped fixtures ──────────────────────────────────────────────────────────────────────
@@ -414,7 +414,7 @@ class FakeWorld {
       if (!p) throw new Error("unknown proposal");
       if (p.status !== "approved") throw new Error(`proposal ${p.proposal_id} has not been approved by a person`);
       if (p.action === "retrain") {
-        if (!this.scenario.rollout) throw new Error(`retraining is not implemented yet: proposal ${p.proposal_id} stays approved and recorded, but nothing was trained or changed`);
+        if (!this.scenario.rollout) throw new Error(`cannot retrain: 412 labelled rows since the change point, the plan needs 500; proposal ${p.proposal_id} stays approved, nothing was trained or changed`);
         p.status = "applied";
         return { proposal: view(p), applied_event_id: "e-retrain", state: this.scenario.traffic, rollout: this.scenario.rollout[0] };
       }
@@ -910,15 +910,15 @@ describe("routing decisions", () => {
     expect(t.world.called("apply_action")).toEqual([]);
   });
 
-  it("retrain: the server answers 'not implemented' → act reports it and the run escalates", async () => {
+  it("retrain: the server refuses to apply it → act reports the server's reason and the run escalates", async () => {
     const t = await setup(conceptDrift());
     const first = await t.runner.start("credit");
     expect(first.awaiting?.what).toBe("retrain for credit");
     await t.approver.approve({ proposal_id: first.awaiting!.proposalId, decision: "approve", reason: "go" });
     const end = await t.runner.resume(first.incidentId, { decision: "approve", by: "alice" });
     expect(end.status).toBe("escalated");
-    expect(end.state.actionResult).toMatchObject({ ok: false, notImplemented: true });
-    expect(end.state.actionResult!.detail).toMatch(/does not implement 'retrain' yet/);
+    expect(end.state.actionResult).toMatchObject({ ok: false });
+    expect(end.state.actionResult!.detail).toMatch(/^apply_action failed: .*412 labelled rows since the change point, the plan needs 500.*; escalating to a person$/);
     expect(nodesRun(end.state)).not.toContain("verify");
   });
 

@@ -1,7 +1,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { McpTools, ToolError } from "../agent/tools.ts";
+import { McpTools, ToolCallError } from "../agent/tools.ts";
 import type { IncidentRecord } from "../incidents/record.ts";
 import type { InferenceService } from "../inference/service.ts";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
@@ -103,7 +103,7 @@ describe("incidents in the store, through MCP", () => {
     await expect(person.getIncident("inc-none")).rejects.toThrow(/unknown incident 'inc-none'/);
     await expect(agent.recordIncident({ ...waiting("inc-c"), model: "nope" })).rejects.toThrow(/nope/);
     const bad = { ...waiting("inc-d"), status: "sleeping" } as unknown as IncidentRecord;
-    await expect(agent.recordIncident(bad)).rejects.toThrow(ToolError);
+    await expect(agent.recordIncident(bad)).rejects.toThrow(ToolCallError);
     await expect(agent.recordIncident(bad)).rejects.toThrow(/status/);
   });
 

@@ -1,7 +1,7 @@
 import { extractFacts } from "../facts.ts";
 import type { PlanView } from "../../rollout/plan-view.ts";
 import type { ActionResult, AgentStateType, AgentUpdate } from "../state.ts";
-import { ToolError } from "../tools.ts";
+import { ToolCallError } from "../tools.ts";
 import { entry, numbered, evidenceSummary, type AgentDeps } from "./common.ts";
 import { describeAction } from "./propose.ts";
 
@@ -19,11 +19,9 @@ export async function act(state: AgentStateType, deps: AgentDeps): Promise<Agent
     if (p.action === "retrain") return afterRetrain(deps, result, evidence, data);
     return { actionResult: result, evidence, status: "applied", timeline: [entry(deps, "act", `${result.detail} (${p.proposalId})`)] };
   } catch (err) {
-    if (!(err instanceof ToolError)) throw err;
-    const detail = err.notImplemented
-      ? `the MCP server does not implement '${p.action}' yet (${err.message}); escalating to a person`
-      : `apply_action failed: ${err.message}; escalating to a person`;
-    const result: ActionResult = { ok: false, proposalId: p.proposalId, detail, notImplemented: err.notImplemented, before, expectedPrimary };
+    if (!(err instanceof ToolCallError)) throw err;
+    const detail = `apply_action failed: ${err.message}; escalating to a person`;
+    const result: ActionResult = { ok: false, proposalId: p.proposalId, detail, before, expectedPrimary };
     return { actionResult: result, status: "escalated", timeline: [entry(deps, "act", detail)] };
   }
 }

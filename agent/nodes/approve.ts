@@ -1,7 +1,7 @@
 import { interrupt } from "@langchain/langgraph";
 import { z } from "zod";
 import type { AgentStateType, AgentUpdate, Decision, Status } from "../state.ts";
-import { actions, ToolError } from "../tools.ts";
+import { actions, ToolCallError } from "../tools.ts";
 import { entry, type AgentDeps } from "./common.ts";
 import { describeAction } from "./propose.ts";
 
@@ -85,7 +85,7 @@ async function serverStatus(proposalId: string, deps: AgentDeps): Promise<string
   try {
     return (await deps.tools.getProposal(proposalId)).status;
   } catch (err) {
-    if (err instanceof ToolError) return `unknown (${err.message})`;
+    if (err instanceof ToolCallError) return `unknown (${err.message})`;
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
-import { ToolError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import { ToolCallError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
@@ -26,7 +26,7 @@ export async function observe<T>(node: string, tool: string, args: Record<string
     const data = await run();
     return { data, evidence: { node, tool, args, summary: summaryOf(data), data } };
   } catch (err) {
-    if (!(err instanceof ToolError)) throw err;
+    if (!(err instanceof ToolCallError)) throw err;
     return { data: null, evidence: { node, tool, args, summary: `failed: ${err.message}`, data: { error: err.message } } };
   }
 }

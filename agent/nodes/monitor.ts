@@ -1,4 +1,5 @@
 import type { AgentConfig } from "../configuration.ts";
+import { pct } from "../../format.ts";
 import { accuracyOf, extractFacts, sloNotices, sloViolations, type Facts } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Evidence, Observations } from "../state.ts";
 import { entry, numbered, observe, evidenceSummary, type AgentDeps } from "./common.ts";
@@ -41,7 +42,7 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
   const event = violations.length
     ? `SLO breach: ${violations.join("; ")}`
     : alert
-      ? `alert ${alert.alertname} fired; SLOs look met (${acc ? `${acc.source} accuracy ${(acc.value * 100).toFixed(1)}%` : "no accuracy yet"}), investigating anyway`
+      ? `alert ${alert.alertname} fired; SLOs look met (${acc ? `${acc.source} accuracy ${pct(acc.value)}` : "no accuracy yet"}), investigating anyway`
       : notices.length
         ? `healthy, with a notice: ${notices.join("; ")}`
         : "healthy";

@@ -1,7 +1,7 @@
 import type { Remedy } from "../diagnosis.ts";
 import { extractFacts, type Facts } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Proposal, TrafficSnapshot } from "../state.ts";
-import { ToolError, type ActionName } from "../tools.ts";
+import { ToolCallError, type ActionName } from "../tools.ts";
 import { entry, type AgentDeps } from "./common.ts";
 
 type ActionArgs = { action: ActionName; version?: string; canaryPercent?: number; window?: { lastSeconds: number } };
@@ -40,7 +40,7 @@ export async function propose(state: AgentStateType, deps: AgentDeps): Promise<A
       timeline: [entry(deps, "propose", `proposed ${describeAction(args)} as ${p.proposalId}${p.expiresAt ? `, expires ${p.expiresAt}` : ""}${edited ? " (edited)" : ""}`)],
     };
   } catch (err) {
-    if (!(err instanceof ToolError)) throw err;
+    if (!(err instanceof ToolCallError)) throw err;
     return { proposal: null, status: "escalated", timeline: [entry(deps, "propose", `propose_action refused ${describeAction(args)}: ${err.message}`)] };
   }
 }

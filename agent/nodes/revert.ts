@@ -1,5 +1,5 @@
 import type { AgentStateType, AgentUpdate, Revert } from "../state.ts";
-import { ToolError } from "../tools.ts";
+import { ToolCallError } from "../tools.ts";
 import { entry, type AgentDeps } from "./common.ts";
 import { clip, describeAction, inverseOf, REASON_MAX } from "./propose.ts";
 
@@ -21,7 +21,7 @@ export async function revert(state: AgentStateType, deps: AgentDeps): Promise<Ag
     const r = await deps.tools.propose({ model: state.model, ...inverse, reason });
     result = { proposalId: r.proposalId, ...inverse, detail: `proposed ${describeAction(inverse)} as ${r.proposalId}; waiting for a person` };
   } catch (err) {
-    if (!(err instanceof ToolError)) throw err;
+    if (!(err instanceof ToolCallError)) throw err;
     result = { proposalId: null, ...inverse, detail: `could not propose ${describeAction(inverse)}: ${err.message}` };
   }
   return { revertProposal: result, status: "escalated", timeline: [entry(deps, "revert", `${result.detail}; escalated`)] };

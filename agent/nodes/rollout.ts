@@ -1,6 +1,6 @@
 import type { PlanView } from "../../rollout/plan-view.ts";
 import type { AgentStateType, AgentUpdate, TimelineEntry, Verification } from "../state.ts";
-import { ToolError } from "../tools.ts";
+import { ToolCallError } from "../tools.ts";
 import { entry, numbered, type AgentDeps } from "./common.ts";
 
 /**
@@ -25,7 +25,7 @@ export async function rollout(state: AgentStateType, deps: AgentDeps): Promise<A
     try {
       plan = await deps.tools.advanceRollout(plan.id);
     } catch (err) {
-      if (!(err instanceof ToolError)) throw err;
+      if (!(err instanceof ToolCallError)) throw err;
       timeline.push(entry(deps, "rollout", `advance_rollout failed: ${err.message}; retrying`));
       continue;
     }
@@ -49,7 +49,7 @@ async function abort(deps: AgentDeps, plan: PlanView, reason: string): Promise<P
   try {
     return await deps.tools.abortRollout({ plan_id: plan.id, reason });
   } catch (err) {
-    if (!(err instanceof ToolError)) throw err;
+    if (!(err instanceof ToolCallError)) throw err;
     return { ...plan, status: "aborted", outcome: `${reason}; abort_rollout failed (${err.message})` };
   }
 }

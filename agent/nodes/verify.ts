@@ -1,7 +1,7 @@
 import type { AgentConfig } from "../configuration.ts";
 import { accuracyOf, extractFacts, figuresOf } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Figures, Verification } from "../state.ts";
-import { ToolError, type AccuracyResult, type HealthResult } from "../tools.ts";
+import { ToolCallError, type AccuracyResult, type HealthResult } from "../tools.ts";
 import { entry, numbered, evidenceSummary, type AgentDeps } from "./common.ts";
 import { pct } from "../../format.ts";
 
@@ -109,7 +109,7 @@ async function orNull<T>(p: Promise<T>): Promise<T | null> {
   try {
     return await p;
   } catch (err) {
-    if (err instanceof ToolError) return null;
+    if (err instanceof ToolCallError) return null;
     throw err;
   }
 }

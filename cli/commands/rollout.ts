@@ -1,7 +1,7 @@
 import os from "node:os";
 import type { Command } from "../command.ts";
 import { CommandError, parse, UsageError } from "../command.ts";
-import { connectMcp, ToolError } from "../../agent/tools.ts";
+import { connectMcp, ToolCallError } from "../../agent/tools.ts";
 import { loadMcpConfig } from "../../mcp-server/config.ts";
 import type { PlanView } from "../../rollout/plan-view.ts";
 
@@ -32,7 +32,7 @@ export const rolloutCommand: Command = {
       const ended = await tools.abortRollout({ plan_id: plan.id, by, reason: values.reason ?? `aborted by ${by} with mlwatch rollout abort` });
       console.log(render(ended));
     } catch (err) {
-      if (err instanceof ToolError) throw new CommandError(err.message);
+      if (err instanceof ToolCallError) throw new CommandError(err.message);
       throw err;
     } finally {
       await tools.close();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { agentConfig } from "../../agent/configuration.ts";
 import { openAgent, type Agent } from "../../agent/runtime.ts";
-import { connectMcp, ToolError } from "../../agent/tools.ts";
+import { connectMcp, ToolCallError } from "../../agent/tools.ts";
 import type { InferenceService } from "../../inference/service.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import type { ModelVersion } from "../../models/registry.ts";
@@ -105,7 +105,7 @@ describe("MCP server and agent restarts mid-investigation", () => {
       const pending = await agent.runner.pending();
       expect(pending.map((p) => [p.incidentId, p.awaiting?.proposalId])).toEqual([[stalled!.incidentId, proposalId]]);
       expect((await agent.tools.getProposal(proposalId)).status).toBe("pending");
-      await expect(agent.tools.apply(proposalId)).rejects.toThrow(ToolError);
+      await expect(agent.tools.apply(proposalId)).rejects.toThrow(ToolCallError);
       expect(svc.traffic.state("credit")?.primary).toBe(v2.version);
 
       const person = await connectMcp({ url: `${svc.url}/mcp`, token: APPROVER }, "restart-person");
