@@ -13,14 +13,16 @@ const ATTAINABLE_ROWS = 20_000;
 /** A value seen this often in the drawn rows joins the schema, as a retrain's new categories do. */
 const NEW_CATEGORY_MIN_COUNT = 20;
 
+/** The accuracy the attainable model scores on answered requests; null for none. */
+export type AttainableScorer = (scored: readonly Example[]) => number | null;
+
 /**
  * What a model of the same kind could score on the post-fault population: trained on fresh rows
  * drawn with every data fault of the scenario fully on (the simulation owns the generator and the
- * faults), and scored on the requests the service actually answered. Infrastructure faults and bad
+ * faults), to be scored on requests the service actually answered. Infrastructure faults and bad
  * deploys do not change the population, so for them this is a healthy model's accuracy.
  */
-export function attainableAccuracy(scenario: Scenario, schema: ModelSchema, reference: ConstructorParameters<typeof TrafficSource>[2], scored: readonly Example[]): number | null {
-  if (scored.length === 0) return null;
+export function attainableModel(scenario: Scenario, schema: ModelSchema, reference: ConstructorParameters<typeof TrafficSource>[2]): AttainableScorer {
   const injections = scenario.phases.flatMap((p) => p.inject).filter((i) => ["covariate_shift", "concept_drift", "new_category", "missing_values"].includes(i.type));
   const active: ActiveInjection[] = injections.map((injection) => ({ injection: { ...injection, rampRequests: 0 }, start: 0 }));
   const source = new TrafficSource({ ...scenario, seed: subSeed(scenario.seed, "attainable") }, schema, reference, ATTAINABLE_ROWS);
@@ -29,8 +31,11 @@ export function attainableAccuracy(scenario: Scenario, schema: ModelSchema, refe
   const trained = trainModel({ dataset: { name: `${scenario.name} post-fault`, schema: extended, examples }, kind: scenario.model.kind, seed: scenario.seed });
   const fill = imputationFill(trained.baseline.features, extended);
   const classes = extended.classes.length;
-  const proba = predictProba(trained.weights, encodeRows(scored.map((e) => e.row), extended, fill), scored.length);
-  return scored.filter((e, r) => argmax(proba, r * classes, classes) === e.label).length / scored.length;
+  return (scored) => {
+    if (scored.length === 0) return null;
+    const proba = predictProba(trained.weights, encodeRows(scored.map((e) => e.row), extended, fill), scored.length);
+    return scored.filter((e, r) => argmax(proba, r * classes, classes) === e.label).length / scored.length;
+  };
 }
 
 function withNewCategories(schema: ModelSchema, examples: readonly Example[]): ModelSchema {

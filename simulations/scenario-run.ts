@@ -4,7 +4,7 @@ import { makeDataset } from "../models/datasets/index.ts";
 import { getBaseline, registerVersion, type ModelVersion } from "../models/registry.ts";
 import { Rng, subSeed } from "../models/rng.ts";
 import type { Dataset, Row } from "../models/schema.ts";
-import { attainableAccuracy } from "./attainable.ts";
+import { attainableModel, type AttainableScorer } from "./attainable.ts";
 import { trainModel } from "../models/train.ts";
 import { SIM_TOKENS, type SimulationEnvironment } from "./environment.ts";
 import type { TimelineEvent } from "./result.ts";
@@ -36,6 +36,7 @@ export class ScenarioRun {
   private source!: TrafficSource;
   private reference!: Map<string, NumericBaseline>;
   private active: ActiveInjection[] = [];
+  private attainableScorer: AttainableScorer | undefined;
   private pendingLabels: { due: number; requestId: string; label: string }[] = [];
   private phaseStarts: number[] = [];
 
@@ -123,7 +124,8 @@ export class ScenarioRun {
   /** What a model trained on the post-fault population scores on answered requests [from, to). */
   attainable(from: number, to: number): number | null {
     const scored = this.answers.slice(Math.max(0, from), Math.max(0, to)).filter((a) => a.predicted !== null).map((a) => ({ row: a.row, label: a.label }));
-    return attainableAccuracy(this.scenario, this.v1.schema, this.reference, scored);
+    this.attainableScorer ??= attainableModel(this.scenario, this.v1.schema, this.reference);
+    return this.attainableScorer(scored);
   }
 
   errorRate(from: number, to: number): number | null {
