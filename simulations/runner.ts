@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Analysis window, in virtual seconds, for the baseline and the agent. */
   windowSeconds?: number;
   progress?: (line: string) => void;
+  /** After each run, with every result so far: a long suite cut short keeps what it measured. */
+  onResult?: (results: readonly ScenarioResult[]) => void;
 }
 
 /** Traffic keeps flowing after the last phase while the agent still acts, up to this much. */
@@ -72,7 +74,10 @@ export async function runScenarios(entries: SuiteEntry[], options: RunOptions = 
   );
   try {
     const results: ScenarioResult[] = [];
-    for (const e of entries) results.push(await runOne(env, agent, e, pace, { checkEvery: options.checkEvery ?? 250, windowSeconds, progress: options.progress ?? (() => undefined) }));
+    for (const e of entries) {
+      results.push(await runOne(env, agent, e, pace, { checkEvery: options.checkEvery ?? 250, windowSeconds, progress: options.progress ?? (() => undefined) }));
+      options.onResult?.(results);
+    }
     return results;
   } finally {
     await agent.close();

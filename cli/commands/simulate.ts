@@ -16,7 +16,8 @@ verified recovery and false alarms, beside a rule-only baseline.
   --seeds N      run each scenario under N seeds (default 1)
   --scale F      multiply every phase's request count by F (default 1; 0.5 halves the run)
   --json         print one JSON result (the scenario's, or the suite's) and nothing else
-  --report-dir   where suite.json, suite.md and suite.html go (default reports/<timestamp>)
+  --report-dir   where suite.json, suite.md and suite.html go (default reports/<timestamp>); they are
+                 rewritten after every run, so a suite cut short keeps what it measured
 The scenario file format is simulations/scenario.schema.json.`;
 
 const options = {
@@ -42,10 +43,10 @@ export const simulateCommand: Command = {
     const entries = withSeeds(factor === 1 ? base : scaled(base, factor), seeds);
     const progress = values.json ? () => undefined : (line: string) => console.log(line);
     const startedAt = new Date().toISOString();
-    // runScenarios answers one result per entry, in order: each result carries its scenario's part of the suite.
-    const results = await runScenarios(entries, { progress });
-    const report = suiteReport(startedAt, results);
     const dir = values["report-dir"] ?? path.join("reports", startedAt.replace(/[:.]/g, "-"));
+    // runScenarios answers one result per entry, in order: each result carries its scenario's part of the suite.
+    const results = await runScenarios(entries, { progress, onResult: (sofar) => writeReport(dir, suiteReport(startedAt, [...sofar])) });
+    const report = suiteReport(startedAt, results);
     const written = writeReport(dir, report);
     if (values.json) {
       const suite = { agent: report.agent, baseline: report.baseline, splits: report.splits, confusion: report.confusion, detectionByCause: report.detectionByCause, results };
