@@ -8,26 +8,16 @@
  * a rate the service can carry, where queueing alone does not explain them.
  * Prints a table and writes bench/results/serving.json.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { promisify } from "node:util";
-import { pino } from "pino";
-import { loadConfig } from "../config.ts";
-import { generateCredit } from "../models/datasets/credit.ts";
-import { registerVersion } from "../models/registry.ts";
-import { trainModel } from "../models/train.ts";
-import { openStore, type Store } from "../store/client.ts";
-import { migrate } from "../store/migrations.ts";
-import { startInferenceService, type InferenceService } from "../inference/service.ts";
+import type { InferenceService } from "../inference/service.ts";
+import { admin, autocannon, benchService, predictBodies } from "./lib/serving-setup.ts";
 import { writeResult } from "./write-result.ts";
 
-const run = promisify(execFile);
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 5;
 const rates = (process.argv.includes("--rates") ? process.argv[process.argv.indexOf("--rates") + 1]! : "2000,5000").split(",").map(Number);
-const TOKEN = "bench-admin-token-0123456789";
 
 interface Case {
   logging: boolean;
@@ -52,53 +42,14 @@ interface FixedRateCase {
   errors: number;
 }
 
-/** `rate`: total requests per second over all connections (autocannon's -R is per connection). */
-async function autocannon(url: string, body: string, connections: number, duration: number, rate?: number) {
-  const bin = path.resolve("node_modules/.bin/autocannon");
-  const args = ["-j", "-c", String(connections), "-d", String(duration), "-m", "POST", "-H", "content-type=application/json", "-b", body, url];
-  if (rate) args.push("-R", String(Math.round(rate / connections)));
-  const { stdout } = await run(bin, args, { maxBuffer: 64 * 1024 * 1024 });
-  return JSON.parse(stdout) as {
-    requests: { average: number };
-    latency: { p50: number; p99: number; max: number };
-    non2xx: number;
-    errors: number;
-  };
-}
-
-async function service(dir: string, logging: boolean): Promise<{ store: Store; svc: InferenceService; version: string; second: string }> {
-  const config = loadConfig({ ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: TOKEN, MLWATCH_LOG_PREDICTIONS: logging ? "1" : "0", LOG_LEVEL: "warn" });
-  const store = await openStore(config);
-  await migrate(store);
-  const register = async (seed: number) => {
-    const t = trainModel({ dataset: generateCredit(10_000, seed), kind: "logistic", seed });
-    return (await registerVersion(store, config.modelDir, { model: "credit", kind: "logistic", onnx: t.onnx, schema: t.schema, metrics: t.metrics, trainingData: t.trainingData, baseline: t.baseline })).version;
-  };
-  const version = await register(1);
-  const second = await register(2);
-  const svc = await startInferenceService({ config, store, logger: pino({ level: "warn" }) });
-  await admin(svc, "deploy", { version, role: "primary" });
-  return { store, svc, version, second };
-}
-
-async function admin(svc: InferenceService, route: string, body: Record<string, unknown>) {
-  const res = await fetch(`${svc.url}/v1/admin/models/credit/${route}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify({ actor: "bench", reason: "bench", ...body }),
-  });
-  if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
-}
-
 async function main() {
-  const rows = generateCredit(64, 7).examples.map((e) => e.row);
-  const bodies = { 1: JSON.stringify({ features: rows[0] }), 32: JSON.stringify({ instances: rows.slice(0, 32) }) } as const;
+  const bodies = predictBodies();
   const cases: Case[] = [];
   const fixedRate: FixedRateCase[] = [];
   let rollback = { changes: 0, requests: 0, non2xx: 0, errors: 0 };
   for (const logging of [true, false]) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-bench-serving-"));
-    const { store, svc, version, second } = await service(dir, logging);
+    const { store, svc, version, second } = await benchService(dir, { MLWATCH_LOG_PREDICTIONS: logging ? "1" : "0" });
     const url = `${svc.url}/v1/models/credit/predict`;
     await autocannon(url, bodies[1], 10, 2); // warm-up
     for (const batch of [1, 32] as const) {
