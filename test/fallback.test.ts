@@ -7,7 +7,7 @@ import { deploymentHistory } from "../store/deployments.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { requestJson, type JsonAnswer } from "./helpers/http.ts";
 import { registerTrained } from "./helpers/models.ts";
-import { registerNanVersion } from "./helpers/onnx-nan.ts";
+import { registerNanVersion } from "./helpers/onnx-graphs.ts";
 import { metricValue } from "./helpers/prom-text.ts";
 import { startService } from "./helpers/service.ts";
 import { LOOPBACK, tempStore, type TempStore } from "./helpers/temp-store.ts";
