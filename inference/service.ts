@@ -15,6 +15,7 @@ import { installJsonBodyParser } from "./json-body.ts";
 import { LogWriter } from "./log-writer.ts";
 import { createLogWriterMetrics } from "./log-writer-metrics.ts";
 import { createServingMetrics } from "./metrics.ts";
+import { JobRunner } from "./jobs/job-runner.ts";
 import { PredictionCache } from "./prediction-cache.ts";
 import { Predictor } from "./predictor.ts";
 import { RecentPredictions } from "./recent-predictions.ts";
@@ -24,6 +25,7 @@ import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerExplainRoute } from "./routes/explain.ts";
 import { registerFeedbackRoute } from "./routes/feedback.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerJobRoutes } from "./routes/jobs.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
 import { SessionCache } from "./sessions.ts";
 import { TrafficController } from "./traffic.ts";
@@ -93,6 +95,15 @@ export async function startInferenceService({ config, store, logger, extend }: S
     ...(cache ? { cache } : {}),
   });
   const recent = new RecentPredictions();
+  const jobs = new JobRunner({
+    store,
+    predictor,
+    traffic,
+    dataDir: config.dataDir,
+    chunkRows: cfg.jobs.chunkRows,
+    maxBytes: cfg.jobs.maxBytes,
+    onError: (jobId, err) => log.error({ jobId, err }, "batch job failed"),
+  });
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -123,6 +134,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
   registerVersionRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
   registerAuditRoutes(app, store);
+  registerJobRoutes(app, { runner: jobs, adminToken: cfg.adminToken });
   registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
   registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
   await extend?.(app, registry);
@@ -131,6 +143,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   // After a change too: a new primary's first request pays no load, and its predecessor stays ready to fall back to.
   traffic.onChange((m) => void Promise.all(warmUp(sessions, traffic, m, cfg.fallback.enabled)));
   const url = await app.listen({ host: cfg.host, port: cfg.port });
+  await jobs.start();
   if (!cfg.adminToken) log.warn({ host: cfg.host }, "MLWATCH_ADMIN_TOKEN is not set: listening on loopback only");
 
   return {
@@ -142,6 +155,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
     url,
     async close() {
       traffic.stop();
+      await jobs.close();
       await app.close();
       await predictions.close();
       await labels.close();
