@@ -80,7 +80,6 @@ export function registerJobRoutes(app: FastifyInstance, deps: { runner: JobRunne
           operationId: "getJobResult",
           summary: "Download a succeeded job's predictions as CSV",
           params: jobParams,
-          produces: ["text/csv"],
           response: {
             200: { description: "row, request_id, version, predicted, confidence, one p_<class> column per class, error", content: { "text/csv": { schema: { type: "string" } } } },
             ...errorResponses(400, 401, 403, 404, 409),
