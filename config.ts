@@ -43,6 +43,13 @@ const envSchema = z.object({
   MLWATCH_AUTO_ROLLBACK_MIN_REQUESTS: z.coerce.number().int().min(1).default(200),
   MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
   MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: z.coerce.number().positive().default(250),
+  MLWATCH_FALLBACK: z.enum(["0", "1"]).default("1"),
+  MLWATCH_FALLBACK_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(2000),
+  MLWATCH_PREDICTION_CACHE: z.enum(["0", "1"]).default("0"),
+  // 0 is refused rather than read as "off": some servers read a zero bound as unbounded, so it would mean opposite things to different readers.
+  MLWATCH_PREDICTION_CACHE_SIZE: z.coerce.number().int().min(1, "must be at least 1 entry; to turn the cache off set MLWATCH_PREDICTION_CACHE=0").default(10_000),
+  MLWATCH_JOB_CHUNK_ROWS: z.coerce.number().int().min(1).max(10_000).default(64),
+  MLWATCH_JOB_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
   MLWATCH_ENVIRONMENT: environmentSchema,
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -88,6 +95,12 @@ export interface InferenceConfig {
   /** MLWATCH_LATENCY_CLOCK: "virtual" in simulations (see inference/predictor.ts). */
   latencyClock: "wall" | "virtual";
   autoRollback: { minRequests: number; maxErrorRate: number; maxP99Ms: number };
+  /** MLWATCH_FALLBACK(_TIMEOUT_MS): answer from the previous primary when the routed version cannot (inference/fallback.ts). */
+  fallback: { enabled: boolean; timeoutMs: number };
+  /** MLWATCH_PREDICTION_CACHE(_SIZE): answers of deterministic versions by feature hash, least recently used evicted. */
+  predictionCache: { enabled: boolean; maxEntries: number };
+  /** Batch scoring jobs: rows per scoring call (small, so interactive requests wait little) and the largest upload. */
+  jobs: { chunkRows: number; maxBytes: number };
 }
 
 export class ConfigError extends Error {}
@@ -142,6 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         maxErrorRate: e.MLWATCH_AUTO_ROLLBACK_MAX_ERROR_RATE,
         maxP99Ms: e.MLWATCH_AUTO_ROLLBACK_MAX_P99_MS,
       },
+      fallback: { enabled: e.MLWATCH_FALLBACK === "1", timeoutMs: e.MLWATCH_FALLBACK_TIMEOUT_MS },
+      predictionCache: { enabled: e.MLWATCH_PREDICTION_CACHE === "1", maxEntries: e.MLWATCH_PREDICTION_CACHE_SIZE },
+      jobs: { chunkRows: e.MLWATCH_JOB_CHUNK_ROWS, maxBytes: e.MLWATCH_JOB_MAX_BYTES },
     },
   };
 }

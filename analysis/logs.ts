@@ -159,7 +159,7 @@ interface KeyRow {
 }
 
 /** A logged prediction as the page query selects it: the stored row with ts as µs. */
-type PageRow = Omit<PredictionRow, "ts" | "model" | "feature_bin"> & { ts_us: number };
+type PageRow = Omit<PredictionRow, "ts" | "model" | "feature_bin" | "fallback" | "cached" | "job_id"> & { ts_us: number };
 
 /** Rows (or grouped counts) of the prediction log matching the filters, newest first by default, one keyset page at a time. */
 export async function queryLogs(store: Store, input: LogFilters): Promise<LogPage> {

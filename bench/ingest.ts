@@ -60,6 +60,9 @@ function rows(n: number, tag: string): PredictionRow[] {
       latency_us: 200 + Math.floor(Math.random() * 2000),
       error: "",
       correlation_id: randomUUID(),
+      fallback: "",
+      cached: 0,
+      job_id: "",
     };
   }
   return out;

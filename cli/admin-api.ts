@@ -18,30 +18,37 @@ export function adminApi() {
     const hint = status === 401 || status === 403 ? " (set MLWATCH_ADMIN_TOKEN to the token serve runs with)" : "";
     return new CommandError(`${message}${hint}`);
   };
-  const send = async (path: string, body?: unknown): Promise<unknown> => {
+  /** The answer when it is a 2xx; anything else is a one-line CommandError naming the field and reason. */
+  const request = async (path: string, init: { method: string; body?: RequestInit["body"]; contentType?: string; timeoutMs: number }): Promise<Response> => {
     let res: Response;
     try {
       res = await fetch(new URL(path, baseUrl), {
-        method: body === undefined ? "GET" : "POST",
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(body === undefined ? 15_000 : 300_000),
+        method: init.method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.contentType ? { "content-type": init.contentType } : {}) },
+        ...(init.body === undefined ? {} : { body: init.body }),
+        signal: AbortSignal.timeout(init.timeoutMs),
       });
     } catch (err) {
       throw failure(null, causeOf(err));
     }
+    if (res.ok) return res;
     const { text, json } = await readReply(res);
-    if (!res.ok) {
-      const field = res.status === 400 && typeof json.field === "string" ? ` (${json.field})` : "";
-      const reason = typeof json.reason === "string" ? json.reason : text.slice(0, 300).replace(/\s+/g, " ");
-      throw failure(res.status, `the inference admin API answered ${res.status}${json.error ? ` ${String(json.error)}` : ""}${field}: ${reason}`);
-    }
-    return json;
+    const field = res.status === 400 && typeof json.field === "string" ? ` (${json.field})` : "";
+    const reason = typeof json.reason === "string" ? json.reason : text.slice(0, 300).replace(/\s+/g, " ");
+    throw failure(res.status, `the inference admin API answered ${res.status}${json.error ? ` ${String(json.error)}` : ""}${field}: ${reason}`);
+  };
+  const send = async (path: string, body?: unknown): Promise<unknown> => {
+    const res = await request(
+      path,
+      body === undefined ? { method: "GET", timeoutMs: 15_000 } : { method: "POST", body: JSON.stringify(body), contentType: "application/json", timeoutMs: 300_000 },
+    );
+    return (await readReply(res)).json;
   };
   return {
     baseUrl,
     token,
     failure,
+    request,
     get: (path: string) => send(path),
     post: (path: string, body: unknown) => send(path, body),
     traffic: async (model: string) => (await send(`/v1/admin/models/${encodeURIComponent(model)}/traffic`)) as { state: TrafficState; event_id: string | null },

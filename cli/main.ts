@@ -12,6 +12,7 @@ import { trafficCommands } from "./commands/traffic.ts";
 import { chatCommand } from "./commands/chat.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { mcpCommand } from "./commands/mcp.ts";
+import { scoreCommand } from "./commands/score.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { simulateCommand } from "./commands/simulate.ts";
 import { modelsCommand } from "./commands/models.ts";
@@ -29,6 +30,7 @@ const commands: Command[] = [
   approveCommand,
   rolloutCommand,
   ...trafficCommands,
+  scoreCommand,
   simulateCommand,
   demoCommand,
 ];

@@ -4,6 +4,7 @@ import type { ServingMetrics } from "./metrics.ts";
 import { PredictError } from "./predictor.ts";
 import { TrafficChangeError } from "../rollout/traffic-changes.ts";
 import { ConflictError } from "./traffic.ts";
+import { JobError } from "./jobs/job-files.ts";
 import { RegistryError } from "../models/registry.ts";
 
 /**
@@ -20,6 +21,10 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServingMetric
       // unknown model is left to count here.
       if (err.status === 404) count(err.code);
       return reply.code(err.status).send({ error: err.code, field: err.fields[0]?.field, reason: err.message, errors: err.fields.length ? err.fields : undefined });
+    }
+    if (err instanceof JobError) {
+      count(err.code);
+      return reply.code(err.status).send({ error: err.code, field: err.field, reason: err.message });
     }
     if (err instanceof ConflictError) return reply.code(409).send({ error: "conflict", reason: err.message });
     if (err instanceof TrafficChangeError) return reply.code(400).send({ error: "invalid_change", reason: err.message });

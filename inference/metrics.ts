@@ -62,6 +62,30 @@ export function createServingMetrics(registry: Registry, environment: string) {
         registers: [registry],
       }),
     ),
+    fallbacks: env(
+      new Counter({
+        name: "model_prediction_fallbacks_total",
+        help: "Requests the routed version could not answer and its fallback did, by the version that fell and why.",
+        labelNames: ["model", "version", "reason", "environment"] as const,
+        registers: [registry],
+      }),
+    ),
+    cacheHits: env(
+      new Counter({
+        name: "model_prediction_cache_hits_total",
+        help: "Rows answered from the prediction cache.",
+        labelNames: ["model", "version", "environment"] as const,
+        registers: [registry],
+      }),
+    ),
+    cacheMisses: env(
+      new Counter({
+        name: "model_prediction_cache_misses_total",
+        help: "Rows of a cacheable version scored because the cache did not hold them.",
+        labelNames: ["model", "version", "environment"] as const,
+        registers: [registry],
+      }),
+    ),
     unknownCategories: env(
       new Counter({
         name: "model_unknown_category_total",

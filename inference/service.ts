@@ -16,6 +16,8 @@ import { installJsonBodyParser } from "./json-body.ts";
 import { LogWriter } from "./log-writer.ts";
 import { createLogWriterMetrics } from "./log-writer-metrics.ts";
 import { createServingMetrics } from "./metrics.ts";
+import { JobRunner } from "./jobs/job-runner.ts";
+import { PredictionCache } from "./prediction-cache.ts";
 import { Predictor } from "./predictor.ts";
 import { RecentPredictions } from "./recent-predictions.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
@@ -24,6 +26,7 @@ import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerExplainRoute } from "./routes/explain.ts";
 import { registerFeedbackRoute } from "./routes/feedback.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerJobRoutes } from "./routes/jobs.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
 import { SessionCache } from "./sessions.ts";
 import { TrafficController } from "./traffic.ts";
@@ -75,6 +78,8 @@ export async function startInferenceService({ config, store, logger, extend }: S
     err ? log.error({ model, version, err }, "automatic rollback failed") : log.warn({ model, version, reason }, "automatic rollback"),
   );
   const faults = cfg.faultInjection ? new FaultInjector() : undefined;
+  const cache = cfg.predictionCache.enabled ? new PredictionCache(cfg.predictionCache.maxEntries) : undefined;
+  if (cache) traffic.onChange((model) => cache.invalidate(model));
   const predictor = new Predictor({
     faults,
     latencyClock: cfg.latencyClock,
@@ -87,8 +92,19 @@ export async function startInferenceService({ config, store, logger, extend }: S
     batchMaxRows: cfg.batchMaxRows,
     onOutcome: (...args) => guard.record(...args),
     onShadowError: (err) => log.warn({ err }, "shadow scoring failed"),
+    ...(cfg.fallback.enabled ? { fallback: { timeoutMs: cfg.fallback.timeoutMs } } : {}),
+    ...(cache ? { cache } : {}),
   });
   const recent = new RecentPredictions();
+  const jobs = new JobRunner({
+    store,
+    predictor,
+    traffic,
+    dataDir: config.dataDir,
+    chunkRows: cfg.jobs.chunkRows,
+    maxBytes: cfg.jobs.maxBytes,
+    onError: (jobId, err) => log.error({ jobId, err }, "batch job failed"),
+  });
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -120,12 +136,16 @@ export async function startInferenceService({ config, store, logger, extend }: S
   registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
   registerVersionRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
   registerAuditRoutes(app, store);
+  registerJobRoutes(app, { runner: jobs, adminToken: cfg.adminToken });
   registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
   registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
   await extend?.(app, registry);
 
-  await Promise.all(traffic.modelNames().flatMap((m) => warmUp(sessions, traffic, m)));
+  await Promise.all(traffic.modelNames().flatMap((m) => warmUp(sessions, traffic, m, cfg.fallback.enabled)));
+  // After a change too: a new primary's first request pays no load, and its predecessor stays ready to fall back to.
+  traffic.onChange((m) => void Promise.all(warmUp(sessions, traffic, m, cfg.fallback.enabled)));
   const url = await app.listen({ host: cfg.host, port: cfg.port });
+  await jobs.start();
   if (!cfg.adminToken) log.warn({ host: cfg.host }, "MLWATCH_ADMIN_TOKEN is not set: listening on loopback only");
 
   return {
@@ -137,6 +157,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
     url,
     async close() {
       traffic.stop();
+      await jobs.close();
       await app.close();
       await predictions.close();
       await labels.close();
@@ -157,10 +178,13 @@ const openapiDocument = {
   components: { securitySchemes },
 };
 
-/** Load every deployed version's session before listening, so the first request pays no load. */
-function warmUp(sessions: SessionCache, traffic: TrafficController, model: string): Promise<unknown>[] {
+/**
+ * Load every deployed version's session before listening, so the first request pays no load; the
+ * previous primary too, since a fallback answers only from a version already loaded.
+ */
+function warmUp(sessions: SessionCache, traffic: TrafficController, model: string, withPrevious: boolean): Promise<unknown>[] {
   const s = traffic.state(model);
-  const versions = [s?.primary, s?.canary?.version, s?.shadow?.version].filter((v): v is string => !!v);
+  const versions = [s?.primary, s?.canary?.version, s?.shadow?.version, withPrevious ? s?.previous : null].filter((v): v is string => !!v);
   return versions.map((v) => sessions.get(model, v).catch(() => undefined));
 }
 

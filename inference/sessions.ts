@@ -3,6 +3,7 @@ import type { Store } from "../store/client.ts";
 import { imputationFill, type ModelBaseline } from "../models/baseline.ts";
 import { encodedWidth, encodeRows } from "../models/encode.ts";
 import { ioScorer, type Scorer } from "../models/import/io-scorer.ts";
+import { isDeterministic } from "../models/determinism.ts";
 import { getBaseline, getVersion, loadArtifact, type ModelVersion } from "../models/registry.ts";
 
 /** A version ready to serve; its Scorer turns rows into the session's feeds and outputs into probabilities. */
@@ -13,6 +14,8 @@ export interface LoadedVersion extends Scorer {
   /** Feature names in the order the log's feature_num / feature_cat arrays store them. */
   numericNames: string[];
   categoricalNames: string[];
+  /** No random operator in the graph: its answers may be cached. */
+  deterministic: boolean;
 }
 
 /**
@@ -22,6 +25,7 @@ export interface LoadedVersion extends Scorer {
  */
 export class SessionCache {
   private readonly loaded = new Map<string, Promise<LoadedVersion>>();
+  private readonly ready = new Map<string, LoadedVersion>();
 
   constructor(
     private readonly store: Store,
@@ -34,16 +38,25 @@ export class SessionCache {
     if (!entry) {
       entry = this.load(model, version);
       // A failed load is not cached: the next request may find the artifact repaired.
-      entry.catch(() => this.loaded.delete(key));
+      entry.then(
+        (v) => this.ready.set(key, v),
+        () => this.loaded.delete(key),
+      );
       this.loaded.set(key, entry);
     }
     return entry;
+  }
+
+  /** The version's session if it has finished loading; a fallback must not wait for a load. */
+  loadedNow(model: string, version: string): LoadedVersion | undefined {
+    return this.ready.get(`${model}\u0000${version}`);
   }
 
   async close(): Promise<void> {
     const all = await Promise.allSettled(this.loaded.values());
     for (const r of all) if (r.status === "fulfilled") await r.value.session.release();
     this.loaded.clear();
+    this.ready.clear();
   }
 
   private async load(model: string, version: string): Promise<LoadedVersion> {
@@ -57,7 +70,8 @@ export class SessionCache {
     const fill = imputationFill(baseline.features, meta.schema);
     const scorer = meta.schema.io ? ioScorer(session, meta.schema, fill) : nativeScorer(session, meta, fill);
     const names = (type: "numeric" | "categorical") => meta.schema.features.filter((f) => f.type === type).map((f) => f.name);
-    return { ...scorer, meta, baseline, session, numericNames: names("numeric"), categoricalNames: names("categorical") };
+    const deterministic = isDeterministic(bytes, meta.artifact);
+    return { ...scorer, meta, baseline, session, numericNames: names("numeric"), categoricalNames: names("categorical"), deterministic };
   }
 }
 

@@ -48,6 +48,20 @@ export function createTable(ctx: DdlContext, spec: TableSpec): string[] {
   ];
 }
 
+/**
+ * Columns added to an existing table: on a cluster both the replicated local table and the
+ * Distributed table in front of it learn them. IF NOT EXISTS keeps a re-run harmless.
+ */
+export function addColumns(ctx: DdlContext, spec: TableSpec, columns: string): string[] {
+  const clause = columns
+    .trim()
+    .split(/,\s*\n\s*/)
+    .map((c) => `ADD COLUMN IF NOT EXISTS ${c.trim()}`)
+    .join(", ");
+  const names = ctx.cluster ? [`${spec.name}_local`, spec.name] : [spec.name];
+  return names.map((name) => `ALTER TABLE ${ctx.database}.${name}${onCluster(ctx)} ${clause}`);
+}
+
 function engineClause(spec: TableSpec): string {
   return `${spec.engine}(${spec.versionColumn ?? ""})`;
 }

@@ -1,7 +1,8 @@
 import { nowMicros } from "./clock.ts";
-import { createDatabase, createTable, type DdlContext } from "./ddl.ts";
+import { addColumns, createDatabase, createTable, type DdlContext } from "./ddl.ts";
 import type { Store } from "./client.ts";
 import { incidentsTable } from "./incidents-table.ts";
+import { jobsTable } from "./jobs-table.ts";
 import { proposalsTable } from "./proposals-table.ts";
 import { referenceRowsTable } from "./reference-table.ts";
 import { rolloutPlansTable } from "./rollout-plans-table.ts";
@@ -10,6 +11,7 @@ import {
   deploymentsTable,
   labelsTable,
   modelVersionsTable,
+  predictionServingColumns,
   predictionsTable,
   schemaMigrationsTable,
 } from "./tables.ts";
@@ -44,6 +46,11 @@ export const migrations: Migration[] = [
     version: 4,
     name: "incidents: each agent run's record, written as it runs",
     statements: (ctx) => createTable(ctx, incidentsTable),
+  },
+  {
+    version: 5,
+    name: "predictions: fallback, cached, job_id; jobs: batch scoring jobs",
+    statements: (ctx) => [...addColumns(ctx, predictionsTable, predictionServingColumns), ...createTable(ctx, jobsTable)],
   },
 ];
 

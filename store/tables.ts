@@ -35,6 +35,15 @@ export const predictionsTable: TableSpec = {
   shardKey: "cityHash64(request_id)",
 };
 
+/**
+ * Columns migration 5 adds to predictions: `fallback` is why another version answered ('' when the
+ * routed one did), `cached` marks an answer from the prediction cache, `job_id` a row of a batch job.
+ */
+export const predictionServingColumns = `
+  fallback LowCardinality(String) DEFAULT '',
+  cached UInt8 DEFAULT 0,
+  job_id String DEFAULT ''`;
+
 /** Ground truth, arriving later; the latest label for a request wins. */
 export const labelsTable: TableSpec = {
   name: "labels",
@@ -120,7 +129,8 @@ export const schemaMigrationsTable: TableSpec = {
   shardKey: "version",
 };
 
-export type Variant = "primary" | "shadow" | "canary";
+/** "fallback": answered by the previous primary because the routed version could not answer. */
+export type Variant = "primary" | "shadow" | "canary" | "fallback";
 
 export interface PredictionRow {
   request_id: string;
@@ -139,6 +149,12 @@ export interface PredictionRow {
   latency_us: number;
   error: string;
   correlation_id: string;
+  /** Why another version answered: inference_failed, non_finite_output, timeout or load_failed; '' when none did. */
+  fallback: string;
+  /** 1 when the answer came from the prediction cache. */
+  cached: number;
+  /** The batch job the row belongs to; '' for a request. */
+  job_id: string;
 }
 
 export interface LabelRow {

@@ -45,6 +45,9 @@ function prediction(id: string, overrides: Partial<PredictionRow> = {}): Predict
     latency_us: 120,
     error: "",
     correlation_id: "c",
+    fallback: "",
+    cached: 0,
+    job_id: "",
     ...overrides,
   };
 }

@@ -100,7 +100,9 @@ describe("the served OpenAPI document", () => {
       expect(op.security, `${where} declares its security`).toBeDefined();
       for (const [status, response] of Object.entries(op.responses)) {
         if (status === "202" && path === "/mcp") continue; // an accepted notification has no body
-        expect(response.content?.["application/json"]?.schema, `${where} ${status}`).toBeDefined();
+        // A job's result is a CSV download; every other answer and refusal is JSON.
+        const media = path === "/v1/jobs/{id}/result" && status === "200" ? "text/csv" : "application/json";
+        expect(response.content?.[media]?.schema, `${where} ${status}`).toBeDefined();
       }
     }
   });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { answer, errorResponses } from "../../http/openapi.ts";
 import { EXAMPLE_ROW, modelParams } from "./shared.ts";
+import { fallbackReasons } from "../fallback.ts";
 import type { Predictor } from "../predictor.ts";
 import type { RecentPredictions } from "../recent-predictions.ts";
 import { newRequestId } from "../request-id.ts";
@@ -12,7 +13,14 @@ const features = { type: "object", description: "Feature values by name; null ma
 const predictAnswerSchema = z.object({
   model: z.string(),
   version: z.string(),
-  variant: z.enum(["primary", "canary"]).describe("Which deployment answered: the primary, or the canary's share"),
+  variant: z.enum(["primary", "canary", "fallback"]).describe("Which deployment answered: the primary, the canary's share, or the fallback when the routed version could not"),
+  fallback: z
+    .object({
+      version: z.string().describe("The routed version, which could not answer"),
+      reason: z.enum(fallbackReasons),
+    })
+    .optional()
+    .describe("Present when `version` answered in place of the routed version (MLWATCH_FALLBACK)"),
   predictions: z.array(
     z.object({
       request_id: z.string().describe("The id feedback and explain take; a batch's rows get <x-request-id>-<index>"),
@@ -80,6 +88,7 @@ export function registerPredictRoute(app: FastifyInstance, predictor: Predictor,
         model: name,
         version: result.version,
         variant: result.variant,
+        ...(result.fallback ? { fallback: result.fallback } : {}),
         predictions: result.outcomes.map((o) => ({
           request_id: o.requestId,
           predicted: o.predicted,

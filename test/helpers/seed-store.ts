@@ -147,6 +147,9 @@ async function insertScored(store: Store, o: SeedOptions, baseline: ModelBaselin
         latency_us: latency,
         error: failed ? "inference_failed: seeded failure" : "",
         correlation_id: o.correlationId ?? `seed-${o.requestIdPrefix}`,
+        fallback: "",
+        cached: 0,
+        job_id: "",
       });
       if (label !== null) labels.push({ request_id: requestId, model: o.model, label, label_ts: ts + (o.labelDelayUs ?? 60e6) });
       out.requestIds.push(requestId);

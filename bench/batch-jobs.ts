@@ -1,0 +1,72 @@
+/**
+ * Whether a batch job leaves interactive requests their latency: p50/p99 and req/s of 1-row
+ * /predict requests (the load generator in its own process) with no job running, then while a job
+ * of --rows rows is scored, and how fast the job went meanwhile.
+ * Run: npx tsx bench/batch-jobs.ts [--rows 1000000] [--seconds 10] [--connections 4]
+ * Prints a table and writes bench/results/batch-jobs.json.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { loadConfig } from "../config.ts";
+import { generateCredit } from "../models/datasets/credit.ts";
+import { registerVersion } from "../models/registry.ts";
+import { trainModel } from "../models/train.ts";
+import { openStore } from "../store/client.ts";
+import { migrate } from "../store/migrations.ts";
+import { startInferenceService } from "../inference/service.ts";
+import { predictLoad } from "./predict-load-client.ts";
+import { writeResult } from "./write-result.ts";
+
+const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) || fallback;
+const rowsInJob = arg("rows", 1_000_000);
+const seconds = arg("seconds", 10);
+const connections = arg("connections", 4);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-bench-jobs-"));
+const config = loadConfig({ ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", LOG_LEVEL: "warn" });
+const store = await openStore(config);
+await migrate(store);
+const trained = trainModel({ dataset: generateCredit(5_000, 1), kind: "logistic", seed: 1 });
+const { version } = await registerVersion(store, config.modelDir, { model: "credit", kind: "logistic", ...trained });
+const svc = await startInferenceService({ config, store, logger: pino({ level: "warn" }) });
+await svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version }, actor: "bench", reason: "bench" });
+
+const interactiveRows = generateCredit(256, 7).examples.map((e) => e.row);
+const file = path.join(dir, "job.csv");
+writeJobFile(file, rowsInJob);
+const load = () => predictLoad({ url: `${svc.url}/v1/models/credit/predict`, rows: interactiveRows, batch: 1, concurrency: connections, seconds, fresh: false });
+
+const loadBefore = os.loadavg()[0]!;
+await predictLoad({ url: `${svc.url}/v1/models/credit/predict`, rows: interactiveRows, batch: 1, concurrency: connections, seconds: 1, fresh: false }); // warm-up
+const alone = await load();
+const submitted = (await (await fetch(`${svc.url}/v1/models/credit/jobs`, { method: "POST", headers: { "content-type": "text/csv" }, body: await fs.openAsBlob(file) })).json()) as { job_id: string };
+const started = Date.now();
+const withJob = await load();
+const during = (await (await fetch(`${svc.url}/v1/jobs/${submitted.job_id}`)).json()) as { status: string; rows_done: number };
+const jobRowsPerSec = during.rows_done / ((Date.now() - started) / 1000);
+const loadAfter = os.loadavg()[0]!;
+await svc.close();
+await store.close();
+fs.rmSync(dir, { recursive: true, force: true });
+
+console.log(`\nload average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)}; ${connections} connections, ${seconds} s each; job of ${rowsInJob} rows`);
+console.log("                 req/s    p50 ms  p99 ms  failed");
+for (const [name, r] of [["no job", alone], ["job running", withJob]] as const) {
+  console.log(`${name.padEnd(15)}  ${r.reqPerSec.toFixed(0).padEnd(7)}  ${r.p50Ms.toFixed(1).padEnd(6)}  ${r.p99Ms.toFixed(1).padEnd(6)}  ${r.failed}`);
+}
+console.log(`job meanwhile: ${during.status}, ${during.rows_done} rows scored, ${jobRowsPerSec.toFixed(0)} rows/s`);
+writeResult("batch-jobs", { date: new Date().toISOString(), machine: `${os.cpus().length} cores`, loadAverage: [loadBefore, loadAfter], rowsInJob, seconds, connections, alone, withJob, job: { ...during, rowsPerSec: jobRowsPerSec } });
+
+function writeJobFile(target: string, rows: number): void {
+  const examples = generateCredit(Math.min(rows, 10_000), 3).examples.map((e) => e.row);
+  const columns = Object.keys(examples[0]!);
+  const fd = fs.openSync(target, "w");
+  fs.writeSync(fd, columns.join(",") + "\n");
+  for (let i = 0; i < rows; i += 10_000) {
+    const lines = examples.slice(0, Math.min(10_000, rows - i)).map((r) => columns.map((c) => (r[c] === null ? "" : String(r[c]))).join(","));
+    fs.writeSync(fd, lines.join("\n") + "\n");
+  }
+  fs.closeSync(fd);
+}
