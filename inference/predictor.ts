@@ -87,7 +87,7 @@ export class Predictor {
     if (!state?.primary) {
       throw new PredictError(404, "unknown_model", state ? `model '${req.model}' has no deployed version` : `unknown model '${req.model}'`);
     }
-    const target = assign(state, req.routingKey)!;
+    const target = assign(state, req.routingKey, this.o.traffic.allocation(req.model))!;
     const loaded = await this.load(req.model, target.version, target.variant);
     const errors = validateRows(req.instances, loaded.meta.schema);
     if (errors.length > 0) {

@@ -26,6 +26,7 @@ import { registerHealthRoutes } from "./routes/health.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
 import { SessionCache } from "./sessions.ts";
 import { TrafficController } from "./traffic.ts";
+import { versionsIn } from "../rollout/traffic-changes.ts";
 
 export interface InferenceService {
   app: FastifyInstance;
@@ -68,6 +69,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   const [predictions, labels] = [await writer<PredictionRow>("predictions"), await writer<LabelRow>("labels")];
 
   const traffic = new TrafficController(store);
+  exportBanditMetrics(traffic, metrics, config.environment);
   await traffic.start(cfg.statePollMs);
   const sessions = new SessionCache(store, cfg.intraOpThreads);
   const guard = new AutoRollbackGuard(traffic, cfg.autoRollback, (model, version, reason, err) =>
@@ -158,8 +160,27 @@ const openapiDocument = {
 /** Load every deployed version's session before listening, so the first request pays no load. */
 function warmUp(sessions: SessionCache, traffic: TrafficController, model: string): Promise<unknown>[] {
   const s = traffic.state(model);
-  const versions = [s?.primary, s?.canary?.version, s?.shadow?.version].filter((v): v is string => !!v);
-  return versions.map((v) => sessions.get(model, v).catch(() => undefined));
+  return (s ? versionsIn(s) : []).map((v) => sessions.get(model, v).catch(() => undefined));
+}
+
+/** Each computed allocation into the gauges; a stopped bandit's arms leave them, so a dashboard shows no stale shares. */
+function exportBanditMetrics(traffic: TrafficController, metrics: ReturnType<typeof createServingMetrics>, environment: string): void {
+  const arms = new Map<string, string[]>();
+  traffic.onAllocation((model, allocation) => {
+    arms.set(model, allocation.map((a) => a.version));
+    for (const arm of allocation) {
+      metrics.banditShare.set({ model, version: arm.version }, arm.share);
+      if (arm.meanReward !== null) metrics.banditReward.set({ model, version: arm.version }, arm.meanReward);
+    }
+  });
+  traffic.onChange((model, state) => {
+    if (state.bandit) return;
+    for (const version of arms.get(model) ?? []) {
+      metrics.banditShare.remove({ model, version, environment });
+      metrics.banditReward.remove({ model, version, environment });
+    }
+    arms.delete(model);
+  });
 }
 
 function countHttp(app: FastifyInstance, metrics: ReturnType<typeof createServingMetrics>): void {

@@ -120,7 +120,8 @@ export const schemaMigrationsTable: TableSpec = {
   shardKey: "version",
 };
 
-export type Variant = "primary" | "shadow" | "canary";
+/** "bandit": answered by an arm of a running bandit (rollout/bandit.ts). */
+export type Variant = "primary" | "shadow" | "canary" | "bandit";
 
 export interface PredictionRow {
   request_id: string;

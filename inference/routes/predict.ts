@@ -12,7 +12,7 @@ const features = { type: "object", description: "Feature values by name; null ma
 const predictAnswerSchema = z.object({
   model: z.string(),
   version: z.string(),
-  variant: z.enum(["primary", "canary"]).describe("Which deployment answered: the primary, or the canary's share"),
+  variant: z.enum(["primary", "canary", "bandit"]).describe("Which deployment answered: the primary, the canary's share, or an arm of a running bandit"),
   predictions: z.array(
     z.object({
       request_id: z.string().describe("The id feedback and explain take; a batch's rows get <x-request-id>-<index>"),
