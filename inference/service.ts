@@ -19,6 +19,7 @@ import { Predictor } from "./predictor.ts";
 import { RecentPredictions } from "./recent-predictions.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerVersionRoute } from "./routes/register-version.ts";
+import { registerEnsembleRoute } from "./routes/register-ensemble.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerExplainRoute } from "./routes/explain.ts";
 import { registerFeedbackRoute } from "./routes/feedback.ts";
@@ -119,6 +120,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   });
   registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
   registerVersionRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
+  registerEnsembleRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
   registerAuditRoutes(app, store);
   registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
   registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
