@@ -129,7 +129,7 @@ export async function compareVersions(store: Store, query: CompareQuery): Promis
     model,
     a: versionA,
     b: versionB,
-    variants: mode === "window" ? ["primary", "canary"] : ["primary", "canary", "shadow"],
+    variants: mode === "window" ? ["primary", "canary", "bandit"] : ["primary", "canary", "bandit", "shadow"],
     ...windowParams(window),
   };
   const predictions = store.table("predictions");

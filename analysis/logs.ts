@@ -24,7 +24,7 @@ export const logFiltersSchema = z
     model: z.string().min(1).max(256),
     window: windowSchema.optional(),
     version: z.string().max(256).optional(),
-    variant: z.enum(["primary", "shadow", "canary"]).optional(),
+    variant: z.enum(["primary", "shadow", "canary", "bandit"]).optional(),
     requestId: z.string().max(1024).optional(),
     predicted: z.string().max(1024).optional(),
     /** The true class (labelled rows only). */

@@ -53,6 +53,9 @@ function predictionRows(d: Dataset, t0Us: number): PredictionRow[] {
       latency_us: 300 + ((i * 104729) % 1700),
       error: "",
       correlation_id: "",
+      fallback: "",
+      cached: 0,
+      job_id: "",
     };
   });
 }

@@ -1,6 +1,7 @@
 import { loadConfig } from "../config.ts";
 import { loadMcpConfig } from "../mcp-server/config.ts";
 import { readReply } from "../rollout/admin-client.ts";
+import type { ArmAllocation } from "../rollout/bandit.ts";
 import type { TrafficState } from "../store/deployments.ts";
 import { CommandError } from "./command.ts";
 
@@ -51,7 +52,7 @@ export function adminApi() {
     request,
     get: (path: string) => send(path),
     post: (path: string, body: unknown) => send(path, body),
-    traffic: async (model: string) => (await send(`/v1/admin/models/${encodeURIComponent(model)}/traffic`)) as { state: TrafficState; event_id: string | null },
+    traffic: async (model: string) => (await send(`/v1/admin/models/${encodeURIComponent(model)}/traffic`)) as { state: TrafficState; event_id: string | null; allocation: ArmAllocation[] | null },
   };
 }
 

@@ -42,7 +42,8 @@ export class AutoRollbackGuard {
   }
 
   record(model: string, version: string, variant: Variant, latencyMs: number, failed: boolean): void {
-    if (variant === "shadow") return;
+    // A bandit already moves traffic off a failing arm by its reward; a rollback would not touch it.
+    if (variant === "shadow" || variant === "bandit") return;
     const w = this.watches.get(model);
     if (!w || w.tripped || w.version !== version) return;
     const n = this.options.minRequests;

@@ -27,7 +27,7 @@ export function installErrorHandler(app: FastifyInstance, metrics: ServingMetric
       return reply.code(err.status).send({ error: err.code, field: err.field, reason: err.message });
     }
     if (err instanceof ConflictError) return reply.code(409).send({ error: "conflict", reason: err.message });
-    if (err instanceof TrafficChangeError) return reply.code(400).send({ error: "invalid_change", reason: err.message });
+    if (err instanceof TrafficChangeError) return reply.code(400).send({ error: "invalid_change", field: err.field, reason: err.message });
     if (err instanceof RegistryError) return reply.code(404).send({ error: "not_found", reason: err.message });
     if (err.validation) {
       const first = err.validation[0];

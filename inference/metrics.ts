@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelV
  */
 export function createServingMetrics(registry: Registry, environment: string) {
   collectDefaultMetrics({ register: registry });
-  const env = <M extends Counter<string> | Histogram<string>>(metric: M) => withEnvironment(metric, environment);
+  const env = <M extends Counter<string> | Histogram<string> | Gauge<string>>(metric: M) => withEnvironment(metric, environment);
   return {
     predictions: env(
       new Counter({
@@ -124,6 +124,22 @@ export function createServingMetrics(registry: Registry, environment: string) {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
       registers: [registry],
     }),
+    banditShare: env(
+      new Gauge({
+        name: "model_bandit_share",
+        help: "Share of served traffic a running bandit gives each arm (0-1), as last computed from the store.",
+        labelNames: ["model", "version", "environment"] as const,
+        registers: [registry],
+      }),
+    ),
+    banditReward: env(
+      new Gauge({
+        name: "model_bandit_mean_reward",
+        help: "Mean reward of a bandit arm's labelled answers since the bandit started (accuracy less any latency penalty).",
+        labelNames: ["model", "version", "environment"] as const,
+        registers: [registry],
+      }),
+    ),
     deployments: env(
       new Counter({
         name: "model_deployment_changes_total",
@@ -139,12 +155,15 @@ export function createServingMetrics(registry: Registry, environment: string) {
  * Adds `environment` to every increment or observation of a metric, whether the caller passes labels
  * or not. prom-client sets inc/observe per instance in its constructor, so they are wrapped there.
  */
-function withEnvironment<M extends Counter<string> | Histogram<string>>(metric: M, environment: string): M {
+function withEnvironment<M extends Counter<string> | Histogram<string> | Gauge<string>>(metric: M, environment: string): M {
   const labelled = (labels: unknown, value: unknown): [LabelValues<string>, unknown] =>
     typeof labels === "object" && labels !== null ? [{ ...(labels as LabelValues<string>), environment }, value] : [{ environment }, labels];
   if (metric instanceof Counter) {
     const inc = metric.inc.bind(metric) as (labels: LabelValues<string>, value?: unknown) => void;
     metric.inc = ((labels?: unknown, value?: unknown) => inc(...labelled(labels, value))) as typeof metric.inc;
+  } else if (metric instanceof Gauge) {
+    const set = metric.set.bind(metric) as (labels: LabelValues<string>, value: unknown) => void;
+    metric.set = ((labels: unknown, value?: unknown) => set(...labelled(labels, value))) as typeof metric.set;
   } else {
     const observe = metric.observe.bind(metric) as (labels: LabelValues<string>, value: unknown) => void;
     metric.observe = ((labels: unknown, value?: unknown) => observe(...labelled(labels, value))) as typeof metric.observe;

@@ -118,7 +118,7 @@ export class Predictor {
     if (!state?.primary) {
       throw new PredictError(404, "unknown_model", state ? `model '${req.model}' has no deployed version` : `unknown model '${req.model}'`);
     }
-    const target = assign(state, req.routingKey)!;
+    const target = assign(state, req.routingKey, this.o.traffic.allocation(req.model))!;
     const alternative = this.o.fallback ? fallbackVersion(state, target) : null;
     const spare = alternative ? this.o.sessions.loadedNow(req.model, alternative) : undefined;
     let loaded: LoadedVersion;

@@ -22,8 +22,22 @@ export interface Assignment {
   version: string;
 }
 
-export function assign(state: TrafficState, routingKey: string): Assignment | null {
+/**
+ * While a bandit runs it answers everything, by `allocation` (the arms' shares in arm order): a key's
+ * point falls in one arm's stretch of [0, 1), so a key keeps its arm until the boundaries move past
+ * it, and moving shares moves only the keys between the old and new boundaries.
+ */
+export function assign(state: TrafficState, routingKey: string, allocation?: readonly { version: string; share: number }[]): Assignment | null {
   if (!state.primary) return null;
+  if (state.bandit && allocation?.length) {
+    const point = bucketOf(routingKey, "bandit") / 10_000;
+    let edge = 0;
+    for (const arm of allocation) {
+      edge += arm.share;
+      if (point < edge) return { variant: "bandit", version: arm.version };
+    }
+    return { variant: "bandit", version: allocation[allocation.length - 1]!.version };
+  }
   if (state.canary && bucketOf(routingKey, "canary") < state.canary.percent * 100) {
     return { variant: "canary", version: state.canary.version };
   }

@@ -22,6 +22,7 @@ import { Predictor } from "./predictor.ts";
 import { RecentPredictions } from "./recent-predictions.ts";
 import { registerAdminRoutes } from "./routes/admin.ts";
 import { registerVersionRoute } from "./routes/register-version.ts";
+import { registerEnsembleRoute } from "./routes/register-ensemble.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerExplainRoute } from "./routes/explain.ts";
 import { registerFeedbackRoute } from "./routes/feedback.ts";
@@ -30,6 +31,7 @@ import { registerJobRoutes } from "./routes/jobs.ts";
 import { registerPredictRoute } from "./routes/predict.ts";
 import { SessionCache } from "./sessions.ts";
 import { TrafficController } from "./traffic.ts";
+import { versionsIn } from "../rollout/traffic-changes.ts";
 
 export interface InferenceService {
   app: FastifyInstance;
@@ -72,6 +74,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   const [predictions, labels] = [await writer<PredictionRow>("predictions"), await writer<LabelRow>("labels")];
 
   const traffic = new TrafficController(store);
+  exportBanditMetrics(traffic, metrics, config.environment);
   await traffic.start(cfg.statePollMs);
   const sessions = new SessionCache(store, cfg.intraOpThreads);
   const guard = new AutoRollbackGuard(traffic, cfg.autoRollback, (model, version, reason, err) =>
@@ -135,6 +138,7 @@ export async function startInferenceService({ config, store, logger, extend }: S
   });
   registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
   registerVersionRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
+  registerEnsembleRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
   registerAuditRoutes(app, store);
   registerJobRoutes(app, { runner: jobs, adminToken: cfg.adminToken });
   registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
@@ -184,8 +188,28 @@ const openapiDocument = {
  */
 function warmUp(sessions: SessionCache, traffic: TrafficController, model: string, withPrevious: boolean): Promise<unknown>[] {
   const s = traffic.state(model);
-  const versions = [s?.primary, s?.canary?.version, s?.shadow?.version, withPrevious ? s?.previous : null].filter((v): v is string => !!v);
+  const versions = [...(s ? versionsIn(s) : []), ...(withPrevious && s?.previous ? [s.previous] : [])];
   return versions.map((v) => sessions.get(model, v).catch(() => undefined));
+}
+
+/** Each computed allocation into the gauges; a stopped bandit's arms leave them, so a dashboard shows no stale shares. */
+function exportBanditMetrics(traffic: TrafficController, metrics: ReturnType<typeof createServingMetrics>, environment: string): void {
+  const arms = new Map<string, string[]>();
+  traffic.onAllocation((model, allocation) => {
+    arms.set(model, allocation.map((a) => a.version));
+    for (const arm of allocation) {
+      metrics.banditShare.set({ model, version: arm.version }, arm.share);
+      if (arm.meanReward !== null) metrics.banditReward.set({ model, version: arm.version }, arm.meanReward);
+    }
+  });
+  traffic.onChange((model, state) => {
+    if (state.bandit) return;
+    for (const version of arms.get(model) ?? []) {
+      metrics.banditShare.remove({ model, version, environment });
+      metrics.banditReward.remove({ model, version, environment });
+    }
+    arms.delete(model);
+  });
 }
 
 function countHttp(app: FastifyInstance, metrics: ReturnType<typeof createServingMetrics>): void {

@@ -2,6 +2,7 @@ import ort from "onnxruntime-node";
 import type { Store } from "../store/client.ts";
 import { imputationFill, type ModelBaseline } from "../models/baseline.ts";
 import { encodedWidth, encodeRows } from "../models/encode.ts";
+import { ensembleScorer, ensembleSpecOf } from "../models/ensemble.ts";
 import { ioScorer, type Scorer } from "../models/import/io-scorer.ts";
 import { isDeterministic } from "../models/determinism.ts";
 import { getBaseline, getVersion, loadArtifact, type ModelVersion } from "../models/registry.ts";
@@ -10,7 +11,10 @@ import { getBaseline, getVersion, loadArtifact, type ModelVersion } from "../mod
 export interface LoadedVersion extends Scorer {
   meta: ModelVersion;
   baseline: ModelBaseline;
-  session: ort.InferenceSession;
+  /** An ensemble's members, the very entries their own versions serve from; absent on other versions. */
+  members?: LoadedVersion[];
+  /** Frees the version's own session; an ensemble has none (its members' entries hold theirs). */
+  release(): Promise<void>;
   /** Feature names in the order the log's feature_num / feature_cat arrays store them. */
   numericNames: string[];
   categoricalNames: string[];
@@ -54,7 +58,7 @@ export class SessionCache {
 
   async close(): Promise<void> {
     const all = await Promise.allSettled(this.loaded.values());
-    for (const r of all) if (r.status === "fulfilled") await r.value.session.release();
+    for (const r of all) if (r.status === "fulfilled") await r.value.release();
     this.loaded.clear();
     this.ready.clear();
   }
@@ -62,6 +66,14 @@ export class SessionCache {
   private async load(model: string, version: string): Promise<LoadedVersion> {
     const meta = await getVersion(this.store, model, version);
     const bytes = loadArtifact(meta);
+    const names = (type: "numeric" | "categorical") => meta.schema.features.filter((f) => f.type === type).map((f) => f.name);
+    const columns = { numericNames: names("numeric"), categoricalNames: names("categorical") };
+    if (meta.kind === "ensemble") {
+      // Members come from this cache: a version serving alone and inside an ensemble has one session.
+      const spec = ensembleSpecOf(bytes);
+      const [members, baseline] = await Promise.all([Promise.all(spec.members.map((m) => this.get(model, m.version))), getBaseline(this.store, model, version)]);
+      return { ...ensembleScorer(spec, members, meta.schema.classes.length), meta, baseline, members, release: async () => undefined, deterministic: members.every((m) => m.deterministic), ...columns };
+    }
     const [session, baseline] = await Promise.all([
       ort.InferenceSession.create(bytes, { intraOpNumThreads: this.intraOpNumThreads, interOpNumThreads: 1 }),
       getBaseline(this.store, model, version),
@@ -69,9 +81,7 @@ export class SessionCache {
     // Training (or reference) means stand in for missing numeric values, exactly as in training.
     const fill = imputationFill(baseline.features, meta.schema);
     const scorer = meta.schema.io ? ioScorer(session, meta.schema, fill) : nativeScorer(session, meta, fill);
-    const names = (type: "numeric" | "categorical") => meta.schema.features.filter((f) => f.type === type).map((f) => f.name);
-    const deterministic = isDeterministic(bytes, meta.artifact);
-    return { ...scorer, meta, baseline, session, numericNames: names("numeric"), categoricalNames: names("categorical"), deterministic };
+    return { ...scorer, meta, baseline, release: () => session.release(), deterministic: isDeterministic(bytes, meta.artifact), ...columns };
   }
 }
 

@@ -3,6 +3,7 @@ import { currentTrafficState, recordDeploymentEvent, type StoredDeploymentEvent,
 import { getVersion, setStatus, type LifecycleStatus } from "../models/registry.ts";
 import { modelVersionsTable } from "../store/tables.ts";
 import { applyChange, versionsIn, type TrafficChange } from "../rollout/traffic-changes.ts";
+import { banditAllocation, priorAllocation, type ArmAllocation } from "../rollout/bandit.ts";
 
 export interface ChangeRequest {
   model: string;
@@ -33,6 +34,8 @@ export class TrafficController {
   private readonly locks = new Map<string, Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: ((model: string, state: TrafficState) => void)[] = [];
+  private readonly allocations = new Map<string, ArmAllocation[]>();
+  private readonly allocationListeners: ((model: string, allocation: readonly ArmAllocation[]) => void)[] = [];
 
   constructor(private readonly store: Store) {}
 
@@ -49,6 +52,16 @@ export class TrafficController {
 
   onChange(listener: (model: string, state: TrafficState) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Told each time a running bandit's allocation is computed (on every poll). */
+  onAllocation(listener: (model: string, allocation: readonly ArmAllocation[]) => void): void {
+    this.allocationListeners.push(listener);
+  }
+
+  /** The running bandit's shares, recomputed from the store on every poll; undefined without a bandit. */
+  allocation(model: string): readonly ArmAllocation[] | undefined {
+    return this.allocations.get(model);
   }
 
   state(model: string): TrafficState | undefined {
@@ -73,6 +86,7 @@ export class TrafficController {
         const known = this.models.get(model);
         if (!known || known.eventId !== fresh.eventId) this.set(model, fresh);
       });
+      await this.reallocate(model);
     }
   }
 
@@ -105,8 +119,22 @@ export class TrafficController {
   }
 
   private set(model: string, traffic: ModelTraffic): void {
+    const before = this.models.get(model)?.state.bandit;
     this.models.set(model, traffic);
+    const bandit = traffic.state.bandit;
+    if (!bandit) this.allocations.delete(model);
+    else if (!before || before.sinceUs !== bandit.sinceUs) this.allocations.set(model, priorAllocation(bandit));
     for (const l of this.listeners) l(model, traffic.state);
+  }
+
+  /** From the store's counts; a state changed while the counts were read keeps its own allocation. */
+  private async reallocate(model: string): Promise<void> {
+    const bandit = this.models.get(model)?.state.bandit;
+    if (!bandit) return;
+    const allocation = await banditAllocation(this.store, model, bandit);
+    if (this.models.get(model)?.state.bandit?.sinceUs !== bandit.sinceUs) return;
+    this.allocations.set(model, allocation);
+    for (const l of this.allocationListeners) l(model, allocation);
   }
 
   private async serialise<T>(model: string, fn: () => Promise<T>): Promise<T> {
@@ -118,8 +146,9 @@ export class TrafficController {
 
   /** The registry's lifecycle status follows the traffic state, so `models list` tells the truth. */
   private async syncStatuses(model: string, before: TrafficState, after: TrafficState): Promise<void> {
+    // A bandit arm takes a share of live traffic, as a canary does.
     const role = (s: TrafficState, v: string): LifecycleStatus | null =>
-      s.primary === v ? "production" : s.canary?.version === v ? "canary" : s.shadow?.version === v ? "shadow" : null;
+      s.primary === v ? "production" : s.canary?.version === v || s.bandit?.arms.includes(v) ? "canary" : s.shadow?.version === v ? "shadow" : null;
     for (const v of new Set([...versionsIn(before), ...versionsIn(after)])) {
       const [was, now] = [role(before, v), role(after, v)];
       if (was !== now) await setStatus(this.store, model, v, now ?? "staging");

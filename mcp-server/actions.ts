@@ -39,6 +39,8 @@ export interface ProposeInput {
   window?: { fromUs: number; toUs: number };
   /** retrain only: stages and gates other than the default plan's (validated against the plan schema). */
   plan?: PlanSpec;
+  /** start_bandit only: the arms and how they share traffic. */
+  bandit?: Pick<ProposalParams, "versions" | "policy" | "floorPercent" | "latencyPenaltyPerMs" | "seed">;
   reason: string;
 }
 
@@ -245,6 +247,13 @@ async function appliedEvent(store: Store, p: Proposal): Promise<{ eventId: strin
 function paramsOf(input: ProposeInput, state: TrafficState, nowUs: number): ProposalParams {
   const hasSplit = input.canaryPercent !== undefined || input.shadowPercent !== undefined;
   if (input.window && input.action !== "retrain") throw new ProposalError(`${input.action} takes no window (only retrain does)`);
+  if (input.bandit && input.action !== "start_bandit") throw new ProposalError(`${input.action} takes no versions, policy, floorPercent, latencyPenaltyPerMs or seed (only start_bandit does)`);
+  if (input.action === "start_bandit" || input.action === "stop_bandit") {
+    if (hasSplit || input.version !== undefined) throw new ProposalError(`${input.action} takes no version, canaryPercent or shadowPercent${input.action === "start_bandit" ? " (name the arms in versions)" : ""}`);
+    if (input.action === "stop_bandit") return {};
+    if (!input.bandit?.versions) throw new ProposalError("start_bandit needs versions: the arms, at least two distinct versions");
+    return { ...input.bandit };
+  }
   if (input.action === "set_traffic_split") {
     if (!hasSplit) throw new ProposalError("set_traffic_split needs canaryPercent or shadowPercent");
     if (input.version !== undefined) throw new ProposalError("set_traffic_split takes no version: it changes the shares of the current canary and shadow");

@@ -20,6 +20,11 @@ export const proposalViewSchema = z.object({
       .object({ change_at: z.string().describe("where the post-change rows begin, found from the log"), stages: z.array(z.string()).describe("each stage with its gate in figures"), stage_deadline_seconds: z.number() })
       .optional()
       .describe("retrain: the rollout plan approved with it"),
+    versions: z.array(z.string()).optional().describe("start_bandit: the arms"),
+    policy: z.string().optional(),
+    floor_percent: z.number().optional(),
+    latency_penalty_per_ms: z.number().optional(),
+    seed: z.number().optional(),
   }),
   reason: z.string(),
   proposed_by: z.string(),
@@ -53,6 +58,11 @@ export function viewProposal(p: Proposal, nowUs: number): ProposalView {
       ...(p.params.baseVersion !== undefined ? { base_version: p.params.baseVersion } : {}),
       ...(p.params.fromUs !== undefined ? { train_from: iso(p.params.fromUs) } : {}),
       ...(p.params.toUs !== undefined ? { train_to: iso(p.params.toUs) } : {}),
+      ...(p.params.versions ? { versions: p.params.versions } : {}),
+      ...(p.params.policy ? { policy: p.params.policy } : {}),
+      ...(p.params.floorPercent !== undefined ? { floor_percent: p.params.floorPercent } : {}),
+      ...(p.params.latencyPenaltyPerMs !== undefined ? { latency_penalty_per_ms: p.params.latencyPenaltyPerMs } : {}),
+      ...(p.params.seed !== undefined ? { seed: p.params.seed } : {}),
       ...(p.params.plan ? { plan: { change_at: iso(p.params.plan.changeAtUs), stages: p.params.plan.stages.map(describeStage), stage_deadline_seconds: p.params.plan.stageDeadlineSeconds } } : {}),
     },
     reason: p.reason,
@@ -86,5 +96,6 @@ export function effectOf(p: Proposal): string {
 
 export function describeState(s: TrafficState): string {
   const role = (r: { version: string; percent: number } | null) => (r ? `v${r.version} at ${r.percent}%` : "none");
-  return `primary ${s.primary ? `v${s.primary}` : "none"}, canary ${role(s.canary)}, shadow ${role(s.shadow)}`;
+  const bandit = s.bandit ? `, bandit (${s.bandit.policy}, floor ${s.bandit.floorPercent}%) over ${s.bandit.arms.map((v) => `v${v}`).join(", ")}` : "";
+  return `primary ${s.primary ? `v${s.primary}` : "none"}, canary ${role(s.canary)}, shadow ${role(s.shadow)}${bandit}`;
 }

@@ -7,7 +7,7 @@ import { nowMicros } from "../store/clock.ts";
 import { baselinesTable, modelVersionsTable } from "../store/tables.ts";
 import type { FeatureBaseline, ModelBaseline } from "./baseline.ts";
 import { recordDeploymentEvent } from "../store/deployments.ts";
-import { versionImportance, withImportance } from "./importance.ts";
+import { versionImportance, withImportance, type Importances } from "./importance.ts";
 import { storeReferenceSample } from "./reference-sample.ts";
 import { modelSchemaSchema, type Example, type ModelSchema } from "./schema.ts";
 
@@ -33,6 +33,7 @@ export interface ModelVersion {
 export interface NewVersion {
   model: string;
   kind: string;
+  /** The artifact: an ONNX graph, or for kind "ensemble" its spec (models/ensemble.ts). */
   onnx: Uint8Array;
   schema: ModelSchema;
   metrics: Record<string, unknown>;
@@ -42,6 +43,8 @@ export interface NewVersion {
   actor?: string;
   /** Labelled examples the version learnt from (or was judged on): a bounded sample is kept for retraining. */
   reference?: readonly Example[];
+  /** Importances already measured (an ensemble's, through its members' sessions); otherwise measured here from `onnx`. */
+  importance?: Importances | null;
 }
 
 export class RegistryError extends Error {}
@@ -73,9 +76,9 @@ export async function registerVersion(store: Store, modelDir: string, input: New
   const model = modelNameSchema.parse(input.model);
   const schema = modelSchemaSchema.parse(input.schema);
   checkBaselineMatches(schema, input.baseline);
-  const baseline = withImportance(input.baseline, await importanceOf(input, schema));
+  const baseline = withImportance(input.baseline, input.importance !== undefined ? input.importance : await importanceOf(input, schema));
   const version = String((await latestVersionNumber(store, model)) + 1);
-  const artifact = writeArtifact(modelDir, model, version, input.onnx);
+  const artifact = writeArtifact(modelDir, model, version, input.onnx, input.kind === "ensemble" ? "ensemble.json" : "model.onnx");
   const now = nowMicros();
   try {
     await store.insert(baselinesTable.name, baselineRows(model, version, baseline, now));
@@ -219,10 +222,10 @@ function checkBaselineMatches(schema: ModelSchema, baseline: ModelBaseline): voi
   if (expected !== actual) throw new RegistryError(`baseline features (${actual}) do not match the schema (${expected})`);
 }
 
-function writeArtifact(modelDir: string, model: string, version: string, onnx: Uint8Array): string {
+function writeArtifact(modelDir: string, model: string, version: string, onnx: Uint8Array, name: string): string {
   const dir = path.join(modelDir, model, version);
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, "model.onnx");
+  const file = path.join(dir, name);
   const tmp = `${file}.${randomUUID()}.tmp`;
   fs.writeFileSync(tmp, onnx);
   fs.renameSync(tmp, file);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { jsonSchemaOf } from "../http/openapi.ts";
+import { banditPolicies } from "../store/deployments.ts";
 import type { TrafficChange } from "./traffic-changes.ts";
 
 /**
@@ -26,6 +27,14 @@ export const changeBodySchemas = {
   rollback: z.object({ version: version.optional() }),
   split: z.object({ canary_percent: percent.optional(), shadow_percent: percent.optional() }),
   remove: z.object({ role: z.enum(["shadow", "canary"]) }),
+  bandit: z.object({
+    versions: z.array(version).min(1).max(16).describe("The arms: at least two distinct registered versions."),
+    policy: z.enum(banditPolicies).optional().describe("thompson (default): each arm's share is its posterior chance of being best; ucb: the arm with the highest upper confidence bound takes all but the floors."),
+    floor_percent: z.number().min(0).max(50).optional().describe("Share every arm keeps whatever its reward (default 10)."),
+    latency_penalty_per_ms: z.number().min(0).max(1).optional().describe("Reward lost per millisecond of latency (default 0: accuracy alone)."),
+    seed: z.number().int().optional().describe("Seed of the Thompson draws: replicas with the same counts compute the same allocation."),
+  }),
+  stop_bandit: z.object({}),
 } as const;
 export type AdminRoute = keyof typeof changeBodySchemas;
 export const adminRoutes = Object.keys(changeBodySchemas) as AdminRoute[];
@@ -41,6 +50,8 @@ const routeExamples: Record<AdminRoute, Record<string, unknown>> = {
   rollback: { ...who, reason: "error rate rose after the promotion" },
   split: { shadow_percent: 50, ...who, reason: "halve the shadow's scoring cost" },
   remove: { role: "shadow", ...who, reason: "shadow comparison done" },
+  bandit: { versions: ["1", "2"], policy: "thompson", floor_percent: 10, ...who, reason: "let labelled traffic choose between v1 and v2" },
+  stop_bandit: { ...who, reason: "v2 won the bandit; promote it next" },
 };
 
 /** The JSON Schema of a route's whole body (change + audit), for Fastify's validator and the OpenAPI document. */
@@ -59,6 +70,17 @@ export function changeFromBody(route: AdminRoute, b: Record<string, unknown>): T
     case "promote":
     case "rollback":
       return { action: route, version: b.version as string | undefined };
+    case "bandit":
+      return {
+        action: "start_bandit",
+        versions: b.versions as string[],
+        policy: b.policy as "thompson" | undefined,
+        floorPercent: b.floor_percent as number | undefined,
+        latencyPenaltyPerMs: b.latency_penalty_per_ms as number | undefined,
+        seed: b.seed as number | undefined,
+      };
+    case "stop_bandit":
+      return { action: "stop_bandit" };
   }
 }
 
@@ -73,5 +95,12 @@ export function bodyFromChange(change: TrafficChange): { route: AdminRoute; body
       return { route: "deploy", body: { version: change.version, role: change.role, percent: change.percent } };
     case "remove":
       return { route: "remove", body: { role: change.role } };
+    case "start_bandit":
+      return {
+        route: "bandit",
+        body: { versions: change.versions, policy: change.policy, floor_percent: change.floorPercent, latency_penalty_per_ms: change.latencyPenaltyPerMs, seed: change.seed },
+      };
+    case "stop_bandit":
+      return { route: "stop_bandit", body: {} };
   }
 }

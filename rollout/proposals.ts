@@ -1,13 +1,13 @@
 import { z } from "zod";
 import type { Store } from "../store/client.ts";
 import { nowMicros } from "../store/clock.ts";
-import { trafficStateSchema, type TrafficState } from "../store/deployments.ts";
+import { banditPolicies, trafficStateSchema, type TrafficState } from "../store/deployments.ts";
 import { proposalsTable, type ProposalRow } from "../store/proposals-table.ts";
 import type { TrafficChange } from "./traffic-changes.ts";
 import { planSpecSchema } from "../rollout/plan.ts";
 import { iso } from "../format.ts";
 
-export const proposalActions = ["rollback", "set_traffic_split", "promote", "retrain"] as const;
+export const proposalActions = ["rollback", "set_traffic_split", "promote", "retrain", "start_bandit", "stop_bandit"] as const;
 export type ProposalAction = (typeof proposalActions)[number];
 
 export const proposalParamsSchema = z.object({
@@ -20,6 +20,12 @@ export const proposalParamsSchema = z.object({
   toUs: z.number().optional(),
   /** retrain: the rollout plan a person approves with it. */
   plan: planSpecSchema.optional(),
+  /** start_bandit: the arms and how traffic is shared among them (rollout/traffic-changes.ts). */
+  versions: z.array(z.string()).optional(),
+  policy: z.enum(banditPolicies).optional(),
+  floorPercent: z.number().optional(),
+  latencyPenaltyPerMs: z.number().optional(),
+  seed: z.number().int().optional(),
 });
 export type ProposalParams = z.infer<typeof proposalParamsSchema>;
 
@@ -132,6 +138,17 @@ export function trafficChangeOf(action: ProposalAction, params: ProposalParams):
       return { action: "promote", version: params.version };
     case "set_traffic_split":
       return { action: "set_split", canaryPercent: params.canaryPercent, shadowPercent: params.shadowPercent };
+    case "start_bandit":
+      return {
+        action: "start_bandit",
+        versions: params.versions ?? [],
+        policy: params.policy,
+        floorPercent: params.floorPercent,
+        latencyPenaltyPerMs: params.latencyPenaltyPerMs,
+        seed: params.seed,
+      };
+    case "stop_bandit":
+      return { action: "stop_bandit" };
     case "retrain":
       return null;
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { TrafficState } from "../store/deployments.ts";
+import { nowMicros } from "../store/clock.ts";
+import { banditPolicies, type TrafficState } from "../store/deployments.ts";
 
 const percent = z.number().min(0).max(100);
 
@@ -11,16 +12,38 @@ export const trafficChangeSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("rollback"), version: z.string().min(1).optional() }),
   z.object({ action: z.literal("set_split"), canaryPercent: percent.optional(), shadowPercent: percent.optional() }),
   z.object({ action: z.literal("remove"), role: z.enum(["shadow", "canary"]) }),
+  /** Replaces a running bandit (its evidence starts again) or starts one; the arms must be distinct. */
+  z.object({
+    action: z.literal("start_bandit"),
+    versions: z.array(z.string().min(1)).min(1).max(16),
+    policy: z.enum(banditPolicies).optional(),
+    floorPercent: z.number().min(0).max(50).optional(),
+    latencyPenaltyPerMs: z.number().min(0).max(1).optional(),
+    seed: z.number().int().optional(),
+  }),
+  z.object({ action: z.literal("stop_bandit") }),
 ]);
 export type TrafficChange = z.infer<typeof trafficChangeSchema>;
 
-export class TrafficChangeError extends Error {}
+/** A refused change; `field` names the admin API body field at fault, when one is. */
+export class TrafficChangeError extends Error {
+  readonly field: string | undefined;
 
-/** The state after a change; pure, so every transition is testable without a server. */
-export function applyChange(state: TrafficState, change: TrafficChange): TrafficState {
+  constructor(message: string, field?: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** Defaults of a bandit started without them: a tenth of the traffic per arm keeps every arm measured. */
+export const BANDIT_DEFAULTS = { policy: "thompson", floorPercent: 10, latencyPenaltyPerMs: 0, seed: 1 } as const;
+
+/** The state after a change; pure given `nowUs` (when a bandit's evidence starts), so every transition is testable without a server. */
+export function applyChange(state: TrafficState, change: TrafficChange, nowUs: number = nowMicros()): TrafficState {
   switch (change.action) {
     case "deploy":
       if (change.role === "primary") return makePrimary(state, change.version);
+      if (change.role === "canary" && state.bandit) throw new TrafficChangeError("a bandit is running; stop it (stop_bandit) before deploying a canary", "role");
       if (state.primary === change.version) throw new TrafficChangeError(`version ${change.version} is the primary; it cannot also be ${change.role}`);
       return { ...state, [change.role]: { version: change.version, percent: change.percent ?? 100 } };
     case "promote": {
@@ -35,7 +58,34 @@ export function applyChange(state: TrafficState, change: TrafficChange): Traffic
     case "remove":
       if (!state[change.role]) throw new TrafficChangeError(`no ${change.role} version to remove`);
       return { ...state, [change.role]: null };
+    case "start_bandit":
+      return startBandit(state, change, nowUs);
+    case "stop_bandit": {
+      if (!state.bandit) throw new TrafficChangeError("no bandit is running");
+      const { bandit: _stopped, ...rest } = state;
+      return rest;
+    }
   }
+}
+
+function startBandit(state: TrafficState, change: Extract<TrafficChange, { action: "start_bandit" }>, nowUs: number): TrafficState {
+  const arms = [...new Set(change.versions)];
+  if (arms.length < 2) throw new TrafficChangeError(`a bandit needs at least two distinct versions to choose between; got ${arms.length} ('${arms.join("', '")}')`, "versions");
+  const floorPercent = change.floorPercent ?? BANDIT_DEFAULTS.floorPercent;
+  if (floorPercent * arms.length > 100) throw new TrafficChangeError(`a floor of ${floorPercent}% for each of ${arms.length} arms exceeds 100%`, "floor_percent");
+  if (!state.primary) throw new TrafficChangeError("deploy a primary first: it answers again when the bandit stops", "versions");
+  if (state.canary) throw new TrafficChangeError(`canary v${state.canary.version} is running; end it (rollback or promote) before starting a bandit`, "versions");
+  return {
+    ...state,
+    bandit: {
+      arms,
+      policy: change.policy ?? BANDIT_DEFAULTS.policy,
+      floorPercent,
+      latencyPenaltyPerMs: change.latencyPenaltyPerMs ?? BANDIT_DEFAULTS.latencyPenaltyPerMs,
+      seed: change.seed ?? BANDIT_DEFAULTS.seed,
+      sinceUs: nowUs,
+    },
+  };
 }
 
 function makePrimary(state: TrafficState, version: string): TrafficState {
@@ -45,6 +95,7 @@ function makePrimary(state: TrafficState, version: string): TrafficState {
     previous: state.primary,
     canary: state.canary?.version === version ? null : state.canary,
     shadow: state.shadow?.version === version ? null : state.shadow,
+    ...(state.bandit ? { bandit: state.bandit } : {}),
   };
 }
 
@@ -69,5 +120,5 @@ function setSplit(state: TrafficState, canaryPercent?: number, shadowPercent?: n
 
 /** The versions a state names, for loading sessions and checking the registry. */
 export function versionsIn(state: TrafficState): string[] {
-  return [state.primary, state.canary?.version, state.shadow?.version].filter((v): v is string => !!v);
+  return [...new Set([state.primary, state.canary?.version, state.shadow?.version, ...(state.bandit?.arms ?? [])].filter((v): v is string => !!v))];
 }

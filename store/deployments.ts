@@ -4,6 +4,25 @@ import type { Store } from "./client.ts";
 import { nowMicros } from "./clock.ts";
 import { deploymentsTable, type DeploymentEventRow } from "./tables.ts";
 
+export const banditPolicies = ["thompson", "ucb"] as const;
+export type BanditPolicy = (typeof banditPolicies)[number];
+
+/**
+ * A bandit over versions: the served traffic is split among `arms` by their observed reward since
+ * `sinceUs` (rollout/bandit.ts), each keeping at least floorPercent. The allocation itself is not
+ * stored: every replica derives the same one from the store's counts and the seed.
+ */
+export const banditStateSchema = z.object({
+  arms: z.array(z.string()).min(2),
+  policy: z.enum(banditPolicies),
+  floorPercent: z.number().min(0).max(50),
+  /** Reward lost per millisecond of latency; a labelled answer's reward is 1 if right, 0 if wrong, minus this times its latency, within [0, 1]. */
+  latencyPenaltyPerMs: z.number().min(0),
+  seed: z.number().int(),
+  sinceUs: z.number().int(),
+});
+export type BanditState = z.infer<typeof banditStateSchema>;
+
 /** Which version answers, which shadows, which takes a canary share: the whole routing truth. */
 export const trafficStateSchema = z.object({
   primary: z.string().nullable(),
@@ -11,6 +30,8 @@ export const trafficStateSchema = z.object({
   previous: z.string().nullable(),
   shadow: z.object({ version: z.string(), percent: z.number().min(0).max(100) }).nullable(),
   canary: z.object({ version: z.string(), percent: z.number().min(0).max(100) }).nullable(),
+  /** Absent unless a bandit runs; while it does, it answers the served traffic and the primary waits as the fallback. */
+  bandit: banditStateSchema.optional(),
 });
 export type TrafficState = z.infer<typeof trafficStateSchema>;
 

@@ -129,8 +129,11 @@ export const schemaMigrationsTable: TableSpec = {
   shardKey: "version",
 };
 
-/** "fallback": answered by the previous primary because the routed version could not answer. */
-export type Variant = "primary" | "shadow" | "canary" | "fallback";
+/**
+ * "bandit": answered by an arm of a running bandit (rollout/bandit.ts); "fallback": answered by the
+ * previous primary because the routed version could not answer.
+ */
+export type Variant = "primary" | "shadow" | "canary" | "bandit" | "fallback";
 
 export interface PredictionRow {
   request_id: string;

@@ -2,7 +2,8 @@ import type { Command } from "../command.ts";
 import { parse, printTable, subcommand, UsageError } from "../command.ts";
 import { withStore } from "../open-store.ts";
 import { describeRewrite, prepareImport } from "../../models/import/import.ts";
-import { registerNewVersion, throughServe } from "../register-version.ts";
+import { registerNewEnsemble, registerNewVersion, throughServe } from "../register-version.ts";
+import { ensembleMethods, type EnsembleSpec } from "../../models/ensemble.ts";
 import { inspectModelFile } from "../../models/import/inspect-report.ts";
 import { getVersion, listModels, listVersions, type ModelVersion } from "../../models/registry.ts";
 
@@ -16,7 +17,11 @@ const usage = `usage: mlwatch models <subcommand>
                             checks it against the schema, dry-runs it on the reference rows, and makes them its
                             drift baseline (with --label, also its reference accuracy); see README "Bring your own model"
   inspect <file.onnx> [--schema <file.json>] [--outputs probabilities|logits]
-                            the graph's inputs, outputs, opsets and operators, and what import would infer`;
+                            the graph's inputs, outputs, opsets and operators, and what import would infer
+  ensemble <model> <version> <version>... [--method mean|weighted|vote] [--weights W,W,...]
+                            register a version that combines registered versions of the same schema and classes:
+                            the mean (default) or weighted mean of their probabilities, or their majority vote;
+                            it serves, logs, drifts and rolls out like any version, sharing its members' sessions`;
 
 const importOptions = {
   name: { type: "string" },
@@ -31,7 +36,7 @@ export const modelsCommand: Command = {
   summary: "list, show and compare registered model versions",
   usage,
   async run(argv) {
-    const sub = subcommand(argv, ["list", "show", "compare", "import", "inspect"] as const);
+    const sub = subcommand(argv, ["list", "show", "compare", "import", "inspect", "ensemble"] as const);
     if (!sub) {
       console.log(usage);
       return;
@@ -41,6 +46,7 @@ export const modelsCommand: Command = {
     if (sub === "show") return show(args);
     if (sub === "compare") return compare(args);
     if (sub === "import") return importFile(args);
+    if (sub === "ensemble") return ensemble(args);
     return inspect(args);
   },
 };
@@ -78,6 +84,23 @@ async function importFile(argv: string[]): Promise<void> {
   const { version, via } = await registerNewVersion(r.input);
   const accuracy = typeof version.metrics["accuracy"] === "number" ? `, reference accuracy ${((version.metrics["accuracy"] as number) * 100).toFixed(2)}%` : "";
   console.log(`registered ${version.model} v${version.version} (imported ${file}): baseline from ${r.referenceRows} reference rows${accuracy}, sha256 ${version.sha256.slice(0, 12)}…${throughServe(via)}`);
+}
+
+async function ensemble(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv, { method: { type: "string" }, weights: { type: "string" } }, true);
+  const [model, ...versions] = positionals;
+  if (!model || versions.length < 2) throw new UsageError(`models ensemble needs <model> and at least two versions; got ${versions.length}`);
+  const method = (values.method ?? (values.weights ? "weighted" : "mean")) as EnsembleSpec["method"];
+  if (!ensembleMethods.includes(method)) throw new UsageError(`--method must be ${ensembleMethods.join(", ")}, not '${values.method}'`);
+  const weights = values.weights?.split(",").map(Number);
+  if (method === "weighted" && (!weights || weights.length !== versions.length || !weights.every((w) => Number.isFinite(w) && w > 0))) {
+    throw new UsageError(`--method weighted needs --weights with one positive number per version (${versions.length}), e.g. --weights ${versions.map(() => 1).join(",")}`);
+  }
+  if (method !== "weighted" && weights) throw new UsageError(`--weights apply to --method weighted, not ${method}`);
+  const members = versions.map((v, i) => ({ version: v.replace(/^v(?=\d+$)/, ""), ...(weights ? { weight: weights[i]! } : {}) }));
+  const { version, via } = await registerNewEnsemble({ model, spec: { method, members }, actor: "cli" });
+  const accuracy = typeof version.metrics["accuracy"] === "number" ? `, reference accuracy ${((version.metrics["accuracy"] as number) * 100).toFixed(2)}%` : "";
+  console.log(`registered ${version.model} v${version.version}: ${method} ensemble of ${members.map((m) => `v${m.version}`).join(", ")}${accuracy}${throughServe(via)}`);
 }
 
 async function inspect(argv: string[]): Promise<void> {

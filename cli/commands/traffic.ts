@@ -94,6 +94,42 @@ ${where}`,
   },
 };
 
+export const banditCommand: Command = {
+  name: "bandit",
+  summary: "share the served traffic among versions by their observed reward (or --stop)",
+  usage: `usage: mlwatch bandit <model> <version> <version>... [--policy thompson|ucb] [--floor P]
+                     [--latency-penalty R] [--seed N] [--reason TEXT] [--as NAME]
+       mlwatch bandit <model> --stop [--reason TEXT] [--as NAME]
+
+Starts a multi-armed bandit over two or more versions: every poll of the traffic state, each arm's
+share is recomputed from its reward on labelled traffic since the start (1 right, 0 wrong, less R
+per millisecond of latency). thompson (default) gives each arm its posterior chance of being the
+best; ucb gives the arm with the highest upper confidence bound all but the floors. Every arm keeps
+P% (default 10). A routing key stays with its arm while the shares hold. Starting again replaces the
+running bandit and its evidence. --stop ends it: the primary answers everything again.
+
+${where}`,
+  async run(argv) {
+    const options = { ...audit, policy: { type: "string" }, floor: { type: "string" }, "latency-penalty": { type: "string" }, seed: { type: "string" }, stop: { type: "boolean" } } as const;
+    const { values, positionals } = parse(argv, options, true);
+    const [model, ...versions] = positionals;
+    if (!model) throw new UsageError("bandit needs <model> and two or more versions, or --stop");
+    if (values.stop) {
+      if (versions.length > 0 || values.policy || values.floor || values["latency-penalty"] || values.seed) throw new UsageError("bandit --stop takes only <model>");
+      await change("bandit --stop", model, { action: "stop_bandit" }, values);
+      return;
+    }
+    if (versions.length < 2) throw new UsageError(`bandit needs at least two versions to choose between; got ${versions.length}`);
+    const policy = values.policy;
+    if (policy !== undefined && policy !== "thompson" && policy !== "ucb") throw new UsageError(`--policy must be thompson or ucb, not '${policy}'`);
+    const floorPercent = values.floor === undefined ? undefined : percentOf("--floor", values.floor);
+    const latencyPenaltyPerMs = values["latency-penalty"] === undefined ? undefined : numberOf("--latency-penalty", values["latency-penalty"], 0, 1);
+    const seed = values.seed === undefined ? undefined : numberOf("--seed", values.seed, -(2 ** 31), 2 ** 31);
+    if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, not '${values.seed}'`);
+    await change("bandit", model, { action: "start_bandit", versions: versions.map(versionOf), policy, floorPercent, latencyPenaltyPerMs, seed }, values);
+  },
+};
+
 export const trafficCommand: Command = {
   name: "traffic",
   summary: "a model's traffic state and its recent deployment events",
@@ -109,8 +145,12 @@ ${where}`,
     const limit = values.limit === undefined ? 10 : Number(values.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, not '${values.limit}'`);
     const api = adminApi();
-    const { state, event_id } = await api.traffic(model);
+    const { state, event_id, allocation } = await api.traffic(model);
     console.log(renderState(model, state, event_id));
+    if (allocation) {
+      console.log("");
+      printTable(allocation.map((a) => ({ arm: `v${a.version}`, share: `${(a.share * 100).toFixed(1)}%`, labelled: a.pulls, "mean reward": a.meanReward === null ? "—" : a.meanReward.toFixed(3) })));
+    }
     const { events } = (await api.get(`/v1/admin/models/${encodeURIComponent(model)}/deployments?limit=${limit}`)) as { events: StoredDeploymentEvent[] };
     console.log("");
     printTable(
@@ -126,7 +166,7 @@ ${where}`,
   },
 };
 
-export const trafficCommands: Command[] = [deployCommand, promoteCommand, rollbackCommand, splitCommand, trafficCommand];
+export const trafficCommands: Command[] = [deployCommand, promoteCommand, rollbackCommand, splitCommand, banditCommand, trafficCommand];
 
 /**
  * The one path of every change: read the current state (its event id makes the change conditional,
@@ -159,6 +199,7 @@ export function renderState(model: string, state: TrafficState, eventId: string 
     `  primary ${v(state.primary)}${state.previous ? ` (previous ${v(state.previous)})` : ""}`,
     `  canary  ${state.canary ? `${v(state.canary.version)} at ${state.canary.percent}%` : "none"}`,
     `  shadow  ${state.shadow ? `${v(state.shadow.version)} at ${state.shadow.percent}%` : "none"}`,
+    ...(state.bandit ? [`  bandit  ${state.bandit.policy} over ${state.bandit.arms.map(v).join(", ")}, floor ${state.bandit.floorPercent}% each, latency penalty ${state.bandit.latencyPenaltyPerMs}/ms`] : []),
   ].join("\n");
 }
 
@@ -186,6 +227,12 @@ function versionOf(s: string): string {
 function percentOf(flag: string, s: string): number {
   const n = Number(s.replace(/%$/, ""));
   if (s.trim() === "" || !Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`${flag} must be a percentage from 0 to 100, not '${s}'`);
+  return n;
+}
+
+function numberOf(flag: string, s: string, min: number, max: number): number {
+  const n = Number(s);
+  if (s.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} must be a number from ${min} to ${max}, not '${s}'`);
   return n;
 }
 

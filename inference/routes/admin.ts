@@ -15,6 +15,15 @@ import { modelParams, modelVersionSchema } from "./shared.ts";
 
 type ChangeBody = Record<string, unknown> & AuditBody;
 
+const allocationSchema = z.array(
+  z.object({
+    version: z.string(),
+    pulls: z.number().describe("Labelled answers since the bandit started"),
+    reward: z.number().describe("Their summed reward"),
+    meanReward: z.number().nullable(),
+    share: z.number().describe("Share of served traffic, 0-1"),
+  }),
+);
 const changedSchema = z.object({ event_id: z.string().describe("The audit event recorded for the change"), state: trafficStateSchema });
 const eventSchema = z.object({
   eventId: z.string(),
@@ -63,7 +72,10 @@ export function registerAdminRoutes(
           operationId: "getTraffic",
           summary: "Current traffic state",
           response: {
-            200: answer("Who answers, shadows and takes the canary share", z.object({ model: z.string(), state: trafficStateSchema, event_id: z.string().nullable() })),
+            200: answer(
+              "Who answers, shadows and takes the canary share; a running bandit's allocation as last computed",
+              z.object({ model: z.string(), state: trafficStateSchema, event_id: z.string().nullable(), allocation: allocationSchema.nullable() }),
+            ),
             ...errorResponses(...ADMIN_ERRORS, 404),
           },
         },
@@ -71,7 +83,7 @@ export function registerAdminRoutes(
       async (req, reply) => {
         const state = deps.traffic.state(req.params.name);
         if (!state) return reply.code(404).send({ error: "not_found", field: "name", reason: `unknown model '${req.params.name}'` });
-        return { model: req.params.name, state, event_id: deps.traffic.eventId(req.params.name) };
+        return { model: req.params.name, state, event_id: deps.traffic.eventId(req.params.name), allocation: deps.traffic.allocation(req.params.name) ?? null };
       },
     );
 

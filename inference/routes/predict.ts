@@ -13,7 +13,7 @@ const features = { type: "object", description: "Feature values by name; null ma
 const predictAnswerSchema = z.object({
   model: z.string(),
   version: z.string(),
-  variant: z.enum(["primary", "canary", "fallback"]).describe("Which deployment answered: the primary, the canary's share, or the fallback when the routed version could not"),
+  variant: z.enum(["primary", "canary", "bandit", "fallback"]).describe("Which deployment answered: the primary, the canary's share, an arm of a running bandit, or the fallback when the routed version could not"),
   fallback: z
     .object({
       version: z.string().describe("The routed version, which could not answer"),

@@ -17,7 +17,7 @@ export const modelVersionSchema = z.object({
   status: z.enum(lifecycleStatuses),
   createdAt: z.string(),
   sha256: z.string(),
-  artifact: z.string().describe("Where the ONNX file is stored"),
+  artifact: z.string().describe("Where the ONNX file (an ensemble: its ensemble.json) is stored"),
   schema: modelSchemaSchema,
   metrics: z.record(z.string(), z.unknown()),
   trainingData: z.record(z.string(), z.unknown()),

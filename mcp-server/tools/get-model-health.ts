@@ -6,7 +6,17 @@ import type { ToolDeps } from "../deps.ts";
 import { assertKnownModel } from "../models.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
 import { anchored, windowArg } from "../windows.ts";
-import { pct } from "../../format.ts";
+import { iso, pct } from "../../format.ts";
+import { servedShares, type SharesBucket } from "../../analysis/served-shares.ts";
+import { banditAllocation, type ArmAllocation } from "../../rollout/bandit.ts";
+import { currentTrafficState, type BanditState } from "../../store/deployments.ts";
+
+/** A running bandit as get_model_health shows it: its settings, the allocation serving computes now, and the shares it served per bucket. */
+interface BanditView extends Omit<BanditState, "sinceUs"> {
+  since: string;
+  allocation: ArmAllocation[];
+  overTime: SharesBucket[];
+}
 
 const latency = z.looseObject({ p50: z.number(), p95: z.number(), p99: z.number() });
 
@@ -19,6 +29,8 @@ export function registerGetModelHealthTool(server: McpServer, deps: ToolDeps): v
       "per version and role (primary, canary, shadow), errors grouped by reason with an example, and a trend per time bucket. " +
       "`baselines` holds each version's own usual latency and error rate (the period just before the window, or its first traffic; see `baselineRule`) and the " +
       "window against it: the share of requests over the reference p99 and the share slow by a margin, overall and in the newer half. " +
+      "While a bandit runs, `bandit` holds its arms and settings, the allocation serving computes from the store now (each arm's labelled answers, mean reward and share) " +
+      "and `overTime`, the share of the bandit's rows each arm answered per bucket. " +
       "Use it first: it shows which versions are serving and whether the model fails before asking whether it is wrong.",
     input: z
       .object({
@@ -49,14 +61,37 @@ export function registerGetModelHealthTool(server: McpServer, deps: ToolDeps): v
       ),
       baselineRule: z.string(),
       notes: z.array(z.string()),
+      bandit: z
+        .looseObject({
+          arms: z.array(z.string()),
+          policy: z.string(),
+          floorPercent: z.number(),
+          since: z.string(),
+          allocation: z.array(z.looseObject({ version: z.string(), pulls: z.number(), meanReward: z.number().nullable(), share: z.number() })),
+          overTime: z.array(z.looseObject({ start: z.string(), rows: z.number(), shares: z.array(z.looseObject({ version: z.string(), share: z.number() })) })),
+        })
+        .nullable(),
     }),
     annotations: readOnly,
     async run({ model, window, bucketSeconds, baseline }) {
       await assertKnownModel(deps.store, model);
       const h = await modelHealth(deps.store, { model, window: anchored(window, deps.clock()), bucketSeconds, ...(baseline ? { baseline } : {}) });
-      return { summary: summarize(h), data: h };
+      const { bandit: running } = (await currentTrafficState(deps.store, model)).state;
+      const bandit = running ? await banditView(deps, model, running, h) : null;
+      return { summary: [summarize(h), ...(bandit ? [banditLine(bandit)] : [])].join("\n"), data: { ...h, bandit } };
     },
   });
+}
+
+async function banditView(deps: ToolDeps, model: string, running: BanditState, h: HealthReport): Promise<BanditView> {
+  const { sinceUs, ...settings } = running;
+  const [allocation, overTime] = await Promise.all([banditAllocation(deps.store, model, running), servedShares(deps.store, model, "bandit", h.window, h.bucketSeconds)]);
+  return { ...settings, since: iso(sinceUs), allocation, overTime };
+}
+
+function banditLine(b: BanditView): string {
+  const arms = b.allocation.map((a) => `v${a.version} ${pct(a.share, 1)} (${a.pulls} labelled${a.meanReward === null ? "" : `, mean reward ${a.meanReward.toFixed(3)}`})`);
+  return `Bandit (${b.policy}, floor ${b.floorPercent}% per arm) since ${b.since}: allocation now ${arms.join(", ")}.`;
 }
 
 function figures(f: HealthFigures): string {
