@@ -29,7 +29,7 @@ const envSchema = z.object({
   MLWATCH_BATCH_WINDOW_MS: z.coerce.number().min(0).max(50).default(0),
   MLWATCH_BATCH_MAX_ROWS: z.coerce.number().int().min(1).default(2048),
   MLWATCH_MAX_INSTANCES: z.coerce.number().int().min(1).default(1000),
-  MLWATCH_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(256),
+  MLWATCH_MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(1024),
   MLWATCH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   MLWATCH_INTRA_OP_THREADS: z.coerce.number().int().min(1).default(1),
   MLWATCH_LOG_FLUSH_ROWS: z.coerce.number().int().min(1).default(10_000),

@@ -16,7 +16,7 @@ export const ensembleSpecSchema = z
   .object({
     method: z.enum(ensembleMethods).describe("mean of the members' probabilities, their weighted mean, or majority vote (probabilities = vote shares; a tie goes to the earlier class)"),
     members: z
-      .array(z.object({ version: z.string().min(1).max(64), weight: z.number().positive().max(1000).optional().describe("weighted only: the member's weight") }).strict())
+      .array(z.object({ version: z.string().min(1).max(64), weight: z.number().min(0.001).max(1000).optional().describe("weighted only: the member's weight, 0.001 to 1000") }).strict())
       .min(2)
       .max(8),
   })
