@@ -2,8 +2,6 @@ import { MISSING_BIN, type FeatureBaseline, type ModelBaseline } from "../models
 import type { ModelSchema } from "../models/schema.ts";
 import type { Store } from "../store/client.ts";
 import {
-  benjaminiHochberg,
-  bonferroni,
   datasetDrift,
   driftMethods,
   psi,
@@ -401,10 +399,9 @@ export async function detectDataDrift(store: Store, query: DriftQuery): Promise<
   if (tested.length > 0) {
     const results = tested.map((i) => features[i]!.result!);
     const verdict = datasetDrift(results, { correction, shareThreshold });
-    const adjusted = adjustedPValues(results, correction);
     tested.forEach((i, k) => {
       features[i]!.out.drifted = verdict.featureDrifted[k]!;
-      features[i]!.out.adjustedPValue = adjusted[k] ?? null;
+      features[i]!.out.adjustedPValue = verdict.adjustedPValues[k]!;
     });
     dataset = {
       correction,
@@ -603,16 +600,6 @@ function featureDrift(
     drifted: result.drifted,
   });
   return { out, result };
-}
-
-function adjustedPValues(results: readonly DriftTestResult[], correction: Correction): (number | null)[] {
-  const tested = results.flatMap((r, i) => (r.pValue === undefined ? [] : [i]));
-  const out: (number | null)[] = results.map(() => null);
-  if (tested.length === 0) return out;
-  const p = tested.map((i) => results[i]!.pValue!);
-  const adjusted = correction === "none" ? p : correction === "bonferroni" ? bonferroni(p).adjusted : benjaminiHochberg(p).adjusted;
-  tested.forEach((i, k) => (out[i] = adjusted[k]!));
-  return out;
 }
 
 function countsOf(classes: readonly string[], counts: readonly number[]): Map<string, number> {
