@@ -319,17 +319,20 @@ async function unseenValues(
 const MISSING_P = 0.05;
 const MISSING_MIN_CHANGE = 0.01;
 
-/** Which features moved, how much, and whether the dataset as a whole drifted. */
-export async function detectDataDrift(store: Store, query: DriftQuery): Promise<DriftReport> {
+/**
+ * Which features moved, how much, and whether the dataset as a whole drifted. Both windows are
+ * resolved here, once, against `nowUs` (the caller's clock; default the wall clock).
+ */
+export async function detectDataDrift(store: Store, query: DriftQuery, nowUs?: number): Promise<DriftReport> {
   const { model } = query;
-  const window = resolveWindow(query.window);
+  const window = resolveWindow(query.window, nowUs);
   const choice = await chooseVersion(store, model, window, query.version);
   const info = await versionInfo(store, model, choice.version);
   const schema = info.meta.schema;
   const { correction, shareThreshold, method } = checkDriftOptions(query, schema);
   const own = requireBaseline(info);
   const importance = versionImportance(own);
-  const refWindow = query.reference && query.reference !== "baseline" ? resolveWindow(query.reference) : null;
+  const refWindow = query.reference && query.reference !== "baseline" ? resolveWindow(query.reference, nowUs) : null;
   const other = await otherBaseline(store, model, choice.version, schema, own, query.referenceVersion);
   const baseline = other?.baseline ?? own;
 
