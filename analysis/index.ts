@@ -19,5 +19,6 @@ export {
   type LogRow,
 } from "./logs.ts";
 export { featureDistribution, type DistributionQuery, type FeatureDistribution, type Share, type Summary } from "./distribution.ts";
-export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures, type Latency } from "./health.ts";
+export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures } from "./health.ts";
+export { type Latency } from "../store/latency-quantiles.ts";
 export { listModelsOverview, type ModelOverview, type ModelsOverview } from "./models.ts";
