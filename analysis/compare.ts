@@ -1,4 +1,5 @@
 import type { Store } from "../store/client.ts";
+import { latencyMs, latencyQuantilesSql } from "../store/latency-quantiles.ts";
 import { mcnemar, twoProportionZTest, wilsonInterval, type Interval } from "../stats/index.ts";
 import { versionInfo } from "./version.ts";
 import { resolveWindow, windowCondition, windowParams, type ResolvedWindow, type Window } from "./window.ts";
@@ -63,7 +64,7 @@ const SIDES_SQL = (predictions: string, labels: string) => `
   SELECT version, count() AS rows, countIf(error != '') AS errors,
          countIf(error = '' AND label != '') AS labelled,
          countIf(error = '' AND label != '' AND label = predicted) AS correct,
-         quantilesExactIf(0.5, 0.99)(latency_us, error = '') AS q
+         ${latencyQuantilesSql()} AS q
   FROM (
     SELECT version, predicted, error, latency_us, cityHash64(request_id) AS h
     FROM ${predictions} FINAL
@@ -149,7 +150,7 @@ export async function compareVersions(store: Store, query: CompareQuery): Promis
       rows,
       errors,
       errorRate: rows > 0 ? errors / rows : 0,
-      latencyMs: rows - errors > 0 && r ? { p50: Number(r.q[0]) / 1000, p99: Number(r.q[1]) / 1000 } : null,
+      latencyMs: rows - errors > 0 && r ? medianAndP99(r.q) : null,
       labelled,
       correct,
       accuracy: labelled > 0 ? correct / labelled : null,
@@ -221,3 +222,9 @@ function judge(a: SideStats, b: SideStats, differencePts: number, pValue: number
 
 const signed = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x).toFixed(1)}`;
 const pText = (p: number) => (p < 0.001 ? "p<0.001" : `p=${p.toFixed(3)}`);
+
+/** The median and p99 of the log's one latency definition: what a comparison of two versions shows. */
+function medianAndP99(q: readonly unknown[]): { p50: number; p99: number } {
+  const { p50, p99 } = latencyMs(q);
+  return { p50, p99 };
+}

@@ -1,4 +1,5 @@
 import type { Store } from "../store/client.ts";
+import { latencyMs, latencyQuantilesSql, type Latency } from "../store/latency-quantiles.ts";
 import { BUCKET_SQL, bucketSecondsFor, bucketStarts, resolveWindow, windowCondition, windowParams, WindowError, type ResolvedWindow, type Window } from "./window.ts";
 import { iso } from "../format.ts";
 
@@ -19,19 +20,13 @@ export interface BaselineOptions {
   slowMarginMs?: number;
 }
 
-export interface Latency {
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
 export interface HealthFigures {
   rows: number;
   errors: number;
   errorRate: number;
   /** Rows per second over the window (or the part of the bucket inside it). */
   throughputPerSec: number;
-  /** Over answered rows, in ms; exact nearest-rank quantiles (ClickHouse quantilesExact). Null without answered rows. */
+  /** Over answered rows, in ms (store/latency-quantiles.ts: exact, as every report gives them). Null without answered rows. */
   latencyMs: Latency | null;
 }
 
@@ -97,7 +92,7 @@ const HEALTH_SQL = (table: string) => `
   SELECT version, variant, served, bucket,
          grouping(version) AS g_version, grouping(bucket) AS g_bucket,
          count() AS rows, countIf(error != '') AS errors,
-         quantilesExactIf(0.5, 0.95, 0.99)(latency_us, error = '') AS q,
+         ${latencyQuantilesSql()} AS q,
          sumMapIf([reason], [toUInt64(1)], error != '') AS reasons,
          groupUniqArrayIf(20)(error, error != '') AS examples
   FROM (
@@ -135,8 +130,8 @@ export async function modelHealth(store: Store, query: HealthQuery): Promise<Hea
   const figures = (r: Row | undefined, seconds: number): HealthFigures => {
     const n = Number(r?.rows ?? 0);
     const errors = Number(r?.errors ?? 0);
-    const latencyMs = r && n - errors > 0 ? { p50: Number(r.q[0]) / 1000, p95: Number(r.q[1]) / 1000, p99: Number(r.q[2]) / 1000 } : null;
-    return { rows: n, errors, errorRate: n > 0 ? errors / n : 0, throughputPerSec: seconds > 0 ? n / seconds : 0, latencyMs };
+    const latency = r && n - errors > 0 ? latencyMs(r.q) : null;
+    return { rows: n, errors, errorRate: n > 0 ? errors / n : 0, throughputPerSec: seconds > 0 ? n / seconds : 0, latencyMs: latency };
   };
   const totals = rows.filter((r) => r.g_version === 1 && r.g_bucket === 1);
   const servedRow = totals.find((r) => Number(r.served) === 1);
@@ -205,7 +200,7 @@ const STARTS_SQL = (table: string) => `
 /** Rows, errors and latency quantiles of each version over its own reference period [start, end). */
 const REFERENCE_SQL = (table: string) => `
   SELECT version, count() AS rows, countIf(error != '') AS errors,
-         quantilesExactIf(0.5, 0.95, 0.99)(latency_us, error = '') AS q
+         ${latencyQuantilesSql()} AS q
   FROM (
     SELECT version, ts, error, latency_us, indexOf({versions:Array(String)}, version) AS k
     FROM ${table} FINAL
@@ -221,7 +216,7 @@ const REFERENCE_SQL = (table: string) => `
  */
 const CURRENT_SQL = (table: string) => `
   SELECT version, countIf(cur) AS rows, countIf(cur AND error != '') AS errors,
-         quantilesExactIf(0.5, 0.95, 0.99)(latency_us, cur AND error = '') AS q,
+         ${latencyQuantilesSql("cur")} AS q,
          countIf(cur AND error = '' AND latency_us > p99) AS over_p99,
          countIf(cur AND error = '' AND latency_us > slow) AS slow_rows,
          quantileExactIf(0.5)(latency_us, cur AND error = '' AND latency_us > slow) AS slow_median,
@@ -344,6 +339,6 @@ async function currentAgainst(
 function period(r: PeriodRow | undefined, fromUs: number, toUs: number): PeriodFigures {
   const rows = Number(r?.rows ?? 0);
   const errors = Number(r?.errors ?? 0);
-  const latencyMs = r && rows - errors > 0 ? { p50: Number(r.q[0]) / 1000, p95: Number(r.q[1]) / 1000, p99: Number(r.q[2]) / 1000 } : null;
-  return { fromUs, toUs, from: iso(fromUs), to: iso(toUs), rows, errors, errorRate: rows > 0 ? errors / rows : 0, latencyMs };
+  const latency = r && rows - errors > 0 ? latencyMs(r.q) : null;
+  return { fromUs, toUs, from: iso(fromUs), to: iso(toUs), rows, errors, errorRate: rows > 0 ? errors / rows : 0, latencyMs: latency };
 }

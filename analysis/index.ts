@@ -3,8 +3,9 @@ export { type Window, type ResolvedWindow, windowSchema, resolveWindow, WindowEr
 export { UnknownFeatureError, featureRefs, resolveFeature, type FeatureRef } from "./schema-index.ts";
 export { chooseVersion, trafficByVersion, type VersionChoice, type VersionTraffic } from "./version.ts";
 export { getAccuracy, type AccuracyQuery, type AccuracyReport, type AccuracyFigures, type ClassScore, type Estimate } from "./accuracy.ts";
-export { detectDataDrift, SELECTION_RULE, type DriftQuery, type DriftReport, type FeatureDrift, type ClassDrift, type PsiLevel } from "./drift.ts";
-export { checkDriftOptions, corrections, driftMethodNames, DriftOptionsError, type DriftOptions } from "./drift-options.ts";
+export { detectDataDrift } from "./drift.ts";
+export { SELECTION_RULE, type DriftQuery, type DriftReport, type FeatureDrift, type ClassDrift, type PsiLevel } from "./drift-report.ts";
+export { checkDriftOptions, driftMethodNames, driftOptionsSchema, DriftOptionsError, type DriftOptions } from "./drift-options.ts";
 export { describeImportance, featureImportanceSchema, importanceRunSchema, type FeatureImportanceView, type ImportanceRunView } from "./importance.ts";
 export { compareVersions, MIN_LABELLED, type CompareQuery, type SideStats, type VersionComparison } from "./compare.ts";
 export {
@@ -18,5 +19,6 @@ export {
   type LogRow,
 } from "./logs.ts";
 export { featureDistribution, type DistributionQuery, type FeatureDistribution, type Share, type Summary } from "./distribution.ts";
-export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures, type Latency } from "./health.ts";
+export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures } from "./health.ts";
+export { type Latency } from "../store/latency-quantiles.ts";
 export { listModelsOverview, type ModelOverview, type ModelsOverview } from "./models.ts";

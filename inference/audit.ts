@@ -1,5 +1,6 @@
 import type { Store } from "../store/client.ts";
 import { nowMicros } from "../store/clock.ts";
+import { latencyMs, latencyQuantilesSql } from "../store/latency-quantiles.ts";
 
 export interface AuditSummary {
   model: string;
@@ -15,7 +16,7 @@ export interface AuditSummary {
 
 const SUMMARY_SQL = (table: string) => `
   SELECT version, variant, count() AS total, countIf(error != '') AS errors,
-         quantilesIf(0.5, 0.95, 0.99)(latency_us, error = '') AS q,
+         ${latencyQuantilesSql()} AS q,
          sumForEach(arrayMap(b -> toUInt64(b = least(toUInt8(floor(confidence * 5)), 4)), [0, 1, 2, 3, 4])) AS hist
   FROM ${table} FINAL
   WHERE model = {model:String} AND ts >= fromUnixTimestamp64Micro({fromUs:Int64})
@@ -23,7 +24,7 @@ const SUMMARY_SQL = (table: string) => `
 
 /** The whole-model latency quantiles cannot be summed from per-version ones, so they get their own pass. */
 const OVERALL_SQL = (table: string) => `
-  SELECT quantilesIf(0.5, 0.95, 0.99)(latency_us, error = '') AS q
+  SELECT ${latencyQuantilesSql()} AS q
   FROM ${table} FINAL
   WHERE model = {model:String} AND ts >= fromUnixTimestamp64Micro({fromUs:Int64}) AND variant != 'shadow'`;
 
@@ -36,24 +37,21 @@ export async function auditSummary(store: Store, model: string, windowSeconds: n
   const served = groups.filter((g) => g.variant !== "shadow");
   const total = served.reduce((a, g) => a + Number(g.total), 0);
   const errors = served.reduce((a, g) => a + Number(g.errors), 0);
-  const ms = (us: number | undefined) => (Number.isFinite(us) ? Number(us) / 1000 : 0);
+  // Zeros where nothing was answered: the route's schema has numbers, not nulls.
+  const latency = (q: number[] | undefined) => (q?.length === 3 && q.every((x) => Number.isFinite(Number(x))) ? latencyMs(q) : { p50: 0, p95: 0, p99: 0 });
   return {
     model,
     windowSeconds,
     total,
     errors,
     errorRate: total ? errors / total : 0,
-    latencyMs: { p50: ms(overall?.q[0]), p95: ms(overall?.q[1]), p99: ms(overall?.q[2]) },
+    latencyMs: latency(overall?.q),
     confidenceHistogram: served.reduce((acc, g) => acc.map((c, i) => c + Number(g.hist[i] ?? 0)), [0, 0, 0, 0, 0]),
-    byVersion: groups.map((g) => ({
-      version: g.version,
-      variant: g.variant,
-      total: Number(g.total),
-      errors: Number(g.errors),
-      errorRate: Number(g.total) ? Number(g.errors) / Number(g.total) : 0,
-      p50Ms: ms(g.q[0]),
-      p99Ms: ms(g.q[2]),
-    })),
+    byVersion: groups.map((g) => {
+      const { p50, p99 } = latency(g.q);
+      const n = Number(g.total);
+      return { version: g.version, variant: g.variant, total: n, errors: Number(g.errors), errorRate: n ? Number(g.errors) / n : 0, p50Ms: p50, p99Ms: p99 };
+    }),
   };
 }
 

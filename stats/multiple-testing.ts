@@ -55,6 +55,8 @@ export interface DatasetDriftOptions {
 export interface DatasetDrift {
   /** Per-feature verdict after correction, in input order. */
   readonly featureDrifted: boolean[];
+  /** Per result, in input order: its p-value after the correction (as it is under "none"); null for distance results. */
+  readonly adjustedPValues: (number | null)[];
   readonly driftedCount: number;
   readonly share: number;
   readonly drifted: boolean;
@@ -70,16 +72,19 @@ export function datasetDrift(results: readonly DriftTestResult[], options: Datas
   if (!(shareThreshold >= 0 && shareThreshold <= 1)) {
     throw new Error(`datasetDrift: shareThreshold must be in [0, 1], got ${shareThreshold}`);
   }
-  const featureDrifted = results.map((r) => r.drifted);
-  if (correction !== "none") {
-    const tested = results.flatMap((r, i) => (r.pValue === undefined ? [] : [i]));
-    const pValues = tested.map((i) => results[i]!.pValue!);
-    const { adjusted } = correction === "bonferroni" ? bonferroni(pValues) : benjaminiHochberg(pValues);
-    tested.forEach((resultIndex, k) => {
-      featureDrifted[resultIndex] = adjusted[k]! < results[resultIndex]!.threshold;
-    });
-  }
+  const adjustedPValues = adjust(results, correction);
+  const featureDrifted = results.map((r, i) => (correction === "none" || adjustedPValues[i] === null ? r.drifted : adjustedPValues[i]! < r.threshold));
   const driftedCount = featureDrifted.filter(Boolean).length;
   const share = driftedCount / results.length;
-  return { featureDrifted, driftedCount, share, drifted: share >= shareThreshold };
+  return { featureDrifted, adjustedPValues, driftedCount, share, drifted: share >= shareThreshold };
+}
+
+/** The p-value results' p-values, corrected over all of them together; null where a result has none. */
+function adjust(results: readonly DriftTestResult[], correction: Correction): (number | null)[] {
+  const tested = results.flatMap((r, i) => (r.pValue === undefined ? [] : [i]));
+  const pValues = tested.map((i) => results[i]!.pValue!);
+  const adjusted = correction === "none" ? pValues : (correction === "bonferroni" ? bonferroni(pValues) : benjaminiHochberg(pValues)).adjusted;
+  const out: (number | null)[] = results.map(() => null);
+  tested.forEach((resultIndex, k) => (out[resultIndex] = adjusted[k]!));
+  return out;
 }

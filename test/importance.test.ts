@@ -164,4 +164,18 @@ describe("detect_data_drift's method", () => {
   it("refuses an unknown method before anything runs", async () => {
     expect(await refused("detect_data_drift", { model: "signal", window, method: "anderson" })).toMatch(/method/);
   });
+
+  it("refuses every numeric-only method on a model with a categorical feature, naming the method and the feature, instead of falling back", async () => {
+    for (const method of ["ks", "wasserstein"]) {
+      const text = await refused("detect_data_drift", { model: "signal", window, method });
+      expect(text).toMatch(new RegExp(`^method: ${method} applies to numeric features only; feature 'colour' is categorical`));
+      expect(text).not.toMatch(/signal|noise/);
+    }
+  });
+
+  it("refuses the other drift options with the messages their one definition gives, naming the field", async () => {
+    expect(await refused("detect_data_drift", { model: "signal", window, method: "anderson" })).toMatch(/unknown drift method 'anderson' \(known: ks, chisquare, psi, wasserstein, jensenshannon\) at method$/);
+    expect(await refused("detect_data_drift", { model: "signal", window, correction: "holm" })).toMatch(/unknown correction 'holm' \(known: none, bonferroni, benjamini-hochberg\) at correction$/);
+    expect(await refused("detect_data_drift", { model: "signal", window, shareThreshold: 2 })).toMatch(/must be in \[0, 1\], got 2 at shareThreshold$/);
+  });
 });

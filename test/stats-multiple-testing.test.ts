@@ -55,7 +55,7 @@ describe("datasetDrift", () => {
 
   it("share of drifted features against the share threshold (≥, as Evidently)", () => {
     const results = [ks(0.01), ks(0.3), psi(0.2), psi(0.05)];
-    expect(datasetDrift(results)).toEqual({ featureDrifted: [true, false, true, false], driftedCount: 2, share: 0.5, drifted: true });
+    expect(datasetDrift(results)).toEqual({ featureDrifted: [true, false, true, false], adjustedPValues: [0.01, 0.3, null, null], driftedCount: 2, share: 0.5, drifted: true });
     expect(datasetDrift(results, { shareThreshold: 0.6 }).drifted).toBe(false);
   });
 
@@ -63,8 +63,10 @@ describe("datasetDrift", () => {
     const results = [ks(0.01), ks(0.02), ks(0.04), psi(0.5)];
     // Bonferroni over the 3 p-values: 0.03, 0.06, 0.12 → only the first still drifts.
     expect(datasetDrift(results, { correction: "bonferroni" }).featureDrifted).toEqual([true, false, false, true]);
+    expect(datasetDrift(results, { correction: "bonferroni" }).adjustedPValues.map((p) => p && +p.toFixed(12))).toEqual([0.03, 0.06, 0.12, null]);
     // BH: 0.03, 0.03, 0.04 → all three still drift.
     expect(datasetDrift(results, { correction: "benjamini-hochberg" }).featureDrifted).toEqual([true, true, true, true]);
+    expect(datasetDrift(results, { correction: "benjamini-hochberg" }).adjustedPValues.map((p) => p && +p.toFixed(12))).toEqual([0.03, 0.03, 0.04, null]);
   });
 
   it("rejects an empty result list and a bad share threshold", () => {

@@ -1,10 +1,10 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import {
-  corrections,
   describeImportance,
   detectDataDrift,
   driftMethodNames,
+  driftOptionsSchema,
   featureImportanceSchema,
   importanceRunSchema,
   windowSchema,
@@ -12,7 +12,7 @@ import {
 } from "../../analysis/index.ts";
 import type { ToolDeps } from "../deps.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
-import { anchored, windowArg } from "../windows.ts";
+import { windowArg } from "../windows.ts";
 
 export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): void {
   registerToolSpec(server, deps, {
@@ -44,15 +44,7 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
               "version's own baseline but not against its predecessor's means the new version was trained on data unlike its traffic. " +
               "Excludes a reference window.",
           ),
-        correction: z.enum(corrections).optional().describe("Multiple-testing correction (default benjamini-hochberg)."),
-        shareThreshold: z.number().min(0).max(1).optional().describe("Share of drifted features that makes the dataset drifted."),
-        method: z
-          .enum(driftMethodNames)
-          .optional()
-          .describe(
-            "One drift test for every feature instead of the default choice per feature (selectionRule). ks and wasserstein apply to " +
-              "numeric features only: asking for them on a model with a categorical feature is an error naming it.",
-          ),
+        ...driftOptionsSchema.shape,
       })
       .strict(),
     output: z.looseObject({
@@ -78,17 +70,11 @@ export function registerDetectDataDriftTool(server: McpServer, deps: ToolDeps): 
     }),
     annotations: readOnly,
     async run({ model, version, window, reference, referenceVersion, correction, shareThreshold, method }) {
-      const now = deps.clock();
-      const report = await detectDataDrift(deps.store, {
-        model,
-        version,
-        window: anchored(window, now),
-        reference: reference === undefined || reference === "baseline" ? reference : anchored(reference, now),
-        ...(referenceVersion !== undefined ? { referenceVersion } : {}),
-        correction,
-        shareThreshold,
-        method,
-      });
+      const report = await detectDataDrift(
+        deps.store,
+        { model, version, window, reference, ...(referenceVersion !== undefined ? { referenceVersion } : {}), correction, shareThreshold, method },
+        deps.clock(),
+      );
       return { summary: summarize(report), data: report };
     },
   });
