@@ -1,9 +1,8 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ProtocolError, type Client } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
+import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-client.ts";
 
 // The one module that knows the MCP server's tool names and result shapes (mcp-server/tools/*.ts
 // and the analysis reports they return). Each schema first normalises a result into the fields the
@@ -348,7 +347,10 @@ export class McpTools {
   constructor(private readonly client: ToolClient) {}
 
   async call<S extends z.ZodType>(tool: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> {
-    const result = (await this.client.callTool({ name: tool, arguments: args })) as {
+    const result = (await this.client.callTool({ name: tool, arguments: args }).catch((err: unknown) => {
+      // A tool this connection does not offer is refused as a protocol error, not an isError result.
+      throw ProtocolError.isInstance(err) ? new ToolError(tool, args, err.message) : err;
+    })) as {
       isError?: boolean;
       structuredContent?: unknown;
       content?: { type: string; text?: string }[];
@@ -448,14 +450,12 @@ export function lazyMcpTools(target: McpTarget, name = "mlwatch-agent"): McpTool
   });
 }
 
-async function connectClient(target: McpTarget, name: string): Promise<Client> {
-  const client = new Client({ name, version: "0.1.0" });
+function connectClient(target: McpTarget, name: string): Promise<Client> {
   const transport =
     "url" in target
-      ? new StreamableHTTPClientTransport(new URL(target.url), target.token ? { requestInit: { headers: { authorization: `Bearer ${target.token}` } } } : {})
-      : new StdioClientTransport({ command: target.command, args: target.args, ...(target.env ? { env: target.env } : {}), stderr: "inherit" });
-  await client.connect(transport);
-  return client;
+      ? httpTransport(target.url, target.token)
+      : new StdioTransport({ command: target.command, args: target.args, ...(target.env ? { env: target.env } : {}), stderr: "inherit" });
+  return connectOver(mcpClient(name), transport);
 }
 
 function parseJson(text: string): unknown {

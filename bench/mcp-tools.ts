@@ -14,9 +14,8 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import Fastify from "fastify";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
+import { connectOver, httpTransport, mcpClient } from "../agent/mcp-client.ts";
 import { loadConfig } from "../config.ts";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { openStore } from "../store/client.ts";
@@ -39,8 +38,7 @@ async function main(): Promise<void> {
     console.log(`seeded ${rowsPerWindow.toLocaleString("en-US")} rows per window in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
     await registerMcpHttp(app, { deps: { store, config, adminToken: undefined, actionsEnabled: false }, mcpToken: undefined, approverToken: undefined, allowedOrigins: [] });
     const url = await app.listen({ host: "127.0.0.1", port: 0 });
-    const client = new Client({ name: "bench", version: "1" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+    const client = await connectOver(mcpClient("bench"), httpTransport(`${url}/mcp`, undefined));
 
     const sixHours = { lastSeconds: 6 * 3600 };
     const v1 = s.v1.version;

@@ -43,17 +43,18 @@ export async function serveStoreOnStdio(input?: Readable, output?: Writable): Pr
   try {
     await migrate(store);
     log(`serving on stdio from the ${store.mode} store${config.clickhouse.mode === "embedded" ? ` at ${config.clickhouse.path}` : ""}`);
-    const server = createMcpServer({
-      store,
-      config,
-      inferenceUrl: mcp.localInferenceUrl,
-      adminToken: config.inference.adminToken,
-      actionsEnabled: mcp.actionsEnabled,
-      principal: { role: "agent", name: "mcp-stdio" },
-      limits: mcp.limits,
-      proposalTtlSeconds: mcp.proposalTtlSeconds,
-    });
-    await serveStdio(server, input, output);
+    const build = () =>
+      createMcpServer({
+        store,
+        config,
+        inferenceUrl: mcp.localInferenceUrl,
+        adminToken: config.inference.adminToken,
+        actionsEnabled: mcp.actionsEnabled,
+        principal: { role: "agent", name: "mcp-stdio" },
+        limits: mcp.limits,
+        proposalTtlSeconds: mcp.proposalTtlSeconds,
+      });
+    await serveStdio(build, input, output);
   } finally {
     await store.close();
   }
@@ -63,7 +64,9 @@ export async function serveStoreOnStdio(input?: Readable, output?: Writable): Pr
  * Embedded mode: the store lives in a child whose stdin is /dev/null (see stdio-child.ts for why);
  * this process only copies bytes between its own stdin/stdout and the child's fd 3. A child that
  * stops before it answered anything (the store is locked by another process) leaves the client's
- * requests, `initialize` first, waiting: each gets a JSON-RPC error carrying the child's reason.
+ * opening request waiting: it, and every request after it until the client hangs up, gets a
+ * JSON-RPC error carrying the child's reason. A client whose `server/discover` probe is refused
+ * tries `initialize` next, and a person should read the reason rather than "connection closed".
  */
 async function relayToStoreChild(): Promise<void> {
   const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./stdio-child.ts", import.meta.url))], {
@@ -86,10 +89,15 @@ async function relayToStoreChild(): Promise<void> {
   channel.pipe(process.stdout);
   const code = await new Promise<number>((resolve) => child.once("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0))));
   process.stdin.unpipe(channel);
+  const message = reason || `the process serving the store exited with code ${code}`;
+  if (code !== 0 && !answered) {
+    requests.answerWith((id) => writeError(id, message));
+    // Unpiping the last destination paused stdin; the requests still to come must be read.
+    process.stdin.resume();
+    await inputEnded();
+  }
   process.stdin.off("data", requests.read);
   if (code === 0) return;
-  const message = reason || `the process serving the store exited with code ${code}`;
-  if (!answered) await writeErrors(requests.ids, message);
   // Its reason is already on stderr, from the child.
   throw new StoreError(reason ? `the process serving the store exited with code ${code}` : message);
 }
@@ -103,9 +111,12 @@ function lastReason(text: string): string | undefined {
     ?.slice("mlwatch mcp: ".length);
 }
 
+type RequestId = string | number;
+
 /** Ids of the requests in newline-delimited JSON-RPC (the stdio transport's framing). */
 class RequestIds {
-  readonly ids: (string | number)[] = [];
+  private readonly pending: RequestId[] = [];
+  private answer: ((id: RequestId) => void) | undefined;
   private partial = "";
 
   read = (chunk: Buffer): void => {
@@ -114,17 +125,36 @@ class RequestIds {
     for (const line of lines) {
       try {
         const m = JSON.parse(line) as { id?: unknown; method?: unknown };
-        if (typeof m.method === "string" && (typeof m.id === "string" || typeof m.id === "number")) this.ids.push(m.id);
+        if (typeof m.method === "string" && (typeof m.id === "string" || typeof m.id === "number")) this.found(m.id);
       } catch {
         // not JSON: the child would have answered it with a parse error; nothing to answer here
       }
     }
   };
+
+  /** From now on `answer` gets every request: those read so far first, then each as it comes. */
+  answerWith(answer: (id: RequestId) => void): void {
+    this.answer = answer;
+    for (const id of this.pending.splice(0)) answer(id);
+  }
+
+  private found(id: RequestId): void {
+    if (this.answer) this.answer(id);
+    else this.pending.push(id);
+  }
 }
 
-function writeErrors(ids: (string | number)[], message: string): Promise<void> {
-  const text = ids.map((id) => JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32603, message: `mlwatch mcp: ${message}` } }) + "\n").join("");
-  return new Promise((resolve) => (text ? process.stdout.write(text, () => resolve()) : resolve()));
+function writeError(id: RequestId, message: string): void {
+  process.stdout.write(JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32603, message: `mlwatch mcp: ${message}` } }) + "\n");
+}
+
+/** Resolves once the client has closed this process's stdin (at once if it already has). */
+function inputEnded(): Promise<void> {
+  if (process.stdin.readableEnded || process.stdin.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.stdin.once("end", resolve);
+    process.stdin.once("close", resolve);
+  });
 }
 
 /** A `serve` that refuses our token is worth a clear stop rather than a bridge that fails every call. */

@@ -1,6 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { AuthInfo, CallToolResult, McpServer, ServerContext, ToolAnnotations, ToolCallback } from "@modelcontextprotocol/server";
 import type { z } from "zod";
 import type { ToolDeps } from "./deps.ts";
 import { DriftOptionsError } from "../analysis/drift-options.ts";
@@ -54,15 +52,15 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
   server.registerTool(
     spec.name,
     { title: spec.title, description: spec.description, inputSchema: spec.input, outputSchema: spec.output, annotations: spec.annotations },
-    // The SDK validated `args` against spec.input; its generic callback type cannot see through I.
-    (async (args: z.output<I>, extra: { signal: AbortSignal; authInfo?: AuthInfo }): Promise<CallToolResult> => {
+    // The SDK validated `args` against spec.input; its callback type, conditional on I, stays unresolved here.
+    (async (args: z.output<I>, ctx: ServerContext): Promise<CallToolResult> => {
       const count = (outcome: ToolOutcome) => deps.metrics?.toolCalls.inc({ tool: spec.name, outcome });
       try {
         const { summary, data } = await withDeadline(
           deps.limits.callTimeoutMs,
-          extra.signal,
+          ctx.mcpReq.signal,
           spec.name,
-          () => spec.run(args, { authInfo: extra.authInfo }),
+          () => spec.run(args, { authInfo: ctx.http?.authInfo }),
           spec.onDeadline,
         );
         const json = JSON.stringify(data);
@@ -80,7 +78,7 @@ export function registerToolSpec<I extends z.ZodObject, O extends z.ZodObject>(s
         count(outcomeOf(err));
         return toolError(messageOf(err));
       }
-    }) as never,
+    }) as ToolCallback<I>,
   );
 }
 

@@ -1,6 +1,6 @@
 import { MemorySaver } from "@langchain/langgraph";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { Client } from "@modelcontextprotocol/client";
+import { InMemoryTransport } from "@modelcontextprotocol/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentConfig, type AgentConfig } from "../agent/configuration.ts";
 import {

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Fastify from "fastify";
 import { pino } from "pino";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Client } from "@modelcontextprotocol/client";
 import { startInferenceService, type InferenceService } from "../inference/service.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
 import { listVersions, type ModelVersion } from "../models/registry.ts";
@@ -14,6 +12,7 @@ import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { registerTrained } from "./helpers/models.ts";
 import { labelNames, seedPredictions } from "./helpers/seed-store.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
+import { connectMcpClient } from "./helpers/mcp-stack.ts";
 import { closedPort } from "./helpers/ports.ts";
 
 /** mlwatch_mcp_tool_calls_total for one tool and outcome, from serve's /metrics. */
@@ -37,12 +36,6 @@ let agent: Client;
 let approver: Client;
 /** The MCP server's clock runs this far ahead of the store's, so expiry needs no waiting. */
 let skewUs = 0;
-
-async function connect(token: string): Promise<Client> {
-  const client = new Client({ name: "mcp-actions-test", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${svc.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-  return client;
-}
 
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
@@ -103,8 +96,8 @@ beforeAll(async () => {
   });
   expect((await admin("deploy", { version: v1.version, role: "primary" })).status).toBe(200);
   expect((await admin("deploy", { version: v2.version, role: "primary" })).status).toBe(200);
-  agent = await connect(AGENT);
-  approver = await connect(APPROVER);
+  agent = await connectMcpClient(`${svc.url}/mcp`, AGENT);
+  approver = await connectMcpClient(`${svc.url}/mcp`, APPROVER);
 }, 120_000);
 
 afterAll(async () => {
@@ -145,9 +138,11 @@ describe("the approval gate", () => {
 
   it("does not let the agent's credential approve, neither through MCP nor through the approvals route", async () => {
     const p = await ok(agent, "propose_action", { model: "credit", action: "rollback", reason: "self-approval attempt" });
-    const viaTool = await call(agent, "approve_action", { proposal_id: p.proposal_id, decision: "approve", reason: "I approve myself" });
-    expect(viaTool.isError).toBe(true);
-    expect(text(viaTool)).toMatch(/approve_action not found/);
+    // A tool the connection does not offer is refused as invalid params, not run.
+    await expect(call(agent, "approve_action", { proposal_id: p.proposal_id, decision: "approve", reason: "I approve myself" })).rejects.toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/approve_action not found/),
+    });
     const viaRoute = await approveOverHttp(p.proposal_id, { approver: "agent", decision: "approve" }, AGENT);
     expect(viaRoute.status).toBe(403);
     const listed = await fetch(`${svc.url}/v1/approvals?status=pending`, { headers: { authorization: `Bearer ${AGENT}` } });
@@ -226,7 +221,7 @@ describe("the approval gate", () => {
     const p = await ok(agent, "propose_action", { model: "credit", action: "set_traffic_split", canaryPercent: 25, reason: "ramp the canary" });
     expect(p.resulting_state.canary).toEqual({ version: v2.version, percent: 25 });
     expect((await approveOverHttp(p.proposal_id, { approver: "alice" })).status).toBe(200);
-    const other = await connect(AGENT);
+    const other = await connectMcpClient(`${svc.url}/mcp`, AGENT);
     try {
       const results = await Promise.all([call(agent, "apply_action", { proposal_id: p.proposal_id }), call(other, "apply_action", { proposal_id: p.proposal_id })]);
       expect(results.filter((r) => !r.isError)).toHaveLength(1);
@@ -242,7 +237,7 @@ describe("the approval gate", () => {
   it("lets only the first of two agents' proposals made from the same state apply; the other gets the conflict", async () => {
     const base = await admin("traffic");
     const a = await ok(agent, "propose_action", { model: "credit", action: "set_traffic_split", canaryPercent: 40, reason: "agent A ramps" });
-    const other = await connect(AGENT);
+    const other = await connectMcpClient(`${svc.url}/mcp`, AGENT);
     try {
       const b = await ok(other, "propose_action", { model: "credit", action: "set_traffic_split", canaryPercent: 10, reason: "agent B holds the canary back" });
       expect(a.based_on_event_id).toBe(base.json.event_id);
@@ -269,8 +264,7 @@ describe("the approval gate", () => {
       allowedOrigins: [],
     });
     const deadUrl = await dead.listen({ host: "127.0.0.1", port: 0 });
-    const cut = new Client({ name: "cut-off", version: "1" });
-    await cut.connect(new StreamableHTTPClientTransport(new URL(`${deadUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${AGENT}` } } }));
+    const cut = await connectMcpClient(`${deadUrl}/mcp`, AGENT);
     try {
       const before = await admin("traffic");
       const p = await ok(cut, "propose_action", { model: "credit", action: "set_traffic_split", canaryPercent: 5, reason: "unreachable test" });

@@ -1,9 +1,8 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Fastify, { type FastifyInstance } from "fastify";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Client } from "@modelcontextprotocol/client";
+import { mcpClient, StdioTransport } from "../agent/mcp-client.ts";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { registerTrained } from "./helpers/models.ts";
@@ -15,9 +14,9 @@ let t: TempStore;
 let app: FastifyInstance;
 let url: string;
 
-function spawnClient(env: Record<string, string>): { client: Client; transport: StdioClientTransport; stderr: () => string } {
+function spawnClient(env: Record<string, string>): { client: Client; transport: StdioTransport; stderr: () => string } {
   let stderr = "";
-  const transport = new StdioClientTransport({
+  const transport = new StdioTransport({
     command: "npx",
     args: ["tsx", "mcp-server/main-stdio.ts"],
     cwd: root,
@@ -25,7 +24,7 @@ function spawnClient(env: Record<string, string>): { client: Client; transport: 
     stderr: "pipe",
   });
   transport.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-  return { client: new Client({ name: "mcp-bridge-test", version: "1" }), transport, stderr: () => stderr };
+  return { client: mcpClient("mcp-bridge-test"), transport, stderr: () => stderr };
 }
 
 beforeAll(async () => {
@@ -48,6 +47,7 @@ describe("mlwatch mcp bridging to a running serve", () => {
     await client.connect(transport);
     try {
       expect(stderr()).toMatch(/bridging to mlwatch serve at http:\/\/127\.0\.0\.1:\d+\/mcp/);
+      expect(client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
       const tools = (await client.listTools()).tools.map((x) => x.name);
       expect(tools).toContain("get_deployment_history");
       const r = (await client.callTool({ name: "get_deployment_history", arguments: { model: "credit" } })) as CallToolResult;

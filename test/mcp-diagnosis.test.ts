@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCredit } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";

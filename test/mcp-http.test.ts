@@ -1,8 +1,8 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Fastify, { type FastifyInstance } from "fastify";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Client } from "@modelcontextprotocol/client";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { registerMcpHttp } from "../mcp-server/transports/http.ts";
 import { connectMcpClient } from "./helpers/mcp-stack.ts";
 import { seedDriftScenario, type DriftScenario } from "./helpers/seed-store.ts";
@@ -229,6 +229,14 @@ describe("tool errors, never exceptions", () => {
     } finally {
       await small.close();
     }
+  });
+});
+
+describe("the protocol", () => {
+  it("speaks the 2026-07-28 revision with a client that offers it, advertising completions", () => {
+    expect(client.getProtocolEra()).toBe("modern");
+    expect(client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
+    expect(client.getServerCapabilities()).toMatchObject({ tools: {}, prompts: {}, completions: {} });
   });
 });
 

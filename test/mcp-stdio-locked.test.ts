@@ -1,14 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { mcpClient, StdioTransport } from "../agent/mcp-client.ts";
 import { tempStore, type TempStore } from "./helpers/temp-store.ts";
 import { closedPort } from "./helpers/ports.ts";
 
 // `mlwatch mcp` on a store another process holds (chdb admits one per data directory), with no
-// serve to bridge to: the client's initialize gets an error naming the cause, and the process ends
-// with one line of its own, not an unhandled ECONNRESET.
+// serve to bridge to: the client's era probe, then its initialize, get an error naming the cause,
+// and when the client hangs up the process ends with one line of its own, not an unhandled ECONNRESET.
 
 const root = path.resolve(import.meta.dirname, "..");
 let t: TempStore | undefined;
@@ -18,10 +17,10 @@ afterAll(async () => {
   if (t) fs.rmSync(t.dir, { recursive: true, force: true });
 });
 
-it("answers initialize with the store's lock as the reason and exits 1 cleanly", async () => {
+it("answers the probe and initialize with the store's lock as the reason and exits 1 cleanly", async () => {
   t = await tempStore(); // this test process holds the store
   let stderr = "";
-  const transport = new StdioClientTransport({
+  const transport = new StdioTransport({
     command: process.execPath,
     args: ["bin/mlwatch.js", "mcp"],
     cwd: root,
@@ -30,8 +29,8 @@ it("answers initialize with the store's lock as the reason and exits 1 cleanly",
   });
   transport.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((resolve) => (transport.onclose = () => resolve()));
-  const client = new Client({ name: "mcp-stdio-locked-test", version: "1" });
-  await expect(client.connect(transport)).rejects.toThrow(/-32603: mlwatch mcp: the embedded store at .* is in use by another process/);
+  const client = mcpClient("mcp-stdio-locked-test");
+  await expect(client.connect(transport)).rejects.toThrow(/mlwatch mcp: the embedded store at .* is in use by another process/);
   await exited;
   expect(stderr).not.toMatch(/ECONNRESET|EPIPE|Unhandled|node:internal/);
   expect(stderr.trim().split("\n").at(-1)).toMatch(/^mlwatch mcp: the process serving the store exited with code 1$/);

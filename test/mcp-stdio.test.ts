@@ -2,9 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Client } from "@modelcontextprotocol/client";
+import { mcpClient, StdioTransport } from "../agent/mcp-client.ts";
 import { seedDriftScenario, type DriftScenario } from "./helpers/seed-store.ts";
 import { tempStore } from "./helpers/temp-store.ts";
 import { closedPort } from "./helpers/ports.ts";
@@ -28,7 +27,7 @@ beforeAll(async () => {
   s = await seedDriftScenario(t.store, t.config.modelDir);
   // The child opens this directory; chdb admits one process per data directory.
   await t.store.close();
-  const transport = new StdioClientTransport({
+  const transport = new StdioTransport({
     command: "npx",
     args: ["tsx", "mcp-server/main-stdio.ts"],
     cwd: root,
@@ -43,7 +42,7 @@ beforeAll(async () => {
     stderr: "pipe",
   });
   transport.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-  client = new Client({ name: "mcp-stdio-test", version: "1" });
+  client = mcpClient("mcp-stdio-test");
   await client.connect(transport).catch((err) => {
     throw new Error(`${err}; child stderr: ${stderr}`);
   });
@@ -58,6 +57,11 @@ describe("mlwatch mcp over stdio, owning the store", () => {
   it("serves from the store it opened, saying so on stderr only", async () => {
     expect(stderr).toMatch(/serving on stdio from the embedded store/);
     expect(client.getServerVersion()?.name).toBe("mlwatch");
+  });
+
+  it("speaks the 2026-07-28 revision with a client that offers it", () => {
+    expect(client.getProtocolEra()).toBe("modern");
+    expect(client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
   });
 
   it("offers actions but never the approve tool, even with an approver token configured", async () => {
@@ -92,10 +96,10 @@ describe("mlwatch mcp over stdio, owning the store", () => {
     // chdb's INSERT polls the process's fd 0 for external data: with the protocol there, the
     // migration's INSERT would meet the pending initialize request (Code 48) or eat it.
     const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-fresh-"));
-    const c = new Client({ name: "mcp-stdio-fresh", version: "1" });
+    const c = mcpClient("mcp-stdio-fresh");
     try {
       await c.connect(
-        new StdioClientTransport({
+        new StdioTransport({
           command: "npx",
           args: ["tsx", "mcp-server/main-stdio.ts"],
           cwd: root,

@@ -1,5 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
+import { completable, type McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { listModels } from "../../models/registry.ts";
 import type { ToolDeps } from "../deps.ts";
@@ -10,11 +9,11 @@ export function registerInvestigateModelPrompt(server: McpServer, deps: ToolDeps
     {
       title: "Investigate a model",
       description: "Step-by-step investigation of one model in production: health, accuracy, drift, examples, deployments, versions.",
-      argsSchema: {
+      argsSchema: z.object({
         model: completable(z.string().min(1).describe("Model name, as list_models shows it."), async (prefix) =>
           (await listModels(deps.store)).map((m) => m.model).filter((m) => m.startsWith(prefix ?? "")),
         ),
-      },
+      }),
     },
     ({ model }) => ({
       description: `Investigate model '${model}'`,

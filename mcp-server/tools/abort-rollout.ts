@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { planViewSchema, viewPlan } from "../../rollout/plan-view.ts";
 import type { ToolDeps } from "../deps.ts";

@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { explainPrediction } from "../../analysis/explain.ts";
 import type { RequestExplanation } from "../../models/explain/explain-request.ts";

@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { findFailingSegments, type FailingSegmentsReport, type SegmentFinding } from "../../analysis/segments.ts";
 import type { ToolDeps } from "../deps.ts";

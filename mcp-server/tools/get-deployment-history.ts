@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { deploymentHistory, trafficStateSchema } from "../../store/deployments.ts";
 import { iso } from "../../format.ts";

@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { describeImportance, featureDistribution, featureImportanceSchema, importanceRunSchema, type FeatureDistribution } from "../../analysis/index.ts";
 import type { ToolDeps } from "../deps.ts";

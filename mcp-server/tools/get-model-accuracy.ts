@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { getAccuracy, type AccuracyReport } from "../../analysis/index.ts";
 import { listVersions } from "../../models/registry.ts";

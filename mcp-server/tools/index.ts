@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import type { ToolDeps } from "../deps.ts";
 import { registerAbortRolloutTool } from "./abort-rollout.ts";
 import { registerAdvanceRolloutTool } from "./advance-rollout.ts";

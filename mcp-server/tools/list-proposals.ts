@@ -1,4 +1,4 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { ToolDeps } from "../deps.ts";
 import { cursorArg, decodeCursor, encodeCursor, fitRows, rowBudget, rowLimit } from "../limits.ts";

@@ -1,11 +1,12 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { isInitializeRequest, isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { isInitializeRequest, isJSONRPCRequest, isJSONRPCResultResponse, StreamableHTTPClientTransport, type JSONRPCMessage } from "@modelcontextprotocol/client";
+import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 
 /**
  * stdio ⇄ Streamable HTTP: forwards every JSON-RPC message between a stdio client (Claude Desktop)
  * and the MCP endpoint of a running `mlwatch serve`, which owns the embedded store. The bridge holds
- * no MCP state of its own; it only carries the negotiated protocol version into the HTTP headers.
+ * no MCP state of its own. A 2026-07-28 request carries its revision in its own envelope, from which
+ * the HTTP transport derives the headers; a 2025-era client negotiates once, in `initialize`, so
+ * that version is carried into the headers of every later message.
  */
 export async function bridgeStdioToHttp(url: URL, token: string | undefined, log: (line: string) => void): Promise<void> {
   const stdio = new StdioServerTransport();

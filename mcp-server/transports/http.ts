@@ -1,7 +1,6 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { createMcpHandler, type AuthInfo } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { answer, documentedBody, errorResponses, requires } from "../../http/openapi.ts";
 import { decide } from "../actions.ts";
@@ -61,14 +60,20 @@ const approvalsDoc = { tags: ["approvals"], security: requires("approverToken") 
 const APPROVAL_ERRORS = [400, 401, 403, 500] as const;
 
 /**
- * Streamable HTTP, stateless: each POST gets a fresh server and transport (the SDK's documented
- * stateless pattern), so no session state lives here and any replica can answer any request.
- * Also hosts the approver-only `POST /v1/approvals/:id`.
+ * Streamable HTTP, stateless: the SDK's handler builds a fresh server for each POST, so no session
+ * state lives here and any replica can answer any request. It serves the 2026-07-28 revision and,
+ * for clients that open with `initialize`, the 2025 revisions they negotiate. Also hosts the
+ * approver-only `POST /v1/approvals/:id`.
  */
 export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOptions): Promise<void> {
   const path = options.path ?? "/mcp";
   const inferenceUrl = () => options.inferenceUrl ?? ownUrl(app);
   const clock = options.deps.clock ?? nowMicros;
+  // Who calls is settled here, before the SDK sees the request; its factory finds it by that request.
+  const callers = new WeakMap<Request, Principal>();
+  const handler = createMcpHandler(({ requestInfo }) => createMcpServer({ ...options.deps, inferenceUrl: inferenceUrl(), principal: callers.get(requestInfo!)! }), {
+    onerror: (err) => app.log.warn({ err }, "MCP request refused or failed"),
+  });
 
   await app.register(async (scope) => {
     // JSON-RPC wants a JSON-RPC parse error, not the HTTP error envelope, for a body that is not JSON.
@@ -109,22 +114,16 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
     scope.post(path, { schema: mcpSchema }, async (request, reply) => {
       if (request.body === INVALID_JSON) return reply.code(400).send(rpcError(-32700, "Parse error: the body is not valid JSON"));
       const principal = principals.get(request)!;
-      reply.hijack();
-      const server = createMcpServer({ ...options.deps, inferenceUrl: inferenceUrl(), principal });
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      reply.raw.on("close", () => {
-        void transport.close();
-        void server.close();
-      });
+      // The client going away cancels the exchange: the SDK aborts the tool call it was waiting for.
+      const gone = new AbortController();
+      reply.raw.once("close", () => reply.raw.writableFinished || gone.abort());
+      const web = webRequest(request, gone.signal);
+      callers.set(web, principal);
       try {
-        await server.connect(transport);
-        const req = Object.assign(request.raw, { auth: authInfo(principal) });
-        await transport.handleRequest(req, reply.raw, request.body);
+        return reply.send(await handler.fetch(web, { authInfo: authInfo(principal), parsedBody: request.body }));
       } catch (err) {
         request.log.error({ err }, "MCP request failed");
-        if (!reply.raw.headersSent) {
-          reply.raw.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify(rpcError(-32603, "Internal server error")));
-        }
+        return reply.code(500).send(rpcError(-32603, "Internal server error"));
       }
     });
 
@@ -206,7 +205,15 @@ function refuse(reply: FastifyReply, outcome: Extract<AuthOutcome, { ok: false }
   return reply.code(outcome.status).send(body);
 }
 
-/** The SDK hands this to tool handlers as `extra.authInfo`; approve_action checks the scope. */
+/** The SDK's handler reads the method, headers and signal; the body goes as `parsedBody`, already parsed. */
+function webRequest(request: FastifyRequest, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) for (const v of [value ?? []].flat()) headers.append(name, v);
+  // Only the path is read from the URL; a fixed origin keeps a malformed Host from failing the request.
+  return new Request(new URL(request.url, "http://mcp.invalid"), { method: request.method, headers, signal });
+}
+
+/** The SDK hands this to tool handlers as `ctx.http.authInfo`; approve_action checks the scope. */
 function authInfo(p: Principal): AuthInfo {
   return { token: "(redacted)", clientId: p.name, scopes: p.role === "approver" ? [APPROVE_SCOPE] : [] };
 }

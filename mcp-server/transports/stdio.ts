@@ -1,16 +1,18 @@
 import type { Readable, Writable } from "node:stream";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { McpServer } from "@modelcontextprotocol/server";
+import { serveStdio as serveConnection, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 
-/** Serves `server` over a byte stream pair (this process's stdin/stdout by default) until input ends. */
-export async function serveStdio(server: McpServer, input: Readable = process.stdin, output: Writable = process.stdout): Promise<void> {
-  const closed = new Promise<void>((resolve) => {
-    server.server.onclose = resolve;
+/**
+ * Serves a server from `build` over a byte stream pair (this process's stdin/stdout by default)
+ * until input ends. The client's opening picks the era: `server/discover` pins the connection to
+ * the 2026-07-28 revision, a 2025-era `initialize` to the version it negotiates.
+ */
+export async function serveStdio(build: () => McpServer, input: Readable = process.stdin, output: Writable = process.stdout): Promise<void> {
+  const ended = new Promise<void>((resolve) => {
+    input.once("end", resolve);
+    input.once("close", resolve);
   });
-  await server.connect(new StdioServerTransport(input, output));
-  // The SDK's stdio transport does not notice end of input; the client closing its end ends the session.
-  const end = () => void server.close();
-  input.once("end", end);
-  input.once("close", end);
-  await closed;
+  const connection = serveConnection(build, { transport: new StdioServerTransport(input, output) });
+  await ended;
+  await connection.close();
 }

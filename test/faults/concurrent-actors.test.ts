@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import type { InferenceService } from "../../inference/service.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import type { ModelVersion } from "../../models/registry.ts";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Client } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import { connectMcpClient, TOKENS } from "../helpers/mcp-stack.ts";

@@ -1,8 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Client } from "@modelcontextprotocol/client";
 import { expect } from "vitest";
+import { connectOver, httpTransport, mcpClient } from "../../agent/mcp-client.ts";
 import type { InferenceService } from "../../inference/service.ts";
 import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { startService } from "./service.ts";
@@ -58,9 +57,7 @@ export function startMcpStack(t: TempStore): Promise<InferenceService> {
   return startService(t, (app) => mountMcpWithActions(app, t));
 }
 
-/** A real MCP client over Streamable HTTP; without a token it comes as a loopback caller would. */
-export async function connectMcpClient(url: string, token?: string): Promise<Client> {
-  const client = new Client({ name: "mlwatch-test", version: "1" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}));
-  return client;
+/** mlwatch's MCP client over Streamable HTTP; without a token it comes as a loopback caller would. */
+export function connectMcpClient(url: string, token?: string): Promise<Client> {
+  return connectOver(mcpClient("mlwatch-test"), httpTransport(url, token));
 }

@@ -60,8 +60,8 @@ describe("who may knock", () => {
       const { tools } = await client.listTools();
       expect(tools.map((x) => x.name)).toContain("propose_action");
       expect(tools.map((x) => x.name)).not.toContain("approve_action");
-      const r = await client.callTool({ name: "approve_action", arguments: { proposal_id: "p-1", decision: "approve" } });
-      expect(r.isError).toBe(true);
+      // A tool the connection does not offer is refused as invalid params, not run.
+      await expect(client.callTool({ name: "approve_action", arguments: { proposal_id: "p-1", decision: "approve" } })).rejects.toMatchObject({ code: -32602 });
     } finally {
       await client.close();
     }

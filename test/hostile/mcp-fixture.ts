@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { Client } from "@modelcontextprotocol/client";
+import type { CallToolResult } from "@modelcontextprotocol/client";
 import { registerMcpHttp } from "../../mcp-server/transports/http.ts";
 import { generateCredit } from "../../models/datasets/credit.ts";
 import type { ModelVersion } from "../../models/registry.ts";
