@@ -349,7 +349,7 @@ export class McpTools {
   async call<S extends z.ZodType>(tool: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> {
     const result = (await this.client.callTool({ name: tool, arguments: args }).catch((err: unknown) => {
       // A tool this connection does not offer is refused as a protocol error, not an isError result.
-      throw ProtocolError.isInstance(err) ? new ToolError(tool, args, err.message) : err;
+      throw ProtocolError.isInstance(err) ? new ToolCallError(tool, args, err.message) : err;
     })) as {
       isError?: boolean;
       structuredContent?: unknown;
