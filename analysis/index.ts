@@ -20,3 +20,4 @@ export {
 export { featureDistribution, type DistributionQuery, type FeatureDistribution, type Share, type Summary } from "./distribution.ts";
 export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures, type Latency } from "./health.ts";
 export { listModelsOverview, type ModelOverview, type ModelsOverview } from "./models.ts";
+export { driftOverTime, MIN_BUCKET_ROWS, type DriftOverTime, type DriftOverTimeQuery, type FeatureDriftOverTime } from "./drift-over-time.ts";
