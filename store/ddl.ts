@@ -48,6 +48,12 @@ export function createTable(ctx: DdlContext, spec: TableSpec): string[] {
   ];
 }
 
+/** A column added to a table made before it: the local table, and the Distributed one in front of it on a cluster. */
+export function addColumn(ctx: DdlContext, spec: TableSpec, column: string): string[] {
+  const alter = (name: string) => `ALTER TABLE ${ctx.database}.${name}${onCluster(ctx)} ADD COLUMN IF NOT EXISTS ${column}`;
+  return ctx.cluster ? [alter(`${spec.name}_local`), alter(spec.name)] : [alter(spec.name)];
+}
+
 function engineClause(spec: TableSpec): string {
   return `${spec.engine}(${spec.versionColumn ?? ""})`;
 }

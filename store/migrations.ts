@@ -1,8 +1,8 @@
 import { nowMicros } from "./clock.ts";
-import { createDatabase, createTable, type DdlContext } from "./ddl.ts";
+import { addColumn, createDatabase, createTable, type DdlContext } from "./ddl.ts";
 import type { Store } from "./client.ts";
 import { incidentsTable } from "./incidents-table.ts";
-import { proposalsTable } from "./proposals-table.ts";
+import { proposalsTable, SUPERSEDED_BY_COLUMN } from "./proposals-table.ts";
 import { referenceRowsTable } from "./reference-table.ts";
 import { rolloutPlansTable } from "./rollout-plans-table.ts";
 import {
@@ -44,6 +44,11 @@ export const migrations: Migration[] = [
     version: 4,
     name: "incidents: each agent run's record, written as it runs",
     statements: (ctx) => createTable(ctx, incidentsTable),
+  },
+  {
+    version: 5,
+    name: "proposals.superseded_by: the proposal a person's edit replaced one with",
+    statements: (ctx) => addColumn(ctx, proposalsTable, SUPERSEDED_BY_COLUMN),
   },
 ];
 
