@@ -1,8 +1,8 @@
 // The console's only script (served from /ui/assets, allowed by the page's CSP; no inline code).
 // Live updates: every few seconds the page's <main> is fetched again from the same URL with the
 // x-mlwatch-live header, which makes the server answer with that part alone, rendered and escaped
-// there, and swapped in, unless the person is typing in a form. Charts are drawn from the page's
-// JSON block with uPlot after each swap.
+// there, and swapped in, unless the person is typing in a form or reading a heat map cell. Charts
+// are drawn from the page's JSON block with uPlot after each swap.
 "use strict";
 
 
@@ -40,7 +40,7 @@ function drawCharts(root) {
 async function refresh() {
   const main = document.getElementById("main");
   const active = document.activeElement;
-  if (!main || (active && active.closest("form"))) return;
+  if (!main || (active && active.closest("form, [data-heatmap]"))) return;
   const res = await fetch(location.href, { headers: { "x-mlwatch-live": "1" }, credentials: "same-origin" });
   if (!res.ok || !(res.headers.get("content-type") || "").startsWith("text/html")) return;
   const text = await res.text();
@@ -50,6 +50,16 @@ async function refresh() {
   drawCharts(main);
   document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || "0") + 1);
 }
+
+// The heat map's read-out: the cell under the pointer or with the focus, in words.
+function showCell(event) {
+  const cell = event.target.closest && event.target.closest("[data-detail]");
+  const readout = cell && cell.closest("section")?.querySelector("[data-readout]");
+  if (readout) readout.textContent = cell.dataset.detail;
+}
+
+document.addEventListener("mouseover", showCell);
+document.addEventListener("focusin", showCell);
 
 document.addEventListener("DOMContentLoaded", () => {
   drawCharts(document);
