@@ -59,9 +59,11 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
   const assets = loadAssets();
   const pollMs = o.pollMs ?? 5000;
   const page = (title: string, viewer: Viewer, main: Html) => layout(title, viewer, main, pollMs);
+  // A sign-in form or a refusal is not refreshed: fetched again it would lose what it answered.
+  const still = (title: string, viewer: Viewer, main: Html) => layout(title, viewer, main, 0);
   const refuse = (reply: FastifyReply, viewer: Viewer, r: { status: number; reason: string }) => {
     const heading = HEADINGS[r.status] ?? "Not allowed";
-    return reply.code(r.status).type("text/html; charset=utf-8").send(page(heading, viewer, problem(heading, r.reason)).text);
+    return reply.code(r.status).type("text/html; charset=utf-8").send(still(heading, viewer, problem(heading, r.reason)).text);
   };
 
   await app.register(async (scope) => {
@@ -86,7 +88,10 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         if (isRefusal(access)) return refuse(reply, { session: undefined, canSignIn: !!o.approverToken }, access);
         const { status, main } = await build(request, access);
         reply.code(status ?? 200).type("text/html; charset=utf-8");
-        return request.headers[LIVE_HEADER] ? main.text : page(title, access, main).text;
+        if (!request.headers[LIVE_HEADER]) return page(title, access, main).text;
+        // Marks the answer as the main part alone, so the page never swaps in a whole page (a redirect's, say).
+        reply.header(LIVE_HEADER, "main");
+        return main.text;
       };
 
     scope.get<{ Params: { file: string } }>("/ui/assets/:file", async (request, reply) => {
@@ -132,7 +137,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
     scope.get<{ Querystring: { next?: string } }>("/ui/signin", async (request, reply) => {
       const viewer = { session: sessionOf(request), canSignIn: !!o.approverToken };
       if (!o.approverToken) return refuse(reply, viewer, { status: 403, reason: "no MLWATCH_APPROVER_TOKEN is configured, so the console is read-only" });
-      return reply.type("text/html; charset=utf-8").send(page("Sign in", viewer, signInView(safeNext(request.query.next))).text);
+      return reply.type("text/html; charset=utf-8").send(still("Sign in", viewer, signInView(safeNext(request.query.next))).text);
     });
 
     scope.post<{ Body: Form }>("/ui/signin", async (request, reply) => {
@@ -140,9 +145,9 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
       const form = request.body ?? {};
       const refused = originRefusal(facts(request)) ?? signInRefusal(form.token ?? "", o);
       const next = safeNext(form.next);
-      if (refused) return reply.code(refused.status).type("text/html; charset=utf-8").send(page("Sign in", viewer, signInView(next, refused.reason)).text);
+      if (refused) return reply.code(refused.status).type("text/html; charset=utf-8").send(still("Sign in", viewer, signInView(next, refused.reason)).text);
       const person = (form.person ?? "").trim();
-      if (person.length < 1 || person.length > 200) return reply.code(400).type("text/html; charset=utf-8").send(page("Sign in", viewer, signInView(next, "field person: your name, 1–200 characters, is required")).text);
+      if (person.length < 1 || person.length > 200) return reply.code(400).type("text/html; charset=utf-8").send(still("Sign in", viewer, signInView(next, "field person: your name, 1–200 characters, is required")).text);
       const session = sessions.open(person);
       reply.header("set-cookie", sessionCookie(session.id, ttl, request.protocol === "https"));
       return reply.redirect(next, 303);

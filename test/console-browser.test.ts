@@ -300,10 +300,11 @@ describe("the console in a browser", () => {
 
 /** Every heat map cell on the page is the analysis' figure for its feature and bucket, read the same way now. */
 async function heatmapMatchesAnalysis(model: string): Promise<void> {
-  const cells = await page.$$eval("table.heatmap tbody tr", (rows) =>
-    rows.map((r) => ({ feature: r.getAttribute("data-feature"), values: [...r.querySelectorAll("td")].map((c) => c.textContent) })),
-  );
-  const starts = await page.$$eval("table.heatmap thead time", (ts) => ts.map((x) => Date.parse(x.getAttribute("datetime")!) * 1000));
+  // One read of the table: a live update between two reads could shift the window by a bucket.
+  const { cells, starts } = await page.$eval("table.heatmap", (table) => ({
+    cells: [...table.querySelectorAll("tbody tr")].map((r) => ({ feature: r.getAttribute("data-feature"), values: [...r.querySelectorAll("td")].map((c) => c.textContent) })),
+    starts: [...table.querySelectorAll("thead time")].map((x) => Date.parse(x.getAttribute("datetime")!) * 1000),
+  }));
   const nowUs = Date.now() * 1000;
   const d = await driftOverTime(t.store, { model, window: { fromUs: nowUs - 3600e6, toUs: nowUs }, bucketSeconds: 300 });
   expect(cells.map((c) => c.feature)).toEqual(d.features.map((f) => f.feature));

@@ -31,7 +31,7 @@ export function driftHeatmap(d: DriftOverTime | null, reason: string | null): Ht
   return html`<section aria-labelledby="heat-h">${heading}
 <p>PSI of each input of v${d.version} against its training baseline, per ${minutes}-minute bucket (UTC), as <code>detect_data_drift</code> ranks features; a bucket under ${d.minRows} rows has no figure (${DASH}).</p>
 <div class="heatmap-wrap">
-<table class="heatmap" data-heatmap>
+<table class="heatmap" data-hold>
 <caption>PSI per feature (rows) and ${minutes}-minute bucket (columns); &lt; 0.1 no shift, 0.1–0.25 moderate, ≥ 0.25 major</caption>
 <thead><tr><th scope="col">Feature</th>${d.buckets.map((b) => html`<th scope="col"><time datetime="${iso(b.startUs)}">${hhmm(b.startUs)}</time></th>`)}</tr></thead>
 <tbody>${d.features.map(

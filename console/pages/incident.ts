@@ -83,7 +83,7 @@ function editForm(p: ProposalView, csrf: string, incidentId: string): Html {
       ? html`<label for="edit-canary">Canary share (%)</label><input id="edit-canary" name="canary_percent" inputmode="numeric" pattern="\d{1,3}" value="${p.params.canary_percent ?? ""}">
 <label for="edit-shadow">Shadow share (%)</label><input id="edit-shadow" name="shadow_percent" inputmode="numeric" pattern="\d{1,3}" value="${p.params.shadow_percent ?? ""}">`
       : html`<label for="edit-version">Version to ${p.action} to</label><input id="edit-version" name="version" required maxlength="64" value="${p.params.version ?? ""}">`;
-  return html`<div id="edit-proposal"><details><summary>Edit this proposal</summary>
+  return html`<div id="edit-proposal" data-hold><details><summary>Edit this proposal</summary>
 <form method="post" action="/ui/proposals/${encodeURIComponent(p.proposal_id)}/edit" class="decide edit">
 <input type="hidden" name="csrf" value="${csrf}">
 <input type="hidden" name="incident" value="${incidentId}">
