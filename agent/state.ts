@@ -56,6 +56,8 @@ export interface Decision {
   by: string;
   reason?: string;
   edited?: { action?: ActionName; version?: string; canaryPercent?: number };
+  /** edit: the proposal the person's side already made from the edit; the run waits on it. */
+  proposalId?: string;
   autoApproved: boolean;
   /** The proposal's status on the MCP server after the decision (get_proposal). */
   serverStatus?: string;

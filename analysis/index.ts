@@ -22,3 +22,4 @@ export { featureDistribution, type DistributionQuery, type FeatureDistribution, 
 export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures } from "./health.ts";
 export { type Latency } from "../store/latency-quantiles.ts";
 export { listModelsOverview, type ModelOverview, type ModelsOverview } from "./models.ts";
+export { driftOverTime, MIN_BUCKET_ROWS, type DriftOverTime, type DriftOverTimeQuery, type FeatureDriftOverTime } from "./drift-over-time.ts";

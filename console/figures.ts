@@ -1,4 +1,5 @@
-import { getAccuracy, listModelsOverview, modelHealth, type AccuracyReport, type HealthReport, type ModelOverview } from "../analysis/index.ts";
+import { driftOverTime, getAccuracy, listModelsOverview, modelHealth, type AccuracyReport, type DriftOverTime, type HealthReport, type ModelOverview } from "../analysis/index.ts";
+import { NoBaselineError } from "../models/registry.ts";
 import { listIncidents, type IncidentListing } from "../incidents/incident-store.ts";
 import { viewPlan, type PlanView } from "../rollout/plan-view.ts";
 import { listPlans } from "../rollout/plan-store.ts";
@@ -9,6 +10,8 @@ import { deploymentHistory, type StoredDeploymentEvent, type TrafficState } from
 export const WINDOW_SECONDS = 3600;
 /** The model page's trend: one point a minute. */
 const TREND_BUCKET_SECONDS = 60;
+/** The heat map's columns: twelve over the hour, enough rows each for a PSI that is not noise. */
+const DRIFT_BUCKET_SECONDS = 300;
 
 /** One model's line on the models page. */
 export interface ModelFigures {
@@ -33,6 +36,9 @@ export interface ModelDetail extends ModelFigures {
   incidents: IncidentListing[];
   /** Per bucket: start (s since the epoch), realized and estimated accuracy, p99 ms. */
   trend: { t: number[]; accuracy: (number | null)[]; estimated: (number | null)[]; p99: (number | null)[] };
+  /** Each feature's PSI per bucket; null, with `noDrift` saying why, when the version has no baseline. */
+  drift: DriftOverTime | null;
+  noDrift: string | null;
 }
 
 export async function modelsFigures(store: Store, nowUs: number): Promise<ModelFigures[]> {
@@ -50,12 +56,13 @@ export async function modelDetail(store: Store, model: string, nowUs: number): P
   const overview = (await listModelsOverview(store, nowUs)).models.find((m) => m.model === model);
   if (!overview) return null;
   const window = windowAt(nowUs);
-  const [incidents, history, plans, health, accuracy] = await Promise.all([
+  const [incidents, history, plans, health, accuracy, drift] = await Promise.all([
     listIncidents(store, { model, limit: 50, offset: 0 }),
     deploymentHistory(store, model, 50),
     listPlans(store, { model, status: "running", limit: 1 }),
     modelHealth(store, { model, window, bucketSeconds: TREND_BUCKET_SECONDS }),
     getAccuracy(store, { model, window, bucketSeconds: TREND_BUCKET_SECONDS }),
+    driftOrReason(store, model, window),
   ]);
   const line = lineOf(overview, health, accuracy, incidents.filter((i) => i.closedAt === null));
   const p99ByStart = new Map(health.trend.map((b) => [b.startUs, b.latencyMs?.p99 ?? null]));
@@ -71,7 +78,17 @@ export async function modelDetail(store: Store, model: string, nowUs: number): P
       estimated: accuracy.trend.map((b) => b.estimated),
       p99: accuracy.trend.map((b) => p99ByStart.get(b.startUs) ?? null),
     },
+    ...drift,
   };
+}
+
+async function driftOrReason(store: Store, model: string, window: { fromUs: number; toUs: number }): Promise<Pick<ModelDetail, "drift" | "noDrift">> {
+  try {
+    return { drift: await driftOverTime(store, { model, window, bucketSeconds: DRIFT_BUCKET_SECONDS }), noDrift: null };
+  } catch (err) {
+    if (err instanceof NoBaselineError) return { drift: null, noDrift: `No drift figures: ${err.message}.` };
+    throw err;
+  }
 }
 
 function windowAt(nowUs: number) {

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { getIncident, listIncidents, UnknownIncidentError } from "../incidents/incident-store.ts";
 import { decide } from "../mcp-server/actions.ts";
-import { viewProposal, type ProposalView } from "../mcp-server/proposal-view.ts";
-import { ProposalError, readProposal, UnknownProposalError } from "../rollout/proposals.ts";
+import { editProposal, type ProposalEdit } from "../mcp-server/edit-proposal.ts";
+import { RegistryError } from "../models/registry.ts";
+import { viewProposal } from "../mcp-server/proposal-view.ts";
+import { ProposalError, readProposal, UnknownProposalError, type Proposal } from "../rollout/proposals.ts";
 import type { Store } from "../store/client.ts";
 import { nowMicros } from "../store/clock.ts";
 import { changeRefusal, isRefusal, originRefusal, readAccess, signInRefusal, type ConsoleTokens, type RequestFacts, type Viewer } from "./access.ts";
@@ -17,8 +19,11 @@ import { modelsView } from "./pages/models.ts";
 import { signInView } from "./pages/signin.ts";
 import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, Sessions } from "./sessions.ts";
 
-/** A person's decision taken in the console, handed on so that a run waiting on it goes on (serve resumes the agent). */
-export type OnDecision = (proposalId: string, decision: { decision: "approve" | "reject"; by: string; reason: string }) => void;
+/**
+ * A person's decision taken in the console, handed on so that a run waiting on it goes on (serve
+ * resumes the agent). An edit names the proposal that superseded the one decided on.
+ */
+export type OnDecision = (proposalId: string, decision: { decision: "approve" | "reject" | "edit"; by: string; reason: string; proposalId?: string }) => void;
 
 export interface ConsoleOptions extends ConsoleTokens {
   store: Store;
@@ -54,9 +59,11 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
   const assets = loadAssets();
   const pollMs = o.pollMs ?? 5000;
   const page = (title: string, viewer: Viewer, main: Html) => layout(title, viewer, main, pollMs);
+  // A sign-in form or a refusal is not refreshed: fetched again it would lose what it answered.
+  const still = (title: string, viewer: Viewer, main: Html) => layout(title, viewer, main, 0);
   const refuse = (reply: FastifyReply, viewer: Viewer, r: { status: number; reason: string }) => {
     const heading = HEADINGS[r.status] ?? "Not allowed";
-    return reply.code(r.status).type("text/html; charset=utf-8").send(page(heading, viewer, problem(heading, r.reason)).text);
+    return reply.code(r.status).type("text/html; charset=utf-8").send(still(heading, viewer, problem(heading, r.reason)).text);
   };
 
   await app.register(async (scope) => {
@@ -81,7 +88,10 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         if (isRefusal(access)) return refuse(reply, { session: undefined, canSignIn: !!o.approverToken }, access);
         const { status, main } = await build(request, access);
         reply.code(status ?? 200).type("text/html; charset=utf-8");
-        return request.headers[LIVE_HEADER] ? main.text : page(title, access, main).text;
+        if (!request.headers[LIVE_HEADER]) return page(title, access, main).text;
+        // Marks the answer as the main part alone, so the page never swaps in a whole page (a redirect's, say).
+        reply.header(LIVE_HEADER, "main");
+        return main.text;
       };
 
     scope.get<{ Params: { file: string } }>("/ui/assets/:file", async (request, reply) => {
@@ -115,7 +125,8 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
         const id = (request.params as { id: string }).id;
         try {
           const record = await getIncident(o.store, id);
-          return { main: incidentView(record, await proposalOf(o.store, record.pendingProposalId, clock()), viewer) };
+          const chain = await proposalChain(o.store, record.pendingProposalId);
+          return { main: incidentView(record, chain.map((p) => viewProposal(p, clock())), viewer) };
         } catch (err) {
           if (err instanceof UnknownIncidentError) return { status: 404, main: problem("No such incident", err.message) };
           throw err;
@@ -126,7 +137,7 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
     scope.get<{ Querystring: { next?: string } }>("/ui/signin", async (request, reply) => {
       const viewer = { session: sessionOf(request), canSignIn: !!o.approverToken };
       if (!o.approverToken) return refuse(reply, viewer, { status: 403, reason: "no MLWATCH_APPROVER_TOKEN is configured, so the console is read-only" });
-      return reply.type("text/html; charset=utf-8").send(page("Sign in", viewer, signInView(safeNext(request.query.next))).text);
+      return reply.type("text/html; charset=utf-8").send(still("Sign in", viewer, signInView(safeNext(request.query.next))).text);
     });
 
     scope.post<{ Body: Form }>("/ui/signin", async (request, reply) => {
@@ -134,9 +145,9 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
       const form = request.body ?? {};
       const refused = originRefusal(facts(request)) ?? signInRefusal(form.token ?? "", o);
       const next = safeNext(form.next);
-      if (refused) return reply.code(refused.status).type("text/html; charset=utf-8").send(page("Sign in", viewer, signInView(next, refused.reason)).text);
+      if (refused) return reply.code(refused.status).type("text/html; charset=utf-8").send(still("Sign in", viewer, signInView(next, refused.reason)).text);
       const person = (form.person ?? "").trim();
-      if (person.length < 1 || person.length > 200) return reply.code(400).type("text/html; charset=utf-8").send(page("Sign in", viewer, signInView(next, "field person: your name, 1–200 characters, is required")).text);
+      if (person.length < 1 || person.length > 200) return reply.code(400).type("text/html; charset=utf-8").send(still("Sign in", viewer, signInView(next, "field person: your name, 1–200 characters, is required")).text);
       const session = sessions.open(person);
       reply.header("set-cookie", sessionCookie(session.id, ttl, request.protocol === "https"));
       return reply.redirect(next, 303);
@@ -171,12 +182,65 @@ export async function registerConsole(app: FastifyInstance, o: ConsoleOptions): 
       o.onDecision?.(request.params.id, { decision: approve ? "approve" : "reject", by: session!.person, reason });
       return reply.redirect(form.incident ? `/ui/incidents/${encodeURIComponent(form.incident)}` : "/ui/incidents", 303);
     });
+
+    scope.post<{ Params: { id: string }; Body: Form }>("/ui/proposals/:id/edit", async (request, reply) => {
+      const session = sessionOf(request);
+      const viewer = { session, canSignIn: !!o.approverToken };
+      const form = request.body ?? {};
+      const refused = changeRefusal(facts(request), session, form.csrf);
+      if (refused) return refuse(reply, viewer, refused);
+      const edit = editOf(form);
+      if (typeof edit === "string") return refuse(reply, viewer, { status: 400, reason: edit });
+      let edited: Proposal;
+      try {
+        edited = (await editProposal(o.store, request.params.id, edit, session!.person, clock())).edited;
+      } catch (err) {
+        if (err instanceof UnknownProposalError) return refuse(reply, viewer, { status: 404, reason: err.message });
+        if (err instanceof ProposalError) return refuse(reply, viewer, { status: 409, reason: err.message });
+        if (err instanceof RegistryError) return refuse(reply, viewer, { status: 400, reason: `field version: ${err.message}` });
+        throw err;
+      }
+      o.onDecision?.(request.params.id, { decision: "edit", by: session!.person, reason: edit.reason, proposalId: edited.id });
+      return reply.redirect(form.incident ? `/ui/incidents/${encodeURIComponent(form.incident)}` : "/ui/incidents", 303);
+    });
   });
 }
 
-async function proposalOf(store: Store, id: string | null, nowUs: number): Promise<ProposalView | null> {
-  const p = id ? await readProposal(store, id) : undefined;
-  return p ? viewProposal(p, nowUs) : null;
+/** At most this many edits are followed from the proposal a run waits on. */
+const MAX_EDITS_SHOWN = 20;
+
+/** The proposal an incident waits on, then each edit that superseded it: the last one is the current proposal. */
+async function proposalChain(store: Store, id: string | null): Promise<Proposal[]> {
+  const chain: Proposal[] = [];
+  let next = id;
+  while (next && chain.length < MAX_EDITS_SHOWN) {
+    const p = await readProposal(store, next);
+    if (!p) break;
+    chain.push(p);
+    next = p.status === "superseded" ? p.supersededBy : null;
+  }
+  return chain;
+}
+
+/** The edit form's fields: a version, or traffic shares in whole percent, and a reason; a string says which field is wrong. */
+function editOf(form: Form): ProposalEdit | string {
+  const reason = (form.reason ?? "").trim();
+  if (reason.length > 1000) return "field reason: at most 1000 characters";
+  if (form.incident !== undefined && !/^[A-Za-z0-9._:-]{1,200}$/.test(form.incident)) return "field incident: not an incident id";
+  const edit: ProposalEdit = { reason };
+  const version = (form.version ?? "").trim();
+  if (version) {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(version)) return "field version: a registered version, such as 3";
+    edit.version = version;
+  }
+  for (const [field, key] of [["canary_percent", "canaryPercent"], ["shadow_percent", "shadowPercent"]] as const) {
+    const text = (form[field] ?? "").trim();
+    if (!text) continue;
+    const n = Number(text);
+    if (!/^\d{1,3}$/.test(text) || n > 100) return `field ${field}: a whole percentage from 0 to 100`;
+    edit[key] = n;
+  }
+  return edit;
 }
 
 function invalidDecision(form: Form): string | undefined {

@@ -59,6 +59,8 @@ export const decisionSchema = z.object({
   autoApproved: z.boolean(),
   serverStatus: text(200).optional(),
   edited: z.object({ action: text(40).optional(), version: text(100).optional(), canaryPercent: z.number().optional() }).optional(),
+  /** edit: the proposal the person's side made from the edit. */
+  proposalId: text(100).optional(),
 });
 
 const traffic = z.object({ primary: text(100).nullable(), previous: text(100).nullable(), canary: z.object({ version: text(100), percent: z.number() }).nullable() });

@@ -81,6 +81,7 @@ export async function propose(store: Store, input: ProposeInput, by: string, now
     appliedBy: "",
     appliedEventId: "",
     error: "",
+    supersededBy: "",
   };
   await insertProposal(store, proposal);
   await recordDeploymentEvent(store, {

@@ -42,6 +42,7 @@ export const proposalViewSchema = z.object({
   applied_by: z.string().nullable(),
   applied_event_id: z.string().nullable(),
   error: z.string().nullable(),
+  superseded_by: z.string().nullable().describe("The proposal a person's edit replaced this one with (status superseded)."),
 });
 export type ProposalView = z.infer<typeof proposalViewSchema>;
 
@@ -81,6 +82,7 @@ export function viewProposal(p: Proposal, nowUs: number): ProposalView {
     applied_by: orNull(p.appliedBy),
     applied_event_id: orNull(p.appliedEventId),
     error: orNull(p.error),
+    superseded_by: orNull(p.supersededBy),
   };
 }
 

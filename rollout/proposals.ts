@@ -29,10 +29,10 @@ export const proposalParamsSchema = z.object({
 });
 export type ProposalParams = z.infer<typeof proposalParamsSchema>;
 
-/** Stored statuses; "expired" is derived from expires_at and never stored. */
-export type StoredStatus = "pending" | "approved" | "rejected" | "applying" | "applied" | "failed";
+/** Stored statuses; "expired" is derived from expires_at and never stored. "superseded": a person edited it into another proposal. */
+export type StoredStatus = "pending" | "approved" | "rejected" | "superseded" | "applying" | "applied" | "failed";
 export type ProposalStatus = StoredStatus | "expired";
-export const proposalStatuses = ["pending", "approved", "rejected", "applying", "applied", "failed", "expired"] as const;
+export const proposalStatuses = ["pending", "approved", "rejected", "superseded", "applying", "applied", "failed", "expired"] as const;
 
 export interface Proposal {
   id: string;
@@ -57,11 +57,15 @@ export interface Proposal {
   appliedBy: string;
   appliedEventId: string;
   error: string;
+  /** The proposal a person's edit replaced this one with; '' unless superseded. */
+  supersededBy: string;
 }
 
 export type ProposalEvent =
   | { type: "approve"; by: string; reason: string; approvalId: string }
   | { type: "reject"; by: string; reason: string }
+  /** A person's edit: the edited proposal (already stored, pending) takes this one's place. */
+  | { type: "supersede"; by: string; reason: string; supersededBy: string }
   | { type: "begin_apply"; by: string }
   | { type: "applied"; eventId: string }
   /** retryable: nothing changed and the approval still stands (the admin API was unreachable). */
@@ -77,9 +81,9 @@ export function effectiveStatus(p: Proposal, nowUs: number): ProposalStatus {
 }
 
 /**
- * The whole approval gate as a pure function: pending → approved | rejected; approved → applying →
- * applied | failed (or back to approved when nothing happened). Expiry closes pending and approved
- * proposals; rejected, applied, failed and expired are final.
+ * The whole approval gate as a pure function: pending → approved | rejected | superseded; approved →
+ * applying → applied | failed (or back to approved when nothing happened). Expiry closes pending and
+ * approved proposals; rejected, superseded, applied, failed and expired are final.
  */
 export function transition(p: Proposal, e: ProposalEvent, nowUs: number): Proposal {
   const status = effectiveStatus(p, nowUs);
@@ -90,6 +94,9 @@ export function transition(p: Proposal, e: ProposalEvent, nowUs: number): Propos
     case "reject":
       if (status !== "pending" && status !== "approved") throw new ProposalError(`${refusal(p, status)}; only a pending or approved proposal can be rejected`);
       return { ...p, status: "rejected", decidedBy: e.by, decisionReason: e.reason, decidedAt: nowUs };
+    case "supersede":
+      if (status !== "pending") throw new ProposalError(`${refusal(p, status)}; only a pending proposal can be edited`);
+      return { ...p, status: "superseded", supersededBy: e.supersededBy, decidedBy: e.by, decisionReason: e.reason, decidedAt: nowUs };
     case "begin_apply":
       assertApplicable(p, nowUs);
       return { ...p, status: "applying", appliedBy: e.by, error: "" };
@@ -116,6 +123,8 @@ function refusal(p: Proposal, status: ProposalStatus): string {
   switch (status) {
     case "rejected":
       return `proposal ${p.id} was rejected by ${p.decidedBy}${p.decisionReason ? ` (${p.decisionReason})` : ""}`;
+    case "superseded":
+      return `proposal ${p.id} was edited by ${p.decidedBy} into proposal ${p.supersededBy}`;
     case "expired":
       return `proposal ${p.id} expired at ${iso(p.expiresAt)}; propose again if it is still wanted`;
     case "applied":
@@ -245,6 +254,7 @@ function toRow(p: Proposal): ProposalRow {
     applied_by: p.appliedBy,
     applied_event_id: p.appliedEventId,
     error: p.error,
+    superseded_by: p.supersededBy,
     // The store clock is strictly increasing within a process: the newest write wins.
     updated_at: nowMicros(),
   };
@@ -271,5 +281,6 @@ function fromRow(r: ProposalRow): Proposal {
     appliedBy: r.applied_by,
     appliedEventId: r.applied_event_id,
     error: r.error,
+    supersededBy: r.superseded_by,
   };
 }

@@ -4,7 +4,7 @@ export { kolmogorovSurvival } from "./kolmogorov.ts";
 
 export { ksBinned, ksSamples, type KsResult } from "./drift/ks.ts";
 export { chiSquare, type ChiSquareResult } from "./drift/chi-square.ts";
-export { PSI_EPSILON, psi } from "./drift/psi.ts";
+export { PSI_EPSILON, psi, psiLevel, type PsiLevel } from "./drift/psi.ts";
 export { MIN_REFERENCE_STD, wassersteinBinned, wassersteinSamples, type BinnedRange, type TailMeans } from "./drift/wasserstein.ts";
 export { jensenShannonDistance } from "./drift/jensen-shannon.ts";
 export {

@@ -3,7 +3,7 @@ import { addColumns, createDatabase, createTable, type DdlContext } from "./ddl.
 import type { Store } from "./client.ts";
 import { incidentsTable } from "./incidents-table.ts";
 import { jobsTable } from "./jobs-table.ts";
-import { proposalsTable } from "./proposals-table.ts";
+import { proposalsTable, SUPERSEDED_BY_COLUMN } from "./proposals-table.ts";
 import { referenceRowsTable } from "./reference-table.ts";
 import { rolloutPlansTable } from "./rollout-plans-table.ts";
 import {
@@ -51,6 +51,11 @@ export const migrations: Migration[] = [
     version: 5,
     name: "predictions: fallback, cached, job_id; jobs: batch scoring jobs",
     statements: (ctx) => [...addColumns(ctx, predictionsTable, predictionServingColumns), ...createTable(ctx, jobsTable)],
+  },
+  {
+    version: 6,
+    name: "proposals.superseded_by: the proposal a person's edit replaced one with",
+    statements: (ctx) => addColumns(ctx, proposalsTable, SUPERSEDED_BY_COLUMN),
   },
 ];
 

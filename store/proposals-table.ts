@@ -1,5 +1,8 @@
 import type { TableSpec } from "./ddl.ts";
 
+/** Added by migration 6 (tables made before it lack it); new tables have it from the start. */
+export const SUPERSEDED_BY_COLUMN = "superseded_by String";
+
 /**
  * Proposed actions awaiting a person's decision (mcp-server/proposals.ts owns the state machine).
  * Every change writes a whole new row; the newest `updated_at` wins, so reads use FINAL.
@@ -26,7 +29,8 @@ export const proposalsTable: TableSpec = {
   applied_by String,
   applied_event_id String,
   error String,
-  updated_at DateTime64(6, 'UTC')`,
+  updated_at DateTime64(6, 'UTC'),
+  ${SUPERSEDED_BY_COLUMN}`,
   engine: "ReplacingMergeTree",
   versionColumn: "updated_at",
   orderBy: "proposal_id",
@@ -57,4 +61,6 @@ export interface ProposalRow {
   applied_event_id: string;
   error: string;
   updated_at: number;
+  /** The proposal a person's edit replaced this one with; '' unless superseded. */
+  superseded_by: string;
 }

@@ -910,6 +910,20 @@ describe("routing decisions", () => {
     expect(t.world.called("apply_action")).toEqual([]);
   });
 
+  it("edit made on the server by the person's side (the console) → the run waits on that proposal and proposes nothing itself", async () => {
+    const t = await setup(badDeploy());
+    const first = await t.runner.start("credit");
+    const old = t.world.proposals.get(first.awaiting!.proposalId)!;
+    old.status = "superseded";
+    t.world.proposals.set("prop-dana", { proposal_id: "prop-dana", model: "credit", action: "rollback", version: "0", reason: "use v0 [edit by dana]", status: "pending" });
+    const proposed = t.world.called("propose_action").length;
+    const edited = await t.runner.resume(first.incidentId, { decision: "edit", by: "dana", reason: "v0 is safer", proposalId: "prop-dana" });
+    expect(edited.status).toBe("awaiting_approval");
+    expect(edited.awaiting).toMatchObject({ proposalId: "prop-dana", what: "rollback to v0 for credit" });
+    expect(t.world.called("propose_action")).toHaveLength(proposed);
+    expect(t.world.incidents.get(first.incidentId)).toMatchObject({ pendingProposalId: "prop-dana" });
+  });
+
   it("retrain: the server refuses to apply it → act reports the server's reason and the run escalates", async () => {
     const t = await setup(conceptDrift());
     const first = await t.runner.start("credit");

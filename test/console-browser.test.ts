@@ -1,24 +1,34 @@
 import fs from "node:fs";
 import path from "node:path";
+import { MemorySaver } from "@langchain/langgraph";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentConfig } from "../agent/configuration.ts";
+import { buildGraph } from "../agent/graph.ts";
+import { recordThrough } from "../agent/incident-record.ts";
+import { deterministicReasoner } from "../agent/reasoners/deterministic.ts";
+import { AgentRunner } from "../agent/runner.ts";
 import { McpTools } from "../agent/tools.ts";
+import { driftOverTime } from "../analysis/index.ts";
 import { registerConsole } from "../console/routes.ts";
 import type { IncidentRecord } from "../incidents/record.ts";
 import type { InferenceService } from "../inference/service.ts";
-import { generateCredit } from "../models/datasets/credit.ts";
+import { generateCredit, type CreditOptions } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";
+import type { Example } from "../models/schema.ts";
 import { modelVersionsTable } from "../store/tables.ts";
 import { postOk } from "./helpers/http.ts";
 import { incidentRecord } from "./helpers/incidents.ts";
 import { connectMcpClient, mountMcpWithActions, TOKENS } from "./helpers/mcp-stack.ts";
 import { registerTrained } from "./helpers/models.ts";
+import { seedPredictions } from "./helpers/seed-store.ts";
 import { startService } from "./helpers/service.ts";
 import { LOOPBACK, tempStore, type TempStore } from "./helpers/temp-store.ts";
 
 // The console in a real browser (Debian's chromium through puppeteer-core) against the real service,
-// MCP server and embedded store in this process, as `mlwatch serve` hosts them. Screenshots of each
-// page go to test-artifacts/console/.
+// MCP server and embedded store in this process, as `mlwatch serve` hosts them, and the real agent
+// graph investigating a fault through the MCP tools. Screenshots of each page go to
+// test-artifacts/console/.
 
 const CHROMIUM = process.env.MLWATCH_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(import.meta.dirname, "..", "test-artifacts", "console");
@@ -28,6 +38,7 @@ let t: TempStore;
 let svc: InferenceService;
 let v1: ModelVersion;
 let v2: ModelVersion;
+let v3: ModelVersion;
 let agent: McpTools;
 let browser: Browser;
 let page: Page;
@@ -35,26 +46,32 @@ const dialogs: string[] = [];
 /** What the test sent and the labels it gave back: the figures the page must show, counted here. */
 const sent = { requests: 0, labelled: 0, correct: 0 };
 
-async function traffic(n: number, seed: number): Promise<void> {
-  const examples = generateCredit(n, seed).examples;
-  for (let i = 0; i < n; i += 50) {
+/** Real requests through /predict and their labels through /feedback, flushed; how many predictions were right. */
+async function send(model: string, examples: Example[]): Promise<number> {
+  let correct = 0;
+  for (let i = 0; i < examples.length; i += 50) {
     const batch = examples.slice(i, i + 50);
-    const res = await postOk(`${svc.url}/v1/models/credit/predict`, { instances: batch.map((e) => e.row) });
+    const res = await postOk(`${svc.url}/v1/models/${model}/predict`, { instances: batch.map((e) => e.row) });
     const labels = res.predictions.map((p: { request_id: string; predicted: string }, j: number) => {
       const label = v1.schema.classes[batch[j]!.label]!;
-      sent.correct += p.predicted === label ? 1 : 0;
+      correct += p.predicted === label ? 1 : 0;
       return { request_id: p.request_id, label };
     });
     await postOk(`${svc.url}/v1/feedback`, { labels });
-    sent.requests += batch.length;
-    sent.labelled += batch.length;
   }
   await svc.predictions.flush();
   await svc.labels.flush();
+  return correct;
 }
 
-const admin = (route: string, body: Record<string, unknown>) =>
-  postOk(`${svc.url}/v1/admin/models/credit/${route}`, { actor: "console-test", reason: "setup", ...body }, { authorization: `Bearer ${TOKENS.admin}` });
+async function traffic(n: number, seed: number): Promise<void> {
+  sent.correct += await send("credit", generateCredit(n, seed).examples);
+  sent.requests += n;
+  sent.labelled += n;
+}
+
+const admin = (route: string, body: Record<string, unknown>, model = "credit") =>
+  postOk(`${svc.url}/v1/admin/models/${model}/${route}`, { actor: "console-test", reason: "setup", ...body }, { authorization: `Bearer ${TOKENS.admin}` });
 
 /** What the agent records when it waits on a person for `proposalId`; `features` as its diagnosis names them. */
 function waitingIncident(id: string, proposalId: string, features: string[]): IncidentRecord {
@@ -83,6 +100,7 @@ beforeAll(async () => {
   t = await tempStore({ ...LOOPBACK, MLWATCH_ADMIN_TOKEN: TOKENS.admin, MLWATCH_LOG_FLUSH_MS: "50", MLWATCH_STATE_POLL_MS: "100" });
   v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 800 });
   v2 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 2, rows: 800 });
+  v3 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 3, rows: 800 });
   svc = await startService(t, async (app) => {
     await mountMcpWithActions(app, t);
     await registerConsole(app, { store: t.store, approverToken: TOKENS.approver, agentToken: TOKENS.agent, pollMs: 300 });
@@ -173,6 +191,28 @@ describe("the console in a browser", () => {
     expect(svc.traffic.state("credit")).toEqual(before);
   });
 
+  it("an edit is a new proposal that supersedes the pending one; both stay, and the old one can never be applied", async () => {
+    const proposal = await agent.propose({ model: "credit", action: "rollback", version: v1.version, reason: "back to v1" });
+    await agent.recordIncident(waitingIncident("inc-edit", proposal.proposalId, ["income"]));
+    await page.goto(`${svc.url}/ui/incidents/inc-edit`);
+    await page.click("#edit-proposal summary");
+    await page.$eval("#edit-version", (el) => ((el as unknown as { value: string }).value = ""));
+    await page.type("#edit-version", v3.version);
+    await page.type("#edit-reason", "v3 is the safer target");
+    await Promise.all([page.waitForNavigation(), page.click("form.edit button")]);
+    const edited = await page.$eval(".decision", (el) => el.getAttribute("data-proposal"));
+    expect(edited).not.toBe(proposal.proposalId);
+    expect(await page.$eval('[data-field="proposal-status"]', (c) => c.textContent)).toBe("pending");
+    expect(await page.$eval(".decision", (el) => el.textContent)).toContain(`v${v3.version}`);
+    expect(await page.$eval(`[data-superseded="${proposal.proposalId}"]`, (c) => c.textContent)).toBe(proposal.proposalId);
+    expect(await agent.getProposal(proposal.proposalId)).toMatchObject({ status: "superseded", superseded_by: edited, decidedBy: "Dana", decisionReason: "v3 is the safer target" });
+    expect(await agent.getProposal(edited!)).toMatchObject({ status: "pending", action: "rollback", version: v3.version, proposed_by: "Dana" });
+    await expect(agent.apply(proposal.proposalId)).rejects.toThrow(/edited by Dana into proposal/);
+    const audit = await agent.deployments({ model: "credit", limit: 20 });
+    expect(audit.events.find((e) => e.action === "supersede")).toMatchObject({ actor: "Dana", proposalId: proposal.proposalId });
+    await approverReject(edited!);
+  });
+
   it("refuses a POST without the session or without the CSRF token, and one from another origin", async () => {
     const proposal = await agent.propose({ model: "credit", action: "rollback", version: v1.version, reason: "forged" });
     const url = `${svc.url}/ui/proposals/${proposal.proposalId}/decision`;
@@ -186,22 +226,98 @@ describe("the console in a browser", () => {
     expect((await post({ cookie: session }, { decision: "approve", csrf: "not-the-token" })).status).toBe(403);
     expect((await post({ cookie: session, origin: "http://evil.example" }, { decision: "approve", csrf })).status).toBe(403);
     expect((await agent.getProposal(proposal.proposalId)).status).toBe("pending");
+    const edit = (headers: Record<string, string>, fields: Record<string, string>) =>
+      fetch(url.replace(/decision$/, "edit"), { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(fields) });
+    expect((await edit({}, { version: v3.version, csrf })).status).toBe(401);
+    expect((await edit({ cookie: session }, { version: v3.version })).status).toBe(403);
+    expect((await edit({ cookie: session, origin: "http://evil.example" }, { version: v3.version, csrf })).status).toBe(403);
+    expect((await edit({ cookie: session }, { canary_percent: "150", csrf })).status).toBe(400);
+    expect((await agent.getProposal(proposal.proposalId)).status).toBe("pending");
     // The same request with both is taken: the refusals above were for what they lacked.
     expect((await post({ cookie: session }, { decision: "reject", csrf })).status).toBe(303);
     expect((await agent.getProposal(proposal.proposalId)).status).toBe("rejected");
   });
 
-  it("the model page shows versions, the deployment history and the trend chart", async () => {
+  it("an incident appears on the incidents page, without a reload, while a fault runs and the agent investigates it", async () => {
+    const loans = await registerTrained(t.store, t.config.modelDir, { model: "loans", seed: 4, rows: 800 });
+    await admin("deploy", { version: loans.version, role: "primary" }, "loans");
+    // Fifty quiet minutes before the fault, logged as serving logs them, so the heat map has a before.
+    const quiet = generateCredit(3000, 40).examples;
+    const nowUs = Date.now() * 1000;
+    await seedPredictions(t.store, { model: "loans", version: loans.version, schema: loans.schema, rows: quiet.map((e) => e.row), labels: quiet.map((e) => loans.schema.classes[e.label]!), startUs: nowUs - 55 * 60e6, stepUs: 1e6, requestIdPrefix: "quiet-" });
+    // The fault of scenario 06 (an upstream form change): half the applications arrive without income or debt ratio.
+    const fault: CreditOptions = { marginals: { missingRate: 0.5 } };
+    await send("loans", generateCredit(600, 41, fault).examples);
+
+    await page.goto(`${svc.url}/ui/incidents?model=loans`);
+    expect(await mainText()).toContain("No incidents.");
+    await page.evaluate("window.sameDocument = true");
+    const tools = new McpTools(await connectMcpClient(`${svc.url}/mcp`, TOKENS.agent));
+    try {
+      const config = agentConfig({ thresholds: { minLabelled: 150 } });
+      const checkpointer = new MemorySaver();
+      const graph = buildGraph({ tools, reasoner: deterministicReasoner, config, checkpointer, print: () => undefined });
+      const runner = new AgentRunner(graph, checkpointer, { record: recordThrough(tools, () => undefined) });
+      const run = await runner.launch("loans");
+      // The fault goes on while the agent investigates.
+      const more = send("loans", generateCredit(300, 42, fault).examples);
+      await page.waitForSelector(`tr[data-incident="${run.incidentId}"]`, { timeout: 120_000 });
+      const [outcome] = await Promise.all([run.done, more]);
+      const row = `tr[data-incident="${run.incidentId}"]`;
+      await page.waitForFunction(`document.querySelector('${row} td:nth-of-type(2)')?.textContent.startsWith(${JSON.stringify(outcome.status)})`, { timeout: 30_000 });
+      expect(await page.$eval(`${row} td`, (c) => c.textContent)).toBe("loans");
+      expect(await page.evaluate("window.sameDocument")).toBe(true);
+      expect(outcome.state.diagnosis?.features).toEqual(expect.arrayContaining(["income"]));
+      await shot("incidents-live");
+      await page.goto(`${svc.url}/ui/incidents/${run.incidentId}`);
+      expect(await page.$$eval(".timeline li", (li) => li.length)).toBe(outcome.state.timeline.length);
+      await page.goto(`${svc.url}/ui/models/loans`);
+      await heatmapMatchesAnalysis("loans");
+      const income = await page.$$eval('tr[data-feature="income"] td:not(.h-none)', (cs) => cs.map((c) => c.className));
+      // 300 quiet rows a bucket: PSI well under 0.1, the edge of "moderate".
+      expect(income[0]).toMatch(/^h[01]$/);
+      expect(income[income.length - 1]).toMatch(/^h[45]$/);
+      await page.focus('tr[data-feature="income"] td.h5, tr[data-feature="income"] td.h4');
+      expect(await page.$eval("[data-readout]", (p) => p.textContent)).toMatch(/^income, \d\d:\d\d–\d\d:\d\d UTC: PSI \d\.\d{3}, major, \d+ rows$/);
+      await shot("model-drift");
+    } finally {
+      await tools.close();
+    }
+  }, 240_000);
+
+  it("the model page shows versions, the deployment history, the trend chart and drift per feature over time", async () => {
     await page.goto(`${svc.url}/ui/models/credit`);
     await page.waitForSelector(".chart canvas");
+    await heatmapMatchesAnalysis("credit");
     const history = await page.$$eval("#history-h + table tbody tr td:nth-child(2)", (cs) => cs.map((c) => c.textContent));
     expect(history).toEqual(expect.arrayContaining(["promote", "approve", "reject", "deploy", "register"]));
-    expect(await page.$$eval("#versions-h + table tbody tr th", (cs) => cs.map((c) => c.textContent))).toEqual([`v${v1.version}`, `v${v2.version}`]);
+    expect(await page.$$eval("#versions-h + table tbody tr th", (cs) => cs.map((c) => c.textContent))).toEqual([`v${v1.version}`, `v${v2.version}`, `v${v3.version}`]);
     await shot("model");
     await page.goto(`${svc.url}/ui/incidents`);
     await shot("incidents");
   });
 });
+
+/** Every heat map cell on the page is the analysis' figure for its feature and bucket, read the same way now. */
+async function heatmapMatchesAnalysis(model: string): Promise<void> {
+  // One read of the table: a live update between two reads could shift the window by a bucket.
+  const { cells, starts } = await page.$eval("table.heatmap", (table) => ({
+    cells: [...table.querySelectorAll("tbody tr")].map((r) => ({ feature: r.getAttribute("data-feature"), values: [...r.querySelectorAll("td")].map((c) => c.textContent) })),
+    starts: [...table.querySelectorAll("thead time")].map((x) => Date.parse(x.getAttribute("datetime")!) * 1000),
+  }));
+  const nowUs = Date.now() * 1000;
+  const d = await driftOverTime(t.store, { model, window: { fromUs: nowUs - 3600e6, toUs: nowUs }, bucketSeconds: 300 });
+  expect(cells.map((c) => c.feature)).toEqual(d.features.map((f) => f.feature));
+  for (const [i, f] of d.features.entries()) {
+    const expected = starts.map((s) => {
+      const k = d.buckets.findIndex((b) => b.startUs === s);
+      const x = k === -1 ? null : f.psi[k]!;
+      return x === null ? "–" : x.toFixed(2);
+    });
+    expect(cells[i]!.values).toEqual(expected);
+  }
+  expect(cells.flatMap((c) => c.values).some((v) => v !== "–")).toBe(true);
+}
 
 async function signIn(person: string, token: string): Promise<void> {
   await page.$eval("#person", (el) => ((el as unknown as { value: string }).value = ""));

@@ -31,6 +31,7 @@ function proposal(): Proposal {
     appliedBy: "",
     appliedEventId: "",
     error: "",
+    supersededBy: "",
   };
 }
 
@@ -56,6 +57,15 @@ describe("the proposal state machine", () => {
     expect(() => transition(failed, { type: "begin_apply", by: "agent" }, T0)).toThrow(/failed when applied \(409\)/);
   });
 
+  it("an edit supersedes a pending proposal only, for good: it can then be neither approved nor applied", () => {
+    const edit: ProposalEvent = { type: "supersede", by: "dana", reason: "use v3", supersededBy: "p2" };
+    const superseded = transition(proposal(), edit, T0);
+    expect(superseded).toMatchObject({ status: "superseded", supersededBy: "p2", decidedBy: "dana", decisionReason: "use v3" });
+    expect(() => transition(superseded, approve, T0)).toThrow(/edited by dana into proposal p2; only a pending proposal can be approved/);
+    expect(() => transition(superseded, { type: "begin_apply", by: "agent" }, T0)).toThrow(/edited by dana into proposal p2; it can never be applied/);
+    expect(() => transition(transition(proposal(), approve, T0), edit, T0)).toThrow(/only a pending proposal can be edited/);
+  });
+
   it("expires pending and approved proposals at expiresAt", () => {
     const approved = transition(proposal(), approve, T0);
     expect(effectiveStatus(approved, T0 + TTL - 1)).toBe("approved");
@@ -68,6 +78,7 @@ describe("the proposal state machine", () => {
     const event = fc.oneof(
       fc.constant<ProposalEvent>(approve),
       fc.constant<ProposalEvent>({ type: "reject", by: "bob", reason: "no" }),
+      fc.constant<ProposalEvent>({ type: "supersede", by: "bob", reason: "edit", supersededBy: "p2" }),
       fc.constant<ProposalEvent>({ type: "begin_apply", by: "agent" }),
       fc.constant<ProposalEvent>({ type: "applied", eventId: "e2" }),
       fc.boolean().map<ProposalEvent>((retryable) => ({ type: "apply_failed", error: "x", retryable })),

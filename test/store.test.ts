@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.ts";
-import { createTable } from "../store/ddl.ts";
+import { addColumns, createTable } from "../store/ddl.ts";
+import { proposalsTable } from "../store/proposals-table.ts";
 import { appliedVersions, migrate, migrations } from "../store/migrations.ts";
 import { openStore } from "../store/client.ts";
 import { predictionsTable, type PredictionRow } from "../store/tables.ts";
@@ -104,6 +105,20 @@ describe("query parameters", () => {
   });
 });
 
+describe("migration 6", () => {
+  it("gives a proposals table made before it the superseded_by column, and is a no-op on one made after", async () => {
+    const m6 = migrations.find((m) => m.version === 6)!;
+    const columns = async () =>
+      (await t.store.rows<{ name: string }>(`SELECT name FROM system.columns WHERE database = {db:String} AND table = 'proposals'`, { db: t.store.ddlContext.database })).map((r) => r.name);
+    for (const sql of m6.statements(t.store.ddlContext)) await t.store.command(sql);
+    expect(await columns()).toContain("superseded_by");
+    await t.store.command(`ALTER TABLE ${t.store.table("proposals")} DROP COLUMN superseded_by`);
+    expect(await columns()).not.toContain("superseded_by");
+    for (const sql of m6.statements(t.store.ddlContext)) await t.store.command(sql);
+    expect(await columns()).toContain("superseded_by");
+  });
+});
+
 describe("embedded engine", () => {
   it.skipIf(process.env.MLWATCH_TEST_STANDIN === "1")("is shared within a process and refuses a second data directory", async () => {
     const same = await openStore(t.config);
@@ -122,6 +137,14 @@ describe("cluster DDL", () => {
     expect(distributed).toBe(
       "CREATE TABLE IF NOT EXISTS db.predictions ON CLUSTER prod AS db.predictions_local ENGINE = Distributed(prod, db, predictions_local, cityHash64(request_id))",
     );
+  });
+
+  it("adds a column to the local table and to the Distributed one in front of it", () => {
+    expect(addColumns({ database: "db", cluster: "prod", ttlDays: 30 }, proposalsTable, "superseded_by String")).toEqual([
+      "ALTER TABLE db.proposals_local ON CLUSTER prod ADD COLUMN IF NOT EXISTS superseded_by String",
+      "ALTER TABLE db.proposals ON CLUSTER prod ADD COLUMN IF NOT EXISTS superseded_by String",
+    ]);
+    expect(addColumns({ database: "db", ttlDays: 30 }, proposalsTable, "superseded_by String")).toEqual(["ALTER TABLE db.proposals ADD COLUMN IF NOT EXISTS superseded_by String"]);
   });
 
   it("emits one plain table without a cluster, and no TTL when it is 0", () => {

@@ -13,6 +13,8 @@ export const decisionInputSchema = z.object({
   edited: z
     .object({ action: z.enum(actions).optional(), version: z.string().min(1).optional(), canaryPercent: z.number().min(0).max(100).optional() })
     .optional(),
+  /** edit: the proposal a person already made from their edit on the server (the console); the run waits on it instead of proposing again. */
+  proposalId: z.string().min(1).optional(),
 });
 export type DecisionInput = z.infer<typeof decisionInputSchema>;
 

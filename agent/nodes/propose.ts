@@ -1,7 +1,7 @@
 import type { Remedy } from "../diagnosis.ts";
 import { extractFacts, type Facts } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Proposal, TrafficSnapshot } from "../state.ts";
-import { ToolCallError, type ActionName } from "../tools.ts";
+import { actions, ToolCallError, type ActionName } from "../tools.ts";
 import { entry, type AgentDeps } from "./common.ts";
 
 type ActionArgs = { action: ActionName; version?: string; canaryPercent?: number; window?: { lastSeconds: number } };
@@ -10,11 +10,14 @@ type ActionArgs = { action: ActionName; version?: string; canaryPercent?: number
  * Registers the remedy with the MCP server as a proposal (propose_action), so the server holds what
  * a person approves. Its own node, before `approve`: a node re-runs from its start when resumed
  * after an interrupt, and proposing there would register a second proposal on every resume.
- * After an `edit` decision it proposes again with the person's changes.
+ * After an `edit` decision it proposes again with the person's changes, or, when the person's side
+ * already made the edited proposal on the server, waits on that one.
  */
 export async function propose(state: AgentStateType, deps: AgentDeps): Promise<AgentUpdate> {
   const d = state.diagnosis!;
   const facts = extractFacts(state.evidence, deps.config, deps.now());
+  const madeByPerson = state.decision?.decision === "edit" ? state.decision.proposalId : undefined;
+  if (madeByPerson) return adopt(madeByPerson, state, deps, facts.traffic);
   const base = actionFor(d.remedy, facts, deps.config.windowSeconds);
   const edited = state.decision?.decision === "edit" ? state.decision.edited : undefined;
   if (!base) return { status: "escalated", timeline: [entry(deps, "propose", `remedy ${d.remedy} has no action to propose`)] };
@@ -44,6 +47,31 @@ export async function propose(state: AgentStateType, deps: AgentDeps): Promise<A
     return { proposal: null, status: "escalated", timeline: [entry(deps, "propose", `propose_action refused ${describeAction(args)}: ${err.message}`)] };
   }
 }
+
+/** The proposal a person's edit made (it superseded the one this run proposed): the run now waits on it. */
+async function adopt(proposalId: string, state: AgentStateType, deps: AgentDeps, traffic: TrafficSnapshot | null): Promise<AgentUpdate> {
+  const by = state.decision!.by;
+  try {
+    const p = await deps.tools.getProposal(proposalId);
+    if (p.status !== "pending" || !isAction(p.action)) {
+      return { proposal: null, status: "escalated", timeline: [entry(deps, "propose", `${by}'s edited proposal ${proposalId} is ${p.status}${p.action ? ` (${p.action})` : ""}: nothing to wait on`)] };
+    }
+    const args: ActionArgs = { action: p.action, ...(p.version ? { version: p.version } : {}), ...(typeof p.canaryPercent === "number" ? { canaryPercent: p.canaryPercent } : {}) };
+    const proposal: Proposal = { proposalId, ...args, reason: typeof p.reason === "string" ? p.reason : "", effect: p.effect, expiresAt: p.expiresAt, undo: undoOf(args, traffic) };
+    return {
+      proposal,
+      proposals: [proposal],
+      decision: null,
+      status: "awaiting_approval",
+      timeline: [entry(deps, "propose", `${by} edited the proposal into ${describeAction(args)} as ${proposalId}; waiting on it`)],
+    };
+  } catch (err) {
+    if (!(err instanceof ToolCallError)) throw err;
+    return { proposal: null, status: "escalated", timeline: [entry(deps, "propose", `get_proposal refused ${by}'s edited proposal ${proposalId}: ${err.message}`)] };
+  }
+}
+
+const isAction = (a: unknown): a is ActionName => typeof a === "string" && (actions as readonly string[]).includes(a);
 
 export function actionFor(remedy: Remedy, facts: Facts, windowSeconds: number): ActionArgs | null {
   switch (remedy) {

@@ -5,9 +5,13 @@ import type { Viewer } from "../access.ts";
 import { when } from "../format.ts";
 import { DASH, pct } from "../../format.ts";
 
-/** `proposal`: the server's view of the proposal the run waits on, if it waits on one. */
-export function incidentView(r: IncidentRecord, proposal: ProposalView | null, viewer: Viewer): Html {
+/**
+ * `chain`: the server's view of the proposal the run waits on, if it waits on one, then each edit
+ * that superseded it; the last is the one to decide.
+ */
+export function incidentView(r: IncidentRecord, chain: ProposalView[], viewer: Viewer): Html {
   const d = r.diagnosis;
+  const proposal = chain[chain.length - 1];
   return html`<h1>Incident <span class="name">${r.incidentId}</span></h1>
 <dl class="figures">
 <div><dt>Model</dt><dd><a href="/ui/models/${encodeURIComponent(r.model)}">${r.model}</a></dd></div>
@@ -16,7 +20,7 @@ export function incidentView(r: IncidentRecord, proposal: ProposalView | null, v
 <div><dt>Opened</dt><dd>${when(r.openedAt)}</dd></div>
 <div><dt>Closed</dt><dd>${when(r.closedAt)}</dd></div>
 </dl>
-${proposal ? decisionView(proposal, viewer, r.incidentId) : ""}
+${proposal ? decisionView(proposal, chain.slice(0, -1), viewer, r.incidentId) : ""}
 <section aria-labelledby="diag-h"><h2 id="diag-h">Diagnosis</h2>
 ${d ? html`<p><strong>${d.rootCause}</strong> (${d.category}), confidence ${d.confidence.toFixed(2)}, remedy <strong>${d.remedy}</strong>, by ${d.reasoner}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ""}${d.features.length ? html`; features ${d.features.map((f, i) => html`${i ? ", " : ""}<code>${f}</code>`)}` : ""}</p><p>${d.explanation}</p>` : html`<p>No diagnosis yet.</p>`}
 </section>
@@ -41,10 +45,11 @@ function verificationView(v: NonNullable<IncidentRecord["verification"]>): Html 
 <tbody>${line("before", v.before)}${line("after", v.after)}</tbody></table></section>`;
 }
 
-/** The decision waiting on a person: the proposal as the server holds it, and approve / reject for a signed-in approver. */
-function decisionView(p: ProposalView, viewer: Viewer, incidentId: string): Html {
+/** The decision waiting on a person: the proposal as the server holds it, the ones it was edited from, and approve / reject / edit for a signed-in approver. */
+function decisionView(p: ProposalView, earlier: ProposalView[], viewer: Viewer, incidentId: string): Html {
   const open = p.status === "pending";
   return html`<section class="decision" aria-labelledby="decide-h" data-proposal="${p.proposal_id}"><h2 id="decide-h">${open ? "Waiting for your decision" : `Proposal ${p.status}`}</h2>
+${earlier.length ? html`<p>Edited from: ${earlier.map((e, i) => html`${i ? "; " : ""}<code data-superseded="${e.proposal_id}">${e.proposal_id}</code> (${e.action}${e.params.version ? ` v${e.params.version}` : ""}, ${e.status} by ${e.decided_by ?? DASH}${e.decision_reason ? `: ${e.decision_reason}` : ""})`)}</p>` : ""}
 <p><strong>${p.action}</strong> of ${p.model}: ${p.effect}</p>
 <p>Why: ${p.reason}</p>
 <p>Proposed by ${p.proposed_by} at ${when(p.created_at)}; expires ${when(p.expires_at)}. Status <strong data-field="proposal-status">${p.status}</strong>${p.decided_by ? ` — decided by ${p.decided_by}${p.decision_reason ? ` (${p.decision_reason})` : ""}` : ""}.</p>
@@ -66,5 +71,26 @@ function decisionForm(p: ProposalView, viewer: Viewer, incidentId: string): Html
 <input id="reason" name="reason" maxlength="2000" autocomplete="off">
 <div class="buttons"><button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="reject">Reject</button></div>
-</form>`;
+</form>
+${editForm(p, viewer.session.csrf, incidentId)}`;
+}
+
+/** An edit is a new proposal that supersedes this one and still waits for a decision; a retrain's plan is not edited here. */
+function editForm(p: ProposalView, csrf: string, incidentId: string): Html {
+  if (p.action === "retrain") return html`<p>A retrain's rollout plan is not edited here: reject it, or approve it and abort the plan at any stage.</p>`;
+  const fields =
+    p.action === "set_traffic_split"
+      ? html`<label for="edit-canary">Canary share (%)</label><input id="edit-canary" name="canary_percent" inputmode="numeric" pattern="\d{1,3}" value="${p.params.canary_percent ?? ""}">
+<label for="edit-shadow">Shadow share (%)</label><input id="edit-shadow" name="shadow_percent" inputmode="numeric" pattern="\d{1,3}" value="${p.params.shadow_percent ?? ""}">`
+      : html`<label for="edit-version">Version to ${p.action} to</label><input id="edit-version" name="version" required maxlength="64" value="${p.params.version ?? ""}">`;
+  return html`<div id="edit-proposal" data-hold><details><summary>Edit this proposal</summary>
+<form method="post" action="/ui/proposals/${encodeURIComponent(p.proposal_id)}/edit" class="decide edit">
+<input type="hidden" name="csrf" value="${csrf}">
+<input type="hidden" name="incident" value="${incidentId}">
+${fields}
+<label for="edit-reason">Why (recorded with the edit)</label>
+<input id="edit-reason" name="reason" maxlength="1000" autocomplete="off">
+<p>The edit becomes a new proposal that replaces this one and waits for a decision again.</p>
+<div class="buttons"><button type="submit">Save as a new proposal</button></div>
+</form></details></div>`;
 }

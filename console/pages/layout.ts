@@ -1,7 +1,7 @@
 import { html, type Html } from "../html.ts";
 import type { Viewer } from "../access.ts";
 
-/** The page around every view; `main` is what live updates replace, every `pollMs`. */
+/** The page around every view; `main` is what live updates replace, every `pollMs` (0: never, for a form or a refusal). */
 export function page(title: string, viewer: Viewer, main: Html, pollMs: number): Html {
   return html`<!doctype html>
 <html lang="en">

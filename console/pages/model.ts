@@ -2,6 +2,7 @@ import { html, jsonBlock, type Html } from "../html.ts";
 import type { ModelDetail } from "../figures.ts";
 import { count, ms, serving, when, whenUs } from "../format.ts";
 import type { PlanView } from "../../rollout/plan-view.ts";
+import { driftHeatmap } from "./drift-heatmap.ts";
 import { incidentRows } from "./incidents.ts";
 import { DASH, pct } from "../../format.ts";
 
@@ -21,6 +22,7 @@ export function modelView(m: ModelDetail, windowSeconds: number): Html {
 <div class="chart" data-chart="trend" role="img" aria-label="Realized and estimated accuracy and p99 latency per time bucket; the same figures are in the tables of the MCP tools get_model_accuracy and get_model_health"></div>
 ${jsonBlock("trend-data", m.trend)}
 </section>
+${driftHeatmap(m.drift, m.noDrift)}
 ${m.plan ? planView(m.plan) : html`<section><h2>Rollout</h2><p>No rollout plan is running.</p></section>`}
 <section aria-labelledby="versions-h"><h2 id="versions-h">Versions</h2>
 <table><thead><tr><th scope="col">Version</th><th scope="col">Kind</th><th scope="col">Lifecycle</th><th scope="col">Created</th><th scope="col">Held-out accuracy</th><th scope="col">Features</th></tr></thead>

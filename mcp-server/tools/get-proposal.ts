@@ -10,7 +10,7 @@ export function registerGetProposalTool(server: McpServer, deps: ToolDeps): void
     name: "get_proposal",
     title: "Get a proposal",
     description:
-      "One proposal with its status (pending, approved, rejected, expired, applying, applied, failed), who decided and why, its effect " +
+      "One proposal with its status (pending, approved, rejected, superseded by a person's edit, expired, applying, applied, failed), who decided and why, its effect " +
       "and, once applied, the traffic event. Poll it after propose_action to learn whether a person approved.",
     input: z.object({ proposal_id: z.string().min(1).max(100) }).strict(),
     output: proposalViewSchema,

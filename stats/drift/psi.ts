@@ -19,3 +19,10 @@ export function psi(refCounts: readonly number[], curCounts: readonly number[]):
   }
   return sum;
 }
+
+export type PsiLevel = "none" | "moderate" | "major";
+
+/** The usual reading of a PSI: < 0.1 no shift, < 0.25 a moderate one, otherwise major. */
+export function psiLevel(score: number): PsiLevel {
+  return score < 0.1 ? "none" : score < 0.25 ? "moderate" : "major";
+}
