@@ -30,6 +30,9 @@ const rowsOf = (n: number, seed: number) => generateCredit(n, seed).examples.map
 const submit = (body: string, model = "credit") =>
   fetch(`${svc.url}/v1/models/${model}/jobs?submitted_by=test`, { method: "POST", headers: { "content-type": "text/csv" }, body }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, any> }));
 const status = (id: string) => requestJson(`${svc.url}/v1/jobs/${id}`);
+/** 50 ms more per scoring call until the service restarts (the injector lives in the process): 6,000 rows take about 19 s. */
+const slowScoring = async () =>
+  expect((await requestJson(`${svc.url}/v1/admin/models/credit/faults`, { method: "PUT", body: { extraLatencyMs: 50, latencyFraction: 1 } })).status).toBe(200);
 const settled = (id: string, timeoutMs = 60_000) =>
   eventually(async () => {
     const s = (await status(id)).json;
@@ -42,7 +45,8 @@ const result = async (id: string) => {
 };
 
 beforeAll(async () => {
-  t = await tempStore({ ...LOOPBACK, MLWATCH_JOB_CHUNK_ROWS: "16", MLWATCH_LOG_FLUSH_MS: "50" });
+  // Fault injection only to slow a job down (50 ms a chunk) so a restart lands mid-job on any machine.
+  t = await tempStore({ ...LOOPBACK, MLWATCH_JOB_CHUNK_ROWS: "16", MLWATCH_LOG_FLUSH_MS: "50", MLWATCH_FAULT_INJECTION: "1", MLWATCH_AUTO_ROLLBACK_MAX_P99_MS: "60000" });
   v1 = await registerTrained(t.store, t.config.modelDir, { model: "credit", seed: 1, rows: 800 });
   svc = await startService(t);
   await svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version: v1.version }, actor: "test", reason: "setup" });
@@ -111,6 +115,7 @@ describe("batch scoring jobs", () => {
 
   it("survives a restart of the service: the job resumes from its checkpoint and every row is in the result once", async () => {
     const n = 6000;
+    await slowScoring();
     const id = (await submit(csv(rowsOf(n, 8)))).json.job_id as string;
     await eventually(async () => expect((await status(id)).json.rows_done).toBeGreaterThan(0), 30_000, 20);
     await svc.close();
@@ -124,6 +129,7 @@ describe("batch scoring jobs", () => {
   });
 
   it("fails a job whose input vanished while the service was down, saying why", async () => {
+    await slowScoring();
     const id = (await submit(csv(rowsOf(6000, 9)))).json.job_id as string;
     await eventually(async () => expect((await status(id)).json.status).toBe("running"), 30_000, 20);
     await svc.close();

@@ -174,8 +174,8 @@ describe("detect_data_drift's method", () => {
   });
 
   it("refuses the other drift options with the messages their one definition gives, naming the field", async () => {
-    expect(await refused("detect_data_drift", { model: "signal", window, method: "anderson" })).toMatch(/unknown drift method 'anderson' \(known: ks, chisquare, psi, wasserstein, jensenshannon\) at method$/);
-    expect(await refused("detect_data_drift", { model: "signal", window, correction: "holm" })).toMatch(/unknown correction 'holm' \(known: none, bonferroni, benjamini-hochberg\) at correction$/);
-    expect(await refused("detect_data_drift", { model: "signal", window, shareThreshold: 2 })).toMatch(/must be in \[0, 1\], got 2 at shareThreshold$/);
+    expect(await refused("detect_data_drift", { model: "signal", window, method: "anderson" })).toMatch(/method: unknown drift method 'anderson' \(known: ks, chisquare, psi, wasserstein, jensenshannon\)/);
+    expect(await refused("detect_data_drift", { model: "signal", window, correction: "holm" })).toMatch(/correction: unknown correction 'holm' \(known: none, bonferroni, benjamini-hochberg\)/);
+    expect(await refused("detect_data_drift", { model: "signal", window, shareThreshold: 2 })).toMatch(/shareThreshold: must be in \[0, 1\], got 2/);
   });
 });
