@@ -3,7 +3,8 @@
  * The load generator (autocannon) runs in its own process so it does not share the server's event
  * loop. Run: npx tsx bench/serving.ts [--seconds 5] [--rates 2000,5000]
  * Closed loop (each connection sends its next request when the last is answered) at 1/10/50
- * connections, then open loop at each fixed offered rate (10 connections, 1-row bodies, logging on)
+ * connections, then at each fixed offered rate (50 connections, 1-row bodies, logging on; autocannon
+ * paces each connection, so 10 at ~2 ms each could not offer more than ~5,000 req/s)
  * with the server's event-loop delay sampled at 1 ms resolution over the same seconds: the tails at
  * a rate the service can carry, where queueing alone does not explain them.
  * Prints a table and writes bench/results/serving.json.
@@ -13,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { InferenceService } from "../inference/service.ts";
-import { admin, autocannon, benchService, predictBodies } from "./lib/serving-setup.ts";
+import { admin, autocannon, benchService, predictBody } from "./lib/serving-setup.ts";
 import { writeResult } from "./write-result.ts";
 
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 5;
@@ -43,7 +44,7 @@ interface FixedRateCase {
 }
 
 async function main() {
-  const bodies = predictBodies();
+  const bodies = { 1: predictBody(1), 32: predictBody(32) };
   const cases: Case[] = [];
   const fixedRate: FixedRateCase[] = [];
   let rollback = { changes: 0, requests: 0, non2xx: 0, errors: 0 };
@@ -74,7 +75,7 @@ async function atFixedRates(url: string, body: string): Promise<FixedRateCase[]>
   for (const offeredPerSec of rates) {
     const delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();
-    const r = await autocannon(url, body, 10, seconds, offeredPerSec);
+    const r = await autocannon(url, body, 50, seconds, offeredPerSec);
     delay.disable();
     const ms = (ns: number) => Math.round(ns / 1e4) / 100;
     const c = {
@@ -124,7 +125,7 @@ function report(cases: Case[], fixedRate: FixedRateCase[], rollback: { changes: 
   );
   console.log("\nlogging cost (throughput lost with logging on):");
   for (const c of cost) console.log(`  batch ${c.batch}, ${c.connections} conns: ${c.loggingCostPct.toFixed(1)}%`);
-  console.log("\nfixed offered rate, 10 conns, 1 row, logging on: offered  answered  p50/p99/max ms  event-loop delay p50/p99/max ms  failed");
+  console.log("\nfixed offered rate, 50 conns, 1 row, logging on: offered  answered  p50/p99/max ms  event-loop delay p50/p99/max ms  failed");
   for (const c of fixedRate) {
     const d = c.eventLoopDelayMs;
     console.log(`  ${c.offeredPerSec}  ${c.answeredPerSec.toFixed(0)}  ${c.p50Ms}/${c.p99Ms}/${c.maxMs}  ${d.p50}/${d.p99}/${d.max}  ${c.non2xx + c.errors}`);

@@ -13,11 +13,11 @@ import { startInferenceService, type InferenceService } from "../../inference/se
 const run = promisify(execFile);
 const TOKEN = "bench-admin-token-0123456789";
 
-/** Closed-loop load from autocannon in its own process. `rate`: total requests per second over all connections (autocannon's -R is per connection). */
+/** Load from autocannon in its own process: closed loop, or with `rate` a fixed total rate over all connections (-R is autocannon's overall rate). */
 export async function autocannon(url: string, body: string, connections: number, duration: number, rate?: number) {
   const bin = path.resolve("node_modules/.bin/autocannon");
   const args = ["-j", "-c", String(connections), "-d", String(duration), "-m", "POST", "-H", "content-type=application/json", "-b", body, url];
-  if (rate) args.push("-R", String(Math.round(rate / connections)));
+  if (rate) args.push("-R", String(rate));
   const { stdout } = await run(bin, args, { maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as {
     requests: { average: number };
@@ -52,8 +52,8 @@ export async function admin(svc: InferenceService, route: string, body: Record<s
   if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
 }
 
-/** One credit row as a single-row and a 32-row predict body. */
-export function predictBodies() {
-  const rows = generateCredit(64, 7).examples.map((e) => e.row);
-  return { 1: JSON.stringify({ features: rows[0] }), 32: JSON.stringify({ instances: rows.slice(0, 32) }) } as const;
+/** A predict body of `rows` credit rows: `features` for one, `instances` for more. */
+export function predictBody(rows: number): string {
+  const examples = generateCredit(rows, 7).examples.map((e) => e.row);
+  return JSON.stringify(rows === 1 ? { features: examples[0] } : { instances: examples });
 }
