@@ -2,7 +2,7 @@ import { z } from "zod";
 import { MISSING_BIN } from "../models/baseline.ts";
 import { listVersions, RegistryError, type ModelVersion } from "../models/registry.ts";
 import type { Store } from "../store/client.ts";
-import type { PredictionRow } from "../store/tables.ts";
+import { variants, type PredictionRow } from "../store/tables.ts";
 import { featureRefs, UnknownFeatureError, type FeatureRef } from "./schema-index.ts";
 import { resolveWindow, windowCondition, windowParams, windowSchema, type ResolvedWindow } from "./window.ts";
 import { iso } from "../format.ts";
@@ -24,7 +24,7 @@ export const logFiltersSchema = z
     model: z.string().min(1).max(256),
     window: windowSchema.optional(),
     version: z.string().max(256).optional(),
-    variant: z.enum(["primary", "shadow", "canary", "bandit"]).optional(),
+    variant: z.enum(variants).optional(),
     requestId: z.string().max(1024).optional(),
     predicted: z.string().max(1024).optional(),
     /** The true class (labelled rows only). */
@@ -38,13 +38,19 @@ export const logFiltersSchema = z
     /** The error text up to its first ':' (e.g. "inference_failed"). */
     errorReason: z.string().max(1024).optional(),
     features: z.array(featureFilterSchema).max(20).optional(),
+    /** true: rows another version answered because the routed one could not; false: the others. */
+    hasFallback: z.boolean().optional(),
+    /** true: answers from the prediction cache. */
+    cached: z.boolean().optional(),
+    /** Rows of this batch job; "" for interactive requests only. */
+    jobId: z.string().max(256).optional(),
     orderBy: z.enum(["ts", "confidence", "latency"]).default("ts"),
     order: z.enum(["asc", "desc"]).default("desc"),
     limit: z.number().int().min(1).max(5000).default(100),
     /** nextCursor of the previous page (same filters and ordering). */
     cursor: z.string().max(4096).optional(),
     /** Counts per value of this column instead of rows. */
-    groupBy: z.enum(["version", "variant", "predicted", "label", "error"]).optional(),
+    groupBy: z.enum(["version", "variant", "predicted", "label", "error", "fallback", "job"]).optional(),
   })
   .strict();
 
@@ -70,6 +76,12 @@ export interface LogRow {
   /** By name, zipped from the logged arrays with the version's schema; null when raw values were not logged. */
   features: Record<string, number | string | null> | null;
   featureHash: string;
+  /** Why another version answered (inference_failed, non_finite_output, timeout, load_failed); null when the routed one did. */
+  fallback: string | null;
+  /** Answered from the prediction cache. */
+  cached: boolean;
+  /** The batch job the row belongs to; null for a request. */
+  jobId: string | null;
 }
 
 export interface LogPage {
@@ -96,6 +108,8 @@ const GROUP_KEY = {
   predicted: "predicted",
   label: "label",
   error: "trimBoth(splitByChar(':', error)[1])",
+  fallback: "fallback",
+  job: "job_id",
 } as const;
 
 const cursorSchema = z.object({
@@ -143,7 +157,7 @@ const LABEL_JOIN = (labels: string) =>
 // variant); copies of a retried request differ at most in latency.
 const PAGE_SQL = (predictions: string) => `
   SELECT toUnixTimestamp64Micro(ts) AS ts_us, request_id, version, variant, feature_num, feature_cat, feature_hash,
-         predicted, probabilities, confidence, latency_us, error, correlation_id
+         predicted, probabilities, confidence, latency_us, error, correlation_id, fallback, cached, job_id
   FROM ${predictions}
   WHERE model = {model:String} AND ts >= fromUnixTimestamp64Micro({minTs:Int64}) AND ts <= fromUnixTimestamp64Micro({maxTs:Int64})
     AND request_id IN {ids:Array(String)}`;
@@ -159,7 +173,7 @@ interface KeyRow {
 }
 
 /** A logged prediction as the page query selects it: the stored row with ts as µs. */
-type PageRow = Omit<PredictionRow, "ts" | "model" | "feature_bin" | "fallback" | "cached" | "job_id"> & { ts_us: number };
+type PageRow = Omit<PredictionRow, "ts" | "model" | "feature_bin"> & { ts_us: number };
 
 /** Rows (or grouped counts) of the prediction log matching the filters, newest first by default, one keyset page at a time. */
 export async function queryLogs(store: Store, input: LogFilters): Promise<LogPage> {
@@ -185,6 +199,9 @@ export async function queryLogs(store: Store, input: LogFilters): Promise<LogPag
   if (f.errorReason !== undefined) add(`${GROUP_KEY.error} = {errorReason:String}`, { errorReason: f.errorReason });
   if (f.label !== undefined) add("label = {label:String}", { label: f.label });
   if (f.hasLabel !== undefined) add(f.hasLabel ? "label != ''" : "label = ''");
+  if (f.hasFallback !== undefined) add(f.hasFallback ? "fallback != ''" : "fallback = ''");
+  if (f.cached !== undefined) add(`cached = ${f.cached ? 1 : 0}`);
+  if (f.jobId !== undefined) add("job_id = {jobId:String}", { jobId: f.jobId });
   if (f.correct !== undefined) add(`error = '' AND label != '' AND label ${f.correct ? "=" : "!="} predicted`);
   const join = f.label !== undefined || f.hasLabel !== undefined || f.correct !== undefined || f.groupBy === "label";
 
@@ -215,6 +232,8 @@ export async function queryLogs(store: Store, input: LogFilters): Promise<LogPag
     const kept = groups.slice(0, f.limit).map((g) => ({ key: g.key, rows: Number(g.rows) }));
     if (f.groupBy === "label") notes.push("key '' counts unlabelled rows");
     if (f.groupBy === "error") notes.push("key '' counts rows without an error; other keys are the error text up to ':'");
+    if (f.groupBy === "fallback") notes.push("key '' counts rows the routed version answered; other keys are why another version answered");
+    if (f.groupBy === "job") notes.push("key '' counts interactive requests; other keys are batch job ids");
     return { model: f.model, window, rows: [], groups: kept, returned: kept.length, truncated, nextCursor: null, notes };
   }
 
@@ -291,6 +310,9 @@ async function fetchPage(store: Store, model: string, page: KeyRow[], versions: 
         correlationId: r.correlation_id,
         features: schema ? zipFeatures(schema.refs, r) : null,
         featureHash: r.feature_hash,
+        fallback: r.fallback === "" ? null : r.fallback,
+        cached: Number(r.cached) === 1,
+        jobId: r.job_id === "" ? null : r.job_id,
       },
     ];
   });

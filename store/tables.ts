@@ -133,7 +133,8 @@ export const schemaMigrationsTable: TableSpec = {
  * "bandit": answered by an arm of a running bandit (rollout/bandit.ts); "fallback": answered by the
  * previous primary because the routed version could not answer.
  */
-export type Variant = "primary" | "shadow" | "canary" | "bandit" | "fallback";
+export const variants = ["primary", "shadow", "canary", "bandit", "fallback"] as const;
+export type Variant = (typeof variants)[number];
 
 export interface PredictionRow {
   request_id: string;

@@ -6,6 +6,7 @@ import type { ModelVersion } from "../models/registry.ts";
 import type { Row } from "../models/schema.ts";
 import type { InferenceService } from "../inference/service.ts";
 import { parseCsv } from "../models/datasets/csv.ts";
+import { queryLogs } from "../analysis/index.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { requestJson } from "./helpers/http.ts";
 import { registerTrained } from "./helpers/models.ts";
@@ -83,6 +84,13 @@ describe("batch scoring jobs", () => {
       { id },
     );
     expect([Number(logged!.n), Number(logged!.ids)]).toEqual([99, 99]);
+    // The prediction log a person or the agent reads says which rows were the job's.
+    const jobRows = await queryLogs(t.store, { model: "credit", jobId: id, limit: 1000 });
+    expect(jobRows.rows).toHaveLength(99);
+    expect(new Set(jobRows.rows.map((r) => r.jobId))).toEqual(new Set([id]));
+    const byJob = await queryLogs(t.store, { model: "credit", groupBy: "job" });
+    expect(byJob.groups).toEqual(expect.arrayContaining([{ key: id, rows: 99 }]));
+    expect((await queryLogs(t.store, { model: "credit", jobId: "" })).rows.map((r) => r.jobId)).not.toContain(id);
   });
 
   it("refuses a file missing a feature before scoring any row, naming the column and reason", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../config.ts";
+import { queryLogs } from "../analysis/index.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";
 import type { InferenceService } from "../inference/service.ts";
@@ -90,6 +91,14 @@ describe("fallback per request", () => {
       { version: v1.version, variant: "fallback", fallback: "inference_failed", failed: 0, job_id: "" },
     ]);
     expect(metricValue(await metrics(), "model_prediction_fallbacks_total", { version: broken.version, reason: "inference_failed" })).toBe(1);
+    // The prediction log a person or the agent reads says so too, and can be filtered and grouped by it.
+    const page = await queryLogs(t.store, { model: "credit", requestId: `fb-${n}` });
+    expect(page.rows.map((r) => [r.variant, r.version, r.fallback, r.error === null])).toEqual(
+      expect.arrayContaining([["primary", broken.version, null, false], ["fallback", v1.version, "inference_failed", true]]),
+    );
+    expect((await queryLogs(t.store, { model: "credit", hasFallback: true })).rows.map((r) => r.requestId)).toEqual([`fb-${n}`]);
+    expect((await queryLogs(t.store, { model: "credit", variant: "fallback" })).rows.map((r) => r.requestId)).toEqual([`fb-${n}`]);
+    expect((await queryLogs(t.store, { model: "credit", groupBy: "fallback" })).groups).toEqual(expect.arrayContaining([{ key: "inference_failed", rows: 1 }]));
   });
 
   it("counts the fallbacks as failures of the version that fell: the guard rolls it back", async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryLogs } from "../analysis/index.ts";
 import { loadConfig } from "../config.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
 import { isDeterministic } from "../models/determinism.ts";
@@ -54,6 +55,9 @@ describe("the prediction cache", () => {
     ]);
     expect(await counter("model_prediction_cache_hits_total", v1.version)).toBe(1);
     expect(await counter("model_prediction_cache_misses_total", v1.version)).toBe(1);
+    const logged = await queryLogs(t.store, { model: "credit", order: "asc" });
+    expect(logged.rows.map((r) => [r.requestId, r.cached])).toEqual([["pc-1", false], ["pc-2", true]]);
+    expect((await queryLogs(t.store, { model: "credit", cached: true })).rows.map((r) => r.requestId)).toEqual(["pc-2"]);
   });
 
   it("in a batch, scores only the rows it does not hold and marks each row", async () => {

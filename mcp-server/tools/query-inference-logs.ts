@@ -13,9 +13,9 @@ export function registerQueryInferenceLogsTool(server: McpServer, deps: ToolDeps
     title: "Query the prediction log",
     description:
       "Individual logged predictions with their features, probabilities, label (once known), correctness, latency and error, " +
-      "filtered by version, variant, predicted class, label, correctness, confidence range, error, and feature conditions " +
+      "filtered by version, variant, predicted class, label, correctness, confidence range, error, fallback, cache, batch job and feature conditions " +
       "({feature, op: eq|neq|lt|lte|gt|gte, value}); ordered by time, confidence or latency; paged with cursor/nextCursor. " +
-      "With groupBy (version, variant, predicted, label, error) it returns counts per value instead of rows. Use it for concrete " +
+      "With groupBy (version, variant, predicted, label, error, fallback, job) it returns counts per value instead of rows. Use it for concrete " +
       "examples: e.g. {correct: false, orderBy: 'confidence'} for confident mistakes, or a drifted feature's range.",
     input: logFiltersSchema.extend({ window: windowArg, limit: rowLimit(deps.limits) }),
     output: z.looseObject({
