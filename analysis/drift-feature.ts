@@ -1,10 +1,10 @@
 // One feature's drift: PSI, the missing-rate and unseen-category shifts, the mean shift, and the
 // drift test (the requested method or the default selector's) on its present values.
 import type { FeatureBaseline, NumericBaseline } from "../models/baseline.ts";
-import { driftMethods, psi, selectMethod, twoProportionZTest, type DriftMethodName, type DriftTestResult, type HistogramInput, type TailMeans } from "../stats/index.ts";
+import { driftMethods, psi, psiLevel, selectMethod, twoProportionZTest, type DriftMethodName, type DriftTestResult, type HistogramInput, type TailMeans } from "../stats/index.ts";
 import { baselineHistogram, histogramFromBins, psiBins, sampleTailMeans, sum, type FeatureHistogram } from "./bins.ts";
 import type { RawStats, WindowAggregates } from "./drift-aggregates.ts";
-import type { FeatureDrift, PsiLevel } from "./drift-report.ts";
+import type { FeatureDrift } from "./drift-report.ts";
 import type { UnseenValues } from "./drift-unseen.ts";
 import type { FeatureImportanceView } from "./importance.ts";
 import type { FeatureRef } from "./schema-index.ts";
@@ -85,11 +85,6 @@ export function featureDrift(
     drifted: result.drifted,
   });
   return { out, result };
-}
-
-/** < 0.1 none, < 0.25 moderate, otherwise major (the usual PSI reading). */
-function psiLevel(score: number): PsiLevel {
-  return score < 0.1 ? "none" : score < 0.25 ? "moderate" : "major";
 }
 
 function missingShift(refMissing: number, refRows: number, curMissing: number, curRows: number): FeatureDrift["missing"] {

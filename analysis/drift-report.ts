@@ -1,5 +1,5 @@
 // What a drift call asks and what it answers: the shapes detectDataDrift takes and returns, and the MCP tool sends.
-import type { Correction, DriftMethodName } from "../stats/index.ts";
+import type { Correction, DriftMethodName, PsiLevel } from "../stats/index.ts";
 import type { FeatureImportanceView, VersionImportance } from "./importance.ts";
 import type { VersionChoice } from "./version.ts";
 import type { ResolvedWindow, Window } from "./window.ts";
@@ -24,8 +24,6 @@ export interface DriftQuery {
   /** One method for every feature instead of the default choice per feature; it must fit every feature's type. */
   method?: DriftMethodName;
 }
-
-export type PsiLevel = "none" | "moderate" | "major";
 
 export interface FeatureDrift {
   feature: string;

@@ -4,7 +4,7 @@ export { UnknownFeatureError, featureRefs, resolveFeature, type FeatureRef } fro
 export { chooseVersion, trafficByVersion, type VersionChoice, type VersionTraffic } from "./version.ts";
 export { getAccuracy, type AccuracyQuery, type AccuracyReport, type AccuracyFigures, type ClassScore, type Estimate } from "./accuracy.ts";
 export { detectDataDrift } from "./drift.ts";
-export { SELECTION_RULE, type DriftQuery, type DriftReport, type FeatureDrift, type ClassDrift, type PsiLevel } from "./drift-report.ts";
+export { SELECTION_RULE, type DriftQuery, type DriftReport, type FeatureDrift, type ClassDrift } from "./drift-report.ts";
 export { checkDriftOptions, driftMethodNames, driftOptionsSchema, DriftOptionsError, type DriftOptions } from "./drift-options.ts";
 export { describeImportance, featureImportanceSchema, importanceRunSchema, type FeatureImportanceView, type ImportanceRunView } from "./importance.ts";
 export { compareVersions, MIN_LABELLED, type CompareQuery, type SideStats, type VersionComparison } from "./compare.ts";

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
 import { defaultPlanSpec } from "../rollout/new-plan.ts";
 import { describeStage } from "../rollout/plan.ts";
+import { psiLevel } from "../stats/index.ts";
 import { ChatSession } from "../agent/chat.ts";
 import { agentConfig, type AgentConfig } from "../agent/configuration.ts";
 import type { DiagnosisCore } from "../agent/diagnosis.ts";
@@ -144,7 +145,7 @@ const driftResult = (features: FeatureFig[], datasetDrifted = false) => {
         feature: f.feature,
         type: f.type ?? "numeric",
         psi: f.psi,
-        psiLevel: f.psi < 0.1 ? "none" : f.psi < 0.25 ? "moderate" : "major",
+        psiLevel: psiLevel(f.psi),
         method: f.type === "categorical" ? "chi_square" : "ks",
         score: f.psi / 2,
         pValue: f.drifted ? 1e-6 : 0.4,
