@@ -1,6 +1,7 @@
 import { driftOverTime, getAccuracy, listModelsOverview, modelHealth, type AccuracyReport, type DriftOverTime, type HealthReport, type ModelOverview } from "../analysis/index.ts";
 import { NoBaselineError } from "../models/registry.ts";
 import { listIncidents, type IncidentListing } from "../incidents/incident-store.ts";
+import { banditAllocation, type ArmAllocation } from "../rollout/bandit.ts";
 import { viewPlan, type PlanView } from "../rollout/plan-view.ts";
 import { listPlans } from "../rollout/plan-store.ts";
 import type { Store } from "../store/client.ts";
@@ -33,6 +34,8 @@ export interface ModelDetail extends ModelFigures {
   versions: ModelOverview["versions"];
   history: StoredDeploymentEvent[];
   plan: PlanView | null;
+  /** The running bandit's arms as every replica computes them from the store; null without one. */
+  bandit: ArmAllocation[] | null;
   incidents: IncidentListing[];
   /** Per bucket: start (s since the epoch), realized and estimated accuracy, p99 ms. */
   trend: { t: number[]; accuracy: (number | null)[]; estimated: (number | null)[]; p99: (number | null)[] };
@@ -56,13 +59,15 @@ export async function modelDetail(store: Store, model: string, nowUs: number): P
   const overview = (await listModelsOverview(store, nowUs)).models.find((m) => m.model === model);
   if (!overview) return null;
   const window = windowAt(nowUs);
-  const [incidents, history, plans, health, accuracy, drift] = await Promise.all([
+  const bandit = overview.traffic.bandit;
+  const [incidents, history, plans, health, accuracy, drift, allocation] = await Promise.all([
     listIncidents(store, { model, limit: 50, offset: 0 }),
     deploymentHistory(store, model, 50),
     listPlans(store, { model, status: "running", limit: 1 }),
     modelHealth(store, { model, window, bucketSeconds: TREND_BUCKET_SECONDS }),
     getAccuracy(store, { model, window, bucketSeconds: TREND_BUCKET_SECONDS }),
     driftOrReason(store, model, window),
+    bandit ? banditAllocation(store, model, bandit) : null,
   ]);
   const line = lineOf(overview, health, accuracy, incidents.filter((i) => i.closedAt === null));
   const p99ByStart = new Map(health.trend.map((b) => [b.startUs, b.latencyMs?.p99 ?? null]));
@@ -71,6 +76,7 @@ export async function modelDetail(store: Store, model: string, nowUs: number): P
     versions: overview.versions,
     history,
     plan: plans[0] ? viewPlan(plans[0]) : null,
+    bandit: allocation,
     incidents,
     trend: {
       t: accuracy.trend.map((b) => b.startUs / 1e6),

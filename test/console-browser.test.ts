@@ -16,6 +16,8 @@ import type { InferenceService } from "../inference/service.ts";
 import { generateCredit, type CreditOptions } from "../models/datasets/credit.ts";
 import type { ModelVersion } from "../models/registry.ts";
 import type { Example } from "../models/schema.ts";
+import { banditAllocation } from "../rollout/bandit.ts";
+import { currentTrafficState } from "../store/deployments.ts";
 import { modelVersionsTable } from "../store/tables.ts";
 import { postOk } from "./helpers/http.ts";
 import { incidentRecord } from "./helpers/incidents.ts";
@@ -286,6 +288,22 @@ describe("the console in a browser", () => {
       await tools.close();
     }
   }, 240_000);
+
+  it("the model page shows a running bandit's arms with the shares, labelled answers and rewards every replica computes", async () => {
+    const a = await registerTrained(t.store, t.config.modelDir, { model: "offers", seed: 5, rows: 800 });
+    const b = await registerTrained(t.store, t.config.modelDir, { model: "offers", seed: 6, rows: 300 });
+    await admin("deploy", { version: a.version, role: "primary" }, "offers");
+    await admin("bandit", { versions: [a.version, b.version], floor_percent: 10 }, "offers");
+    await send("offers", generateCredit(300, 43).examples);
+    await page.goto(`${svc.url}/ui/models/offers`);
+    expect(await page.$eval("dl.figures dd", (d) => d.textContent)).toBe(`bandit over v${a.version}, v${b.version} · v${a.version} primary (fallback)`);
+    const arms = await page.$$eval("[data-bandit] tbody tr", (rs) => rs.map((r) => [r.getAttribute("data-arm"), ...[...r.querySelectorAll("td")].map((c) => c.textContent)]));
+    const expected = await banditAllocation(t.store, "offers", (await currentTrafficState(t.store, "offers")).state.bandit!);
+    expect(arms).toEqual(expected.map((x) => [x.version, `${(x.share * 100).toFixed(1)}%`, String(x.pulls), x.meanReward === null ? "–" : x.meanReward.toFixed(3)]));
+    // Every answer went through the bandit and got its label back.
+    expect(expected.reduce((n, x) => n + x.pulls, 0)).toBe(300);
+    await shot("model-bandit");
+  });
 
   it("the model page shows versions, the deployment history, the trend chart and drift per feature over time", async () => {
     await page.goto(`${svc.url}/ui/models/credit`);

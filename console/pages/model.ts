@@ -1,7 +1,9 @@
 import { html, jsonBlock, type Html } from "../html.ts";
 import type { ModelDetail } from "../figures.ts";
 import { count, ms, serving, when, whenUs } from "../format.ts";
+import type { ArmAllocation } from "../../rollout/bandit.ts";
 import type { PlanView } from "../../rollout/plan-view.ts";
+import type { BanditState } from "../../store/deployments.ts";
 import { driftHeatmap } from "./drift-heatmap.ts";
 import { incidentRows } from "./incidents.ts";
 import { DASH, pct } from "../../format.ts";
@@ -24,6 +26,7 @@ ${jsonBlock("trend-data", m.trend)}
 </section>
 ${driftHeatmap(m.drift, m.noDrift)}
 ${m.plan ? planView(m.plan) : html`<section><h2>Rollout</h2><p>No rollout plan is running.</p></section>`}
+${m.bandit && m.traffic.bandit ? banditView(m.traffic.bandit, m.bandit) : ""}
 <section aria-labelledby="versions-h"><h2 id="versions-h">Versions</h2>
 <table><thead><tr><th scope="col">Version</th><th scope="col">Kind</th><th scope="col">Lifecycle</th><th scope="col">Created</th><th scope="col">Held-out accuracy</th><th scope="col">Features</th></tr></thead>
 <tbody>${m.versions.map((v) => html`<tr><th scope="row">v${v.version}</th><td>${v.kind}</td><td>${v.status}</td><td>${when(v.createdAt)}</td><td class="num">${pct(v.heldOutAccuracy, 1, DASH)}</td><td class="num">${v.features}</td></tr>`)}</tbody></table>
@@ -33,6 +36,14 @@ ${m.plan ? planView(m.plan) : html`<section><h2>Rollout</h2><p>No rollout plan i
 <tbody>${m.history.map((e) => html`<tr><td>${whenUs(e.ts)}</td><td>${e.action}</td><td>${e.version ? `v${e.version}` : "–"}</td><td>${e.actor}${e.autoApproved ? " (auto)" : ""}</td><td>${e.reason}</td><td>${e.state ? serving(e.state) : "–"}</td></tr>`)}</tbody></table>
 </section>
 <section aria-labelledby="incidents-h"><h2 id="incidents-h">Incidents</h2>${incidentRows(m.incidents)}</section>`;
+}
+
+function banditView(b: BanditState, arms: ArmAllocation[]): Html {
+  return html`<section aria-labelledby="bandit-h" data-bandit><h2 id="bandit-h">Bandit</h2>
+<p>${b.policy === "thompson" ? "Thompson sampling" : "UCB"} over ${arms.length} versions since ${whenUs(b.sinceUs)}, at least ${b.floorPercent}% each; the share follows each version's reward on labelled answers (right = 1, wrong = 0${b.latencyPenaltyPerMs > 0 ? `, minus ${b.latencyPenaltyPerMs} per ms of latency` : ""}).</p>
+<table><thead><tr><th scope="col">Version</th><th scope="col">Share of traffic</th><th scope="col">Labelled answers</th><th scope="col">Mean reward</th></tr></thead>
+<tbody>${arms.map((a) => html`<tr data-arm="${a.version}"><th scope="row">v${a.version}</th><td class="num">${pct(a.share, 1)}</td><td class="num">${count(a.pulls)}</td><td class="num">${a.meanReward === null ? DASH : a.meanReward.toFixed(3)}</td></tr>`)}</tbody></table>
+</section>`;
 }
 
 function planView(p: PlanView): Html {
