@@ -8,15 +8,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { pino } from "pino";
-import { loadConfig } from "../config.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
-import { registerVersion } from "../models/registry.ts";
-import { trainModel } from "../models/train.ts";
-import { openStore } from "../store/client.ts";
-import { migrate } from "../store/migrations.ts";
-import { startInferenceService } from "../inference/service.ts";
-import { predictLoad } from "./predict-load-client.ts";
+import { predictLoad } from "./lib/closed-loop.ts";
+import { benchService } from "./lib/serving-setup.ts";
 import { writeResult } from "./write-result.ts";
 
 const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) || fallback;
@@ -25,13 +19,7 @@ const seconds = arg("seconds", 10);
 const connections = arg("connections", 4);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-bench-jobs-"));
-const config = loadConfig({ ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", LOG_LEVEL: "warn" });
-const store = await openStore(config);
-await migrate(store);
-const trained = trainModel({ dataset: generateCredit(5_000, 1), kind: "logistic", seed: 1 });
-const { version } = await registerVersion(store, config.modelDir, { model: "credit", kind: "logistic", ...trained });
-const svc = await startInferenceService({ config, store, logger: pino({ level: "warn" }) });
-await svc.traffic.change({ model: "credit", change: { action: "deploy", role: "primary", version }, actor: "bench", reason: "bench" });
+const { store, svc } = await benchService(dir, {});
 
 const interactiveRows = generateCredit(256, 7).examples.map((e) => e.row);
 const file = path.join(dir, "job.csv");

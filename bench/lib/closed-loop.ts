@@ -22,9 +22,9 @@ export interface LoadFigures {
   failed: number;
 }
 
-/** Runs bench/predict-load.ts in a process of its own and returns what it measured. */
+/** Runs bench/lib/closed-loop-client.ts in a process of its own and returns what it measured. */
 export async function predictLoad(spec: LoadSpec): Promise<LoadFigures> {
-  const script = path.join(import.meta.dirname, "predict-load.ts");
+  const script = path.join(import.meta.dirname, "closed-loop-client.ts");
   const { stdout } = await run(process.execPath, ["--import", "tsx", script, JSON.stringify(spec)], { maxBuffer: 16 * 1024 * 1024 });
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as LoadFigures;
 }

@@ -1,5 +1,5 @@
 /**
- * A /predict load generator for the benches, run as its own process (bench/predict-load-client.ts
+ * Closed-loop /predict load for the benches, run as its own process (bench/lib/closed-loop.ts
  * starts it) so it never shares the server's event loop. `concurrency` loops each send one request
  * after another for `seconds`; with `fresh`, every row gets a categorical value never sent before,
  * so no row repeats (autocannon's -I sends nothing on this machine's version). Prints one JSON line.
