@@ -173,6 +173,15 @@ describe("accuracy under the SLO floor against the version's own held-out accura
     expect(accuracyBreach(v1(0.89, 800), config)).toMatch(/< SLO 90\.0%/);
   });
 
+  it("before the labels (CBPE's estimate), a version whose held-out accuracy was under the floor is judged against it, not the floor", () => {
+    // An 86% problem (the blind pumps data set): the estimate at its held-out accuracy paged a person at request 250.
+    const pumps = (estimated: number) => figures("1", { estimated, labelled: 50, baseline: 0.86, baselineRows: 1600 });
+    expect(accuracyBreach(pumps(0.844), config)).toBeNull();
+    expect(accuracyBreach(pumps(0.79), config)).toMatch(/estimated accuracy 79\.0% < SLO 90\.0%/);
+    // A version that measured over the floor keeps it as a breach on an estimate under it.
+    expect(accuracyBreach(figures("1", { estimated: 0.87, labelled: 50, baseline: 0.95, baselineRows: 1600 }), config)).toMatch(/estimated accuracy 87\.0% < SLO 90\.0%/);
+  });
+
   it("at or above the floor there is neither", () => {
     expect(accuracyBreach(retrained(0.91, 700), config)).toBeNull();
     expect(accuracyNotice(retrained(0.91, 700), config)).toBeNull();
@@ -251,6 +260,20 @@ describe("deployments", () => {
     expect(deployComparison(facts(0.92, 200, 0.956, 200), config)!.clear).toBe(false);
     expect(deployComparison(facts(0.946, 5000, 0.956, 5000), config)!.clear).toBe(false);
     expect(deployComparison(facts(0.8, 300, 0.9, 300), config)!.clear).toBe(true);
+  });
+
+  it("estimates compared only because the replaced version has no labels in the window do not outweigh the new one's labels", () => {
+    // A verified retrain after a concept change: v1's estimate is its pre-change calibration.
+    const retrain = (realized: number) => ({
+      recentDeployment: dep,
+      versions: new Map([
+        ["2", figures("2", { realized, labelled: 350, estimated: 0.885, baseline: 0.9, baselineRows: 220 })],
+        ["1", figures("1", { labelled: 0, estimated: 0.96 })],
+      ]),
+    });
+    expect(deployComparison(retrain(0.923), config)).toBeNull();
+    // A new version whose labels show a breach is still compared, on the estimates both have.
+    expect(deployComparison(retrain(0.8), config)).toMatchObject({ source: "estimated", clear: true });
   });
 
   it("a change point where accuracy fell, and where it lies against a deployment", () => {
