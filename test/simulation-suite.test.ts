@@ -72,7 +72,8 @@ describe("the scenario suite", () => {
     }
     const share = suite.filter((e) => e.scenario.split === "holdout").length / suite.length;
     expect(share).toBeGreaterThan(0.25);
-    expect(share).toBeLessThan(0.5);
+    // Every blind batch is holdout, so the holdout part has outgrown the tune part; the tune part must still be a real one.
+    expect(share).toBeLessThan(0.6);
   });
 
   it("defaults split to tune and refuses any other value", () => {
