@@ -150,7 +150,7 @@ function partLine(r: SuiteReport, split: Split): string {
 }
 
 const splitIntro =
-  "Thresholds may be tuned on the tune part only; the holdout part (in the suite: scenario files whose number is a multiple of 3, and 38–47, written blind after the thresholds were set) is scored apart to show whether they generalise.";
+  "Thresholds may be tuned on the tune part only; the holdout part (in the suite: scenario files whose number is a multiple of 3, and 38–57, written blind after the thresholds were set) is scored apart to show whether they generalise.";
 
 function markdown(r: SuiteReport): string {
   const confusion = (title: string, m: ConfusionMatrix) => {

@@ -44,7 +44,7 @@ export const scenarioSchema = z
     split: z
       .enum(splits)
       .default("tune")
-      .describe("tune: may be used to tune the detector; holdout: kept out of tuning and scored separately (in this suite: files whose number is a multiple of 3, and 38–47, written blind after the thresholds were set)"),
+      .describe("tune: may be used to tune the detector; holdout: kept out of tuning and scored separately (in this suite: files whose number is a multiple of 3, and 38–57, written blind after the thresholds were set)"),
     dataset: z.union([
       z.object({ generator: z.enum(["credit", "hyperplane"]) }).strict(),
       z.object({ csv: z.string().min(1), label: z.string().min(1) }).strict(),
