@@ -154,7 +154,7 @@ export class ChatSession {
 
   private async accuracy(model: string, window: Window): Promise<string> {
     const a = await this.o.tools.accuracy({ model, window });
-    const ci = a.interval ? ` [${pct(a.interval.low)}, ${pct(a.interval.high)}]` : "";
+    const ci = a.interval ? ` [${pct(a.interval.lower)}, ${pct(a.interval.upper)}]` : "";
     return `${model}: ${evidenceSummary.accuracy(a)}${ci ? `; 95% interval${ci}` : ""}`;
   }
 

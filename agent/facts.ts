@@ -1,14 +1,14 @@
-import { normalCdf, twoProportionZTest } from "../stats/index.ts";
+import { normalCdf, twoProportionZTest, type Interval } from "../stats/index.ts";
 import type { AgentConfig, RelativeThresholds } from "./configuration.ts";
 import type { Evidence, Figures, TrafficSnapshot } from "./state.ts";
+import type { AccuracyResult } from "../mcp-server/results.ts";
 import {
-  accuracySchema,
+  accuracyKind,
   deploymentsSchema,
   driftSchema,
   healthSchema,
   logsSchema,
   segmentsSchema,
-  type AccuracyResult,
   type DeploymentHistory,
   type DriftFeature,
   type DriftResult,
@@ -26,7 +26,7 @@ export interface VersionFigures {
   total: number | null;
   labelled: number;
   realized: number | null;
-  interval: { low: number; high: number } | null;
+  interval: Interval | null;
   estimated: number | null;
   /** The version's held-out accuracy, when the server reports it. */
   baseline: number | null;
@@ -156,10 +156,10 @@ function windowSecondsOf(args: Record<string, unknown>): number {
 export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: number): Facts {
   const history = latest<DeploymentHistory>(evidence, "get_deployment_history", parser(deploymentsSchema), ["investigate", "monitor"]);
   const back = lookingBack(config);
-  const nowAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["monitor", "investigate"], (e) => !back(e));
+  const nowAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["monitor", "investigate"], (e) => !back(e));
   const lookAcc =
-    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["investigate", "monitor"], back) ??
-    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["investigate", "monitor"]);
+    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["investigate", "monitor"], back) ??
+    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["investigate", "monitor"]);
   const health = latest<HealthResult>(evidence, "get_model_health", parser(healthSchema), ["monitor", "investigate"]);
   const logs = latest(evidence, "query_inference_logs", parser(logsSchema), ["investigate"]);
   const traffic = trafficOf(history);
@@ -181,7 +181,7 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
     if (v && !v.history) versions.set(b.version, { ...v, history: b });
     if (!v) versions.set(b.version, { ...figures(b.version, undefined, undefined), history: b });
   }
-  const labelledAny = Math.max(0, ...evidence.filter((e) => e.tool === "get_model_accuracy").map((e) => parser(accuracySchema)(e.data)?.labelled ?? 0));
+  const labelledAny = Math.max(0, ...evidence.filter((e) => e.tool === "get_model_accuracy").map((e) => parser(accuracyKind)(e.data)?.labelled ?? 0));
   const recentDeployment = recentDeploymentOf(history, config.thresholds.recentDeploySeconds, nowMs);
   const reference = recentDeployment ? referenceDriftOf(evidence, recentDeployment, config) : null;
   return {
@@ -254,11 +254,11 @@ function recentDeploymentOf(history: DeploymentHistory | undefined, recentSecond
 function figures(version: string | null, acc: AccuracyResult | AccuracyResult["byVersion"][number] | undefined, h: HealthResult | HealthResult["byVersion"][number] | undefined): VersionFigures {
   return {
     version,
-    total: acc?.total ?? h?.total ?? null,
+    total: acc?.predictions ?? h?.total ?? null,
     labelled: acc?.labelled ?? 0,
     realized: acc?.accuracy ?? null,
-    interval: acc?.interval ? { low: acc.interval.low, high: acc.interval.high } : null,
-    estimated: acc?.estimatedAccuracy ?? null,
+    interval: acc?.interval ?? null,
+    estimated: acc?.estimated?.accuracy ?? null,
     baseline: acc?.baselineAccuracy ?? null,
     baselineRows: acc?.baselineRows ?? null,
     errorRate: h ? h.errorRate : null,
@@ -347,7 +347,7 @@ export function changePoint(buckets: { startUs: number; successes: number; trial
 
 /** When accuracy fell over the trend: from realized accuracy when labelled buckets allow a test, else from CBPE's estimates. */
 function accuracyOnset(acc: AccuracyResult, config: AgentConfig): Onset | null {
-  const trend = acc.trend.filter((b): b is typeof b & { startUs: number } => b.startUs !== null);
+  const trend = acc.trend;
   if (trend.length < 3) return null;
   const bucketSeconds = (trend[1]!.startUs - trend[0]!.startUs) / 1e6;
   const realized = changePoint(
@@ -359,7 +359,7 @@ function accuracyOnset(acc: AccuracyResult, config: AgentConfig): Onset | null {
   }
   // CBPE's estimates have no sampling test here: only a move past the allowed drop counts.
   const estimated = changePoint(
-    trend.map((b) => ({ startUs: b.startUs, successes: Math.round((b.estimatedAccuracy ?? 0) * (b.total ?? 0)), trials: b.estimatedAccuracy === null ? 0 : (b.total ?? 0) })),
+    trend.map((b) => ({ startUs: b.startUs, successes: Math.round((b.estimated ?? 0) * b.predictions), trials: b.estimated === null ? 0 : b.predictions })),
     config.thresholds.minLabelled / 2,
   );
   if (estimated && estimated.before - estimated.after > config.slo.maxAccuracyDrop) {

@@ -1,6 +1,7 @@
 import { ProtocolError, type Client } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
+import type { AccuracyResult } from "../mcp-server/results.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
 import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-client.ts";
 
@@ -49,6 +50,25 @@ function rename(o: unknown, aliases: Record<string, string[]>): unknown {
   return out;
 }
 
+/** What `call` checks a result against: a zod schema, or a `kind`. */
+export interface ResultCheck<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+}
+
+/**
+ * A result typed as the server's own (mcp-server/results.ts, the analysis reports), checked only to
+ * be an object with these fields: nothing is renamed, filled in or re-computed on this side.
+ */
+export function kind<T>(...fields: (keyof T & string)[]): ResultCheck<T> {
+  return {
+    safeParse(data) {
+      if (!isObj(data)) return { success: false, error: { issues: [{ path: [], message: "not an object" }] } };
+      const missing = fields.filter((f) => !(f in data));
+      return missing.length ? { success: false, error: { issues: missing.map((f) => ({ path: [f], message: "missing" })) } } : { success: true, data: data as T };
+    },
+  };
+}
+
 const timestampUs = z.union([num, z.string()]).transform((v) => (typeof v === "number" ? v : Date.parse(v) * 1000));
 
 // ── read-only tools ───────────────────────────────────────────────────────────────────────────
@@ -58,46 +78,8 @@ export const modelListSchema = z.looseObject({
   models: z.array(z.preprocess((m) => rename(m, { name: ["model"] }), z.looseObject({ name: z.string() }))),
 });
 
-/**
- * get_model_accuracy → AccuracyReport (analysis/accuracy.ts) plus baselineAccuracy per version:
- * `predictions`, `labelled`, `accuracy`, `interval: {lower, upper}`, `estimated: {accuracy, ...}`
- * (a plain number in trend buckets). Normalised to total / interval {low, high} / estimatedAccuracy.
- */
-function accuracyFigures(o: unknown): unknown {
-  if (!isObj(o)) return o;
-  const iv = isObj(o.interval) ? o.interval : null;
-  const est = o.estimated;
-  return {
-    ...o,
-    total: numOr(o.total, numOr(o.predictions, null)),
-    interval: iv ? { ...iv, low: numOr(iv.low, numOr(iv.lower, null)), high: numOr(iv.high, numOr(iv.upper, null)) } : null,
-    estimatedAccuracy: numOr(o.estimatedAccuracy, typeof est === "number" ? est : isObj(est) ? numOr(est.accuracy, null) : null),
-  };
-}
-const figures = {
-  total: optNum,
-  labelled: z.number().default(0),
-  labelCoverage: optNum,
-  /** Realized accuracy on labelled rows. */
-  accuracy: optNum,
-  interval: z.looseObject({ low: num, high: num }).nullish().transform((v) => v ?? null),
-  /** CBPE's estimate from the confidence distribution; what there is while labels lag. */
-  estimatedAccuracy: optNum,
-  /** The version's held-out accuracy at training time. */
-  baselineAccuracy: optNum,
-  /** The held-out rows it was measured on. */
-  baselineRows: optNum,
-};
-export const accuracySchema = z.preprocess(
-  (o) => (isObj(o) ? { ...(accuracyFigures(o) as Obj), byVersion: objects(o.byVersion).map(accuracyFigures), trend: objects(o.trend).map(accuracyFigures) } : o),
-  z.looseObject({
-    model: z.string().optional(),
-    ...figures,
-    byVersion: z.array(z.looseObject({ version: z.coerce.string(), ...figures })),
-    trend: z.array(z.looseObject({ startUs: optNum, ...figures })),
-  }),
-);
-export type AccuracyResult = z.infer<typeof accuracySchema>;
+/** get_model_accuracy → mcp-server/results.ts' AccuracyResult. */
+export const accuracyKind = kind<AccuracyResult>("predictions", "labelled", "accuracy", "byVersion", "trend");
 
 /**
  * detect_data_drift → DriftReport (analysis/drift.ts): features sorted by PSI, each with `missing:
@@ -346,7 +328,7 @@ export interface ProposeArgs {
 export class McpTools {
   constructor(private readonly client: ToolClient) {}
 
-  async call<S extends z.ZodType>(tool: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> {
+  async call<T>(tool: string, args: Record<string, unknown>, schema: ResultCheck<T>): Promise<T> {
     const result = (await this.client.callTool({ name: tool, arguments: args }).catch((err: unknown) => {
       // A tool this connection does not offer is refused as a protocol error, not an isError result.
       throw ProtocolError.isInstance(err) ? new ToolCallError(tool, args, err.message) : err;
@@ -369,7 +351,7 @@ export class McpTools {
     return this.call("list_models", {}, modelListSchema);
   }
   accuracy(args: { model: string; version?: string; window?: Window }) {
-    return this.call("get_model_accuracy", args, accuracySchema);
+    return this.call("get_model_accuracy", args, accuracyKind);
   }
   drift(args: { model: string; version?: string; window?: Window; reference?: "baseline" | Window; referenceVersion?: string; correction?: "none" | "bonferroni" | "benjamini-hochberg" }) {
     return this.call("detect_data_drift", args, driftSchema);

@@ -102,10 +102,11 @@ const accuracyResult = (versions: VersionFig[]) => {
     classes: ["no", "yes"],
     confusion: [],
     ...fig({ accuracy: acc, labelled, total, estimated: est }),
-    byVersion: versions.map((v) => ({ version: v.version, ...fig(v), confusion: [], baselineAccuracy: v.baseline ?? null })),
+    byVersion: versions.map((v) => ({ version: v.version, ...fig(v), confusion: [], baselineAccuracy: v.baseline ?? null, baselineRows: null })),
     trend: [{ startUs: usAgo(3600), start: new Date(NOW - 3600_000).toISOString(), predictions: 100, errors: 0, labelled: 80, correct: 70, accuracy: acc, estimated: est }],
     notes: [],
     baselineAccuracy: versions.length === 1 ? (versions[0]!.baseline ?? null) : null,
+    baselineRows: null,
   };
 };
 

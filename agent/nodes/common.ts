@@ -1,7 +1,8 @@
 import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
-import { ToolCallError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import type { AccuracyResult } from "../../mcp-server/results.ts";
+import { ToolCallError, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
@@ -48,9 +49,9 @@ export const evidenceSummary = {
     (h.byVersion.length > 1 ? `; by version: ${h.byVersion.map((v) => `v${v.version} ${pct(v.errorRate)} / p99 ${fmtMs(v.latencyMs.p99)}`).join(", ")}` : ""),
   accuracy: (a: AccuracyResult) =>
     `realized ${a.accuracy === null ? "n/a" : pct(a.accuracy)} on ${a.labelled} labelled rows` +
-    (a.labelCoverage !== null ? ` (coverage ${pct(a.labelCoverage)})` : "") +
-    `, estimated ${a.estimatedAccuracy === null ? "n/a" : pct(a.estimatedAccuracy)}` +
-    (a.byVersion.length ? `; by version: ${a.byVersion.map((v) => `v${v.version} ${v.accuracy === null ? "n/a" : pct(v.accuracy)} (n=${v.labelled}, est ${v.estimatedAccuracy === null ? "n/a" : pct(v.estimatedAccuracy)})`).join(", ")}` : ""),
+    ` (coverage ${pct(a.labelCoverage)})` +
+    `, estimated ${a.estimated === null ? "n/a" : pct(a.estimated.accuracy)}` +
+    (a.byVersion.length ? `; by version: ${a.byVersion.map((v) => `v${v.version} ${v.accuracy === null ? "n/a" : pct(v.accuracy)} (n=${v.labelled}, est ${v.estimated === null ? "n/a" : pct(v.estimated.accuracy)})`).join(", ")}` : ""),
   drift: (d: DriftResult) => {
     const top = [...d.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1)).slice(0, 3);
     return `dataset ${d.dataset.drifted ? "DRIFTED" : "not drifted"}${d.dataset.share !== null ? ` (share ${pct(d.dataset.share)})` : ""}; top by PSI: ${top.map((f) => `${f.feature} ${f.psi === null ? "n/a" : f.psi.toFixed(3)}${f.drifted ? "*" : ""}`).join(", ") || "none"}`;
