@@ -161,8 +161,8 @@ export class ChatSession {
   private async drift(model: string, window: Window): Promise<string> {
     const d = await this.o.tools.drift({ model, window });
     const rows = [...d.features]
-      .sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1))
-      .map((f) => `  ${f.feature.padEnd(16)} psi ${f.psi === null ? "n/a" : f.psi.toFixed(3)}  ${f.method} ${f.score === null ? "" : f.score.toFixed(3)}${f.pValue !== null ? ` p=${f.pValue.toExponential(2)}` : ""}${f.drifted ? "  DRIFTED" : ""}`);
+      .sort((a, b) => b.psi - a.psi)
+      .map((f) => `  ${f.feature.padEnd(16)} psi ${f.psi.toFixed(3)}  ${f.method ?? "none"} ${f.score === null ? "" : f.score.toFixed(3)}${f.pValue !== null ? ` p=${f.pValue.toExponential(2)}` : ""}${f.drifted ? "  DRIFTED" : ""}`);
     return [`${model}: ${evidenceSummary.drift(d)}`, ...rows].join("\n");
   }
 

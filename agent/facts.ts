@@ -1,18 +1,16 @@
 import { normalCdf, twoProportionZTest, type Interval } from "../stats/index.ts";
 import type { AgentConfig, RelativeThresholds } from "./configuration.ts";
 import type { Evidence, Figures, TrafficSnapshot } from "./state.ts";
+import type { DriftReport, FeatureDrift, FeatureImportanceView } from "../analysis/index.ts";
 import type { AccuracyResult } from "../mcp-server/results.ts";
 import {
   accuracyKind,
   deploymentsSchema,
-  driftSchema,
+  driftKind,
   healthSchema,
   logsSchema,
   segmentsSchema,
   type DeploymentHistory,
-  type DriftFeature,
-  type DriftResult,
-  type FeatureImportance,
   type HealthResult,
   type VersionBaseline,
 } from "./tools.ts";
@@ -56,8 +54,8 @@ export interface DriftFacts {
   datasetDrifted: boolean;
   share: number | null;
   predictionDrifted: boolean;
-  ranked: DriftFeature[];
-  shifted: DriftFeature[];
+  ranked: FeatureDrift[];
+  shifted: FeatureDrift[];
 }
 
 /** A feature that moved against the new version's training baseline but not against its predecessor's. */
@@ -165,7 +163,7 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
   const traffic = trafficOf(history);
   // The primary's inputs against its own baseline when there are several drift results (a canary's too).
   const ownDrift = (version?: string | null) =>
-    latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && (!version || analyses(e, version)));
+    latest<DriftReport>(evidence, "detect_data_drift", parser(driftKind), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && (!version || analyses(e, version)));
   const drift = ownDrift(traffic?.primary) ?? ownDrift();
 
   const serving = servingFigures(traffic, nowAcc, health);
@@ -196,16 +194,11 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
     primarySinceUs: primarySinceOf(history),
     latencyTrend: (health?.trend ?? []).map((b) => ({ startUs: b.startUs, rows: b.rows, p50: b.latencyMs?.p50 ?? null, p95: b.latencyMs?.p95 ?? null })),
     unseen: (drift?.features ?? [])
-      .filter((f) => f.unseenCategories.length > 0 || (f.unseenShare ?? 0) > 0)
-      .map((f) => ({ feature: f.feature, share: f.unseenShare, categories: f.unseenCategories.map((c) => c.category) }))
+      .filter((f) => (f.unseen?.values?.length ?? 0) > 0 || (f.unseen?.current ?? 0) > 0)
+      .map((f) => ({ feature: f.feature, share: f.unseen?.current ?? null, categories: (f.unseen?.values ?? []).map((v) => v.value) }))
       .sort((a, b) => (b.share ?? 0) - (a.share ?? 0)),
     missingRise: (drift?.features ?? [])
-      .filter((f) => f.missingRate.current !== null)
-      .map((f) => {
-        const reference = f.missingRate.reference ?? 0;
-        const current = f.missingRate.current ?? 0;
-        return { feature: f.feature, reference, current, rise: current - reference };
-      })
+      .map((f) => ({ feature: f.feature, reference: f.missing.reference, current: f.missing.current, rise: f.missing.current - f.missing.reference }))
       .filter((m) => m.rise > 0)
       .sort((a, b) => b.rise - a.rise),
     labelledAny,
@@ -286,13 +279,13 @@ function servingFigures(traffic: TrafficSnapshot | null, acc: AccuracyResult | u
   return out;
 }
 
-function driftFacts(drift: DriftResult, config: AgentConfig): DriftFacts {
+function driftFacts(drift: DriftReport, config: AgentConfig): DriftFacts {
   const ranked = [...drift.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1));
   return {
-    version: drift.version ?? null,
+    version: drift.version,
     rows: drift.rows,
-    datasetDrifted: drift.dataset.drifted,
-    share: drift.dataset.share,
+    datasetDrifted: drift.dataset?.drifted ?? false,
+    share: drift.dataset?.share ?? null,
     predictionDrifted: drift.prediction?.drifted ?? false,
     ranked,
     shifted: ranked.filter((f) => f.drifted || (f.psi ?? 0) >= config.thresholds.psiMajor),
@@ -307,8 +300,8 @@ function driftFacts(drift: DriftResult, config: AgentConfig): DriftFacts {
 function referenceDriftOf(evidence: Evidence[], dep: RecentDeployment, config: AgentConfig): { facts: DriftFacts & { referenceVersion: string }; own: DriftFacts } | null {
   if (!dep.previousVersion) return null;
   const of = (e: Evidence) => analyses(e, dep.version);
-  const ref = latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => e.args.referenceVersion === dep.previousVersion && of(e));
-  const own = latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && of(e));
+  const ref = latest<DriftReport>(evidence, "detect_data_drift", parser(driftKind), ["investigate", "monitor"], (e) => e.args.referenceVersion === dep.previousVersion && of(e));
+  const own = latest<DriftReport>(evidence, "detect_data_drift", parser(driftKind), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && of(e));
   if (!ref || !own || ref.features.length === 0) return null;
   return { facts: { ...driftFacts(ref, config), referenceVersion: dep.previousVersion }, own: driftFacts(own, config) };
 }
@@ -321,7 +314,7 @@ export function mismatchOf(own: DriftFacts, reference: DriftFacts, config: Agent
   return own.ranked.flatMap((f) => {
     const prev = reference.ranked.find((r) => r.feature === f.feature);
     if (!prev || (f.psi ?? 0) < major || (prev.psi ?? Infinity) >= major / 2) return [];
-    return [{ feature: f.feature, psi: f.psi, previousPsi: prev.psi, missing: { training: f.missingRate.reference, traffic: f.missingRate.current } }];
+    return [{ feature: f.feature, psi: f.psi, previousPsi: prev.psi, missing: { training: f.missing.reference, traffic: f.missing.current } }];
   });
 }
 
@@ -666,7 +659,7 @@ function datasetDriftSeen(facts: Facts, config: AgentConfig): boolean {
  * could give). A drifted feature under that bound cannot move accuracy much while the relation to
  * the label holds; an unknown importance is never negligible.
  */
-export function negligibleImportance(i: FeatureImportance | null, config: AgentConfig): boolean {
+export function negligibleImportance(i: FeatureImportanceView | null, config: AgentConfig): boolean {
   return i !== null && (i.accuracyDrop < config.thresholds.negligibleImportance || i.accuracyDrop <= i.standardError);
 }
 
@@ -676,7 +669,7 @@ export function negligibleImportance(i: FeatureImportance | null, config: AgentC
  * recorded as a notice, no remediation, whether or not the dataset verdict tripped. Null
  * otherwise; a dataset drift then counts as a breach, as it always did.
  */
-export function unimportantDrift(facts: Facts, config: AgentConfig): DriftFeature[] | null {
+export function unimportantDrift(facts: Facts, config: AgentConfig): FeatureDrift[] | null {
   const shifted = facts.drift?.shifted ?? [];
   const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
   if (!enoughRows || shifted.length === 0 || !shifted.every((f) => negligibleImportance(f.importance, config))) return null;
@@ -684,7 +677,7 @@ export function unimportantDrift(facts: Facts, config: AgentConfig): DriftFeatur
   return impact ? null : shifted;
 }
 
-function unimportantDriftNotice(facts: Facts, features: DriftFeature[], config: AgentConfig): string {
+function unimportantDriftNotice(facts: Facts, features: FeatureDrift[], config: AgentConfig): string {
   const items = features.map((f) => `${f.feature} (PSI ${(f.psi ?? 0).toFixed(2)}, importance ${(f.importance!.accuracyDrop * 100).toFixed(1)} ± ${(f.importance!.standardError * 100).toFixed(1)} points, rank ${f.importance!.rank} of ${f.importance!.of})`);
   const accuracy = facts.serving.flatMap((f) => {
     const a = accuracyOf(f, config.thresholds.minLabelled);

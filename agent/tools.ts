@@ -1,6 +1,7 @@
 import { ProtocolError, type Client } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
+import type { DriftReport } from "../analysis/index.ts";
 import type { AccuracyResult } from "../mcp-server/results.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
 import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-client.ts";
@@ -81,66 +82,8 @@ export const modelListSchema = z.looseObject({
 /** get_model_accuracy → mcp-server/results.ts' AccuracyResult. */
 export const accuracyKind = kind<AccuracyResult>("predictions", "labelled", "accuracy", "byVersion", "trend");
 
-/**
- * detect_data_drift → DriftReport (analysis/drift.ts): features sorted by PSI, each with `missing:
- * {reference, current}` rates and, when categorical, `unseen: {reference, current, rows, values}`
- * (current = share of rows whose value training never saw). `dataset` is null when nothing was tested.
- */
-function driftFeature(o: unknown): unknown {
-  if (!isObj(o)) return o;
-  const unseen = isObj(o.unseen) ? o.unseen : null;
-  const missing = isObj(o.missing) ? o.missing : isObj(o.missingRate) ? o.missingRate : {};
-  return {
-    ...o,
-    missingRate: { reference: numOr(missing.reference, null), current: numOr(missing.current, null) },
-    unseenShare: numOr(o.unseenShare, unseen ? numOr(unseen.current, null) : null),
-    unseenCategories: Array.isArray(o.unseenCategories) ? o.unseenCategories : objects(unseen?.values).map((v) => ({ category: String(v.value), rows: v.rows })),
-  };
-}
-const featureImportanceSchema = z.looseObject({ accuracyDrop: num, standardError: num, rank: num, of: num });
-export type FeatureImportance = z.infer<typeof featureImportanceSchema>;
-/** An importance the agent cannot read is an unknown one: the drift then counts as it always did. */
-const optionalImportance = z.unknown().transform((v) => {
-  const r = featureImportanceSchema.safeParse(v);
-  return r.success ? r.data : null;
-});
-const driftFeatureSchema = z.preprocess(
-  driftFeature,
-  z.looseObject({
-    feature: z.string(),
-    type: z.string().optional(),
-    method: z.string().nullish().transform((v) => v ?? "none"),
-    score: optNum,
-    psi: optNum,
-    pValue: optNum,
-    drifted: z.boolean().default(false),
-    missingRate: z.object({ reference: optNum, current: optNum }),
-    unseenCategories: z.array(z.looseObject({ category: z.string() })),
-    unseenShare: optNum,
-    /** Permutation importance to the analysed version (analysis/importance.ts), read in the server's own shape; null when unknown. */
-    importance: optionalImportance,
-  }),
-);
-export type DriftFeature = z.infer<typeof driftFeatureSchema>;
-
-export const driftSchema = z.preprocess(
-  (o) => (isObj(o) ? { ...o, features: objects(o.features) } : o),
-  z.looseObject({
-    model: z.string().optional(),
-    version: z.string().optional(),
-    /** Rows of the analysed version in the window. */
-    rows: optNum,
-    features: z.array(driftFeatureSchema),
-    prediction: z.looseObject({ drifted: z.boolean().default(false), psi: optNum }).nullish().transform((v) => v ?? null),
-    dataset: z.looseObject({ drifted: z.boolean(), share: optNum, driftedCount: optNum }).nullish().transform((v) => v ?? { drifted: false, share: null, driftedCount: null }),
-    /** What the window was compared with: the version's own baseline, a window, or another version's baseline. */
-    reference: z
-      .looseObject({ kind: z.string(), version: z.coerce.string().optional() })
-      .nullish()
-      .transform((v) => v ?? { kind: "baseline" }),
-  }),
-);
-export type DriftResult = z.infer<typeof driftSchema>;
+/** detect_data_drift → analysis' DriftReport; `dataset` is null when nothing was tested. */
+export const driftKind = kind<DriftReport>("version", "rows", "features", "dataset", "prediction");
 
 /**
  * get_model_health → HealthReport (analysis/health.ts): `served: {rows, errors, errorRate, latencyMs}`
@@ -354,7 +297,7 @@ export class McpTools {
     return this.call("get_model_accuracy", args, accuracyKind);
   }
   drift(args: { model: string; version?: string; window?: Window; reference?: "baseline" | Window; referenceVersion?: string; correction?: "none" | "bonferroni" | "benjamini-hochberg" }) {
-    return this.call("detect_data_drift", args, driftSchema);
+    return this.call("detect_data_drift", args, driftKind);
   }
   logs(args: { model: string; limit?: number; correct?: boolean; version?: string; window?: Window; orderBy?: "ts" | "confidence" | "latency" }) {
     return this.call("query_inference_logs", args, logsSchema);

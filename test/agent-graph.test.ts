@@ -140,6 +140,8 @@ const driftResult = (features: FeatureFig[], datasetDrifted = false) => {
     rows: 900,
     rawFeatures: true,
     selectionRule: "…",
+    requestedMethod: null,
+    importanceRun: null,
     features: [...features]
       .sort((a, b) => b.psi - a.psi)
       .map((f) => ({
@@ -148,6 +150,8 @@ const driftResult = (features: FeatureFig[], datasetDrifted = false) => {
         psi: f.psi,
         psiLevel: psiLevel(f.psi),
         method: f.type === "categorical" ? "chi_square" : "ks",
+        methodChosenBy: "default selector",
+        defaultMethod: f.type === "categorical" ? "chi_square" : "ks",
         score: f.psi / 2,
         pValue: f.drifted ? 1e-6 : 0.4,
         adjustedPValue: f.drifted ? 1e-5 : 0.6,

@@ -1,8 +1,9 @@
 import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
+import type { DriftReport } from "../../analysis/index.ts";
 import type { AccuracyResult } from "../../mcp-server/results.ts";
-import { ToolCallError, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import { ToolCallError, type DeploymentHistory, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
@@ -52,9 +53,9 @@ export const evidenceSummary = {
     ` (coverage ${pct(a.labelCoverage)})` +
     `, estimated ${a.estimated === null ? "n/a" : pct(a.estimated.accuracy)}` +
     (a.byVersion.length ? `; by version: ${a.byVersion.map((v) => `v${v.version} ${v.accuracy === null ? "n/a" : pct(v.accuracy)} (n=${v.labelled}, est ${v.estimated === null ? "n/a" : pct(v.estimated.accuracy)})`).join(", ")}` : ""),
-  drift: (d: DriftResult) => {
-    const top = [...d.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1)).slice(0, 3);
-    return `dataset ${d.dataset.drifted ? "DRIFTED" : "not drifted"}${d.dataset.share !== null ? ` (share ${pct(d.dataset.share)})` : ""}; top by PSI: ${top.map((f) => `${f.feature} ${f.psi === null ? "n/a" : f.psi.toFixed(3)}${f.drifted ? "*" : ""}`).join(", ") || "none"}`;
+  drift: (d: DriftReport) => {
+    const top = [...d.features].sort((a, b) => b.psi - a.psi).slice(0, 3);
+    return `dataset ${d.dataset?.drifted ? "DRIFTED" : "not drifted"}${d.dataset ? ` (share ${pct(d.dataset.share)})` : ""}; top by PSI: ${top.map((f) => `${f.feature} ${f.psi.toFixed(3)}${f.drifted ? "*" : ""}`).join(", ") || "none"}`;
   },
   deployments: (h: DeploymentHistory) => {
     const e = h.events[0];
