@@ -74,7 +74,7 @@ export class ChatSession {
         case "timeline":
           return arg ? (await this.stored(arg)).timeline.map((t) => `${t.at}  ${t.node.padEnd(11)} ${t.event}`).join("\n") : "usage: timeline <incident>";
         case "models":
-          return (await this.o.tools.listModels()).models.map((m) => m.name).join("\n") || "no models";
+          return (await this.o.tools.listModels()).models.map((m) => m.model).join("\n") || "no models";
         case "accuracy":
           return arg ? this.accuracy(arg, windowOf(rest[1])) : "usage: accuracy <model> [seconds]";
         case "drift":
@@ -185,7 +185,7 @@ export class ChatSession {
 
   private async deployments(model: string): Promise<string> {
     const h = await this.o.tools.deployments({ model, limit: 10 });
-    return h.events.map((e) => `${new Date(e.ts / 1000).toISOString()}  ${e.action.padEnd(8)} v${e.version || "-"}  by ${e.actor}: ${e.reason}${e.state ? `  → primary v${e.state.primary ?? "none"}` : ""}`).join("\n") || "no deployments";
+    return h.events.map((e) => `${e.ts}  ${e.action.padEnd(8)} v${e.version || "-"}  by ${e.actor}: ${e.reason}${e.state ? `  → primary v${e.state.primary ?? "none"}` : ""}`).join("\n") || "no deployments";
   }
 
   /** A free question: the local model answers by calling read-only MCP tools, at most four rounds. */

@@ -2,19 +2,18 @@ import { normalCdf, twoProportionZTest, type Interval } from "../stats/index.ts"
 import type { AgentConfig, RelativeThresholds } from "./configuration.ts";
 import type { Evidence, Figures, TrafficSnapshot } from "./state.ts";
 import type { DriftReport, FeatureDrift, FeatureImportanceView } from "../analysis/index.ts";
-import type { AccuracyResult } from "../mcp-server/results.ts";
+import type { AccuracyResult, DeploymentHistory } from "../mcp-server/results.ts";
 import {
   accuracyKind,
-  deploymentsSchema,
+  deploymentsKind,
   driftKind,
   healthSchema,
   logsSchema,
   segmentsSchema,
-  type DeploymentHistory,
   type HealthResult,
   type VersionBaseline,
 } from "./tools.ts";
-import { iso, pct } from "../format.ts";
+import { epochUs, iso, pct } from "../format.ts";
 
 // Evidence (tool calls and their parsed results) → the facts the rules, the check and the SLOs read.
 // Pure: the same evidence always gives the same facts, so reasoners are testable from fixtures.
@@ -152,7 +151,7 @@ function windowSecondsOf(args: Record<string, unknown>): number {
 }
 
 export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: number): Facts {
-  const history = latest<DeploymentHistory>(evidence, "get_deployment_history", parser(deploymentsSchema), ["investigate", "monitor"]);
+  const history = latest<DeploymentHistory>(evidence, "get_deployment_history", parser(deploymentsKind), ["investigate", "monitor"]);
   const back = lookingBack(config);
   const nowAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["monitor", "investigate"], (e) => !back(e));
   const lookAcc =
@@ -220,8 +219,8 @@ function primarySinceOf(history: DeploymentHistory | undefined): number | null {
   const events = (history?.events ?? []).filter((e) => e.state);
   const primary = events[0]?.state?.primary;
   if (!primary) return null;
-  for (let i = 0; i < events.length - 1; i++) if (events[i + 1]!.state!.primary !== primary) return events[i]!.ts;
-  return history?.truncated ? null : events[events.length - 1]!.ts;
+  for (let i = 0; i < events.length - 1; i++) if (events[i + 1]!.state!.primary !== primary) return epochUs(events[i]!.ts);
+  return history?.truncated ? null : epochUs(events[events.length - 1]!.ts);
 }
 
 /** The newest event that put a version in front of users (primary or canary), if recent enough. */
@@ -232,13 +231,14 @@ function recentDeploymentOf(history: DeploymentHistory | undefined, recentSecond
     const older = events.slice(i + 1).find((o) => o.state)?.state ?? null;
     const s = e.state;
     if (!s) continue;
-    const ageSeconds = (nowMs * 1000 - e.ts) / 1e6;
+    const atUs = epochUs(e.ts);
+    const ageSeconds = (nowMs * 1000 - atUs) / 1e6;
     if (ageSeconds > recentSeconds) return null;
     if (s.primary && s.primary !== (older?.primary ?? null)) {
-      return { version: s.primary, previousVersion: s.previous ?? older?.primary ?? null, role: "primary", action: e.action, ageSeconds, atUs: e.ts };
+      return { version: s.primary, previousVersion: s.previous ?? older?.primary ?? null, role: "primary", action: e.action, ageSeconds, atUs };
     }
     if (s.canary && s.canary.version !== older?.canary?.version) {
-      return { version: s.canary.version, previousVersion: s.primary, role: "canary", action: e.action, ageSeconds, atUs: e.ts };
+      return { version: s.canary.version, previousVersion: s.primary, role: "canary", action: e.action, ageSeconds, atUs };
     }
   }
   return null;

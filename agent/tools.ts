@@ -1,8 +1,8 @@
 import { ProtocolError, type Client } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
-import type { DriftReport } from "../analysis/index.ts";
-import type { AccuracyResult } from "../mcp-server/results.ts";
+import type { DriftReport, ModelsOverview } from "../analysis/index.ts";
+import type { AccuracyResult, DeploymentHistory } from "../mcp-server/results.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
 import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-client.ts";
 
@@ -74,10 +74,8 @@ const timestampUs = z.union([num, z.string()]).transform((v) => (typeof v === "n
 
 // ── read-only tools ───────────────────────────────────────────────────────────────────────────
 
-/** list_models → `{ models: [{ model, versions, traffic, lastHour, ... }] }`. */
-export const modelListSchema = z.looseObject({
-  models: z.array(z.preprocess((m) => rename(m, { name: ["model"] }), z.looseObject({ name: z.string() }))),
-});
+/** list_models → analysis' ModelsOverview. */
+const modelListKind = kind<ModelsOverview>("models");
 
 /** get_model_accuracy → mcp-server/results.ts' AccuracyResult. */
 export const accuracyKind = kind<AccuracyResult>("predictions", "labelled", "accuracy", "byVersion", "trend");
@@ -173,29 +171,8 @@ export const healthSchema = z.preprocess(
 );
 export type HealthResult = z.infer<typeof healthSchema>;
 
-const trafficStateSchema = z.looseObject({
-  primary: z.string().nullable(),
-  previous: z.string().nullable().default(null),
-  canary: z.looseObject({ version: z.string(), percent: num }).nullable().default(null),
-  shadow: z.looseObject({ version: z.string(), percent: num }).nullable().default(null),
-});
-
-/** get_deployment_history → `{ events: [{ event_id, ts (ISO), action, version, previous_version, state, ... }] }`, newest first. */
-const deploymentEventSchema = z.preprocess(
-  (o) => rename(o, { previousVersion: ["previous_version"], eventId: ["event_id"], proposalId: ["proposal_id"], autoApproved: ["auto_approved"] }),
-  z.looseObject({
-    eventId: z.string().optional(),
-    ts: timestampUs,
-    action: z.string(),
-    version: z.string().default(""),
-    previousVersion: z.string().default(""),
-    state: trafficStateSchema.nullish().transform((v) => v ?? null),
-    actor: z.string().default(""),
-    reason: z.string().default(""),
-  }),
-);
-export const deploymentsSchema = z.looseObject({ events: z.array(deploymentEventSchema) });
-export type DeploymentHistory = z.infer<typeof deploymentsSchema>;
+/** get_deployment_history → mcp-server/results.ts' DeploymentHistory, newest first. */
+export const deploymentsKind = kind<DeploymentHistory>("events", "truncated");
 
 /** query_inference_logs → LogPage: `{ rows: [{ requestId, predicted, label, correct, confidence, features, ... }] }`. */
 export const logsSchema = z.looseObject({ rows: z.array(z.looseObject({})) });
@@ -291,7 +268,7 @@ export class McpTools {
   }
 
   listModels() {
-    return this.call("list_models", {}, modelListSchema);
+    return this.call("list_models", {}, modelListKind);
   }
   accuracy(args: { model: string; version?: string; window?: Window }) {
     return this.call("get_model_accuracy", args, accuracyKind);
@@ -315,7 +292,7 @@ export class McpTools {
     return this.call("get_model_health", args, healthSchema);
   }
   deployments(args: { model: string; limit?: number }) {
-    return this.call("get_deployment_history", args, deploymentsSchema);
+    return this.call("get_deployment_history", args, deploymentsKind);
   }
   propose(args: ProposeArgs) {
     return this.call("propose_action", { ...args }, proposalSchema);

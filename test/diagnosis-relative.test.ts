@@ -283,11 +283,15 @@ describe("deployments", () => {
 describe("a slowdown lined up with the deployment", () => {
   const NOW = 10_000e6;
   const deployedUs = NOW - 1800e6;
+  const audit = { proposal_id: "", approval_id: "", auto_approved: false };
   const deployments = {
+    model: "credit",
     events: [
-      { event_id: "e2", ts: new Date(deployedUs / 1000).toISOString(), action: "promote", version: "2", previous_version: "1", state: { primary: "2", previous: "1", canary: null, shadow: null }, actor: "ci", reason: "" },
-      { event_id: "e1", ts: new Date((NOW - 86_400e6) / 1000).toISOString(), action: "deploy", version: "1", previous_version: "", state: { primary: "1", previous: null, canary: null, shadow: null }, actor: "ci", reason: "" },
+      { event_id: "e2", ts: new Date(deployedUs / 1000).toISOString(), action: "promote", version: "2", previous_version: "1", state: { primary: "2", previous: "1", canary: null, shadow: null }, actor: "ci", reason: "", ...audit },
+      { event_id: "e1", ts: new Date((NOW - 86_400e6) / 1000).toISOString(), action: "deploy", version: "1", previous_version: "", state: { primary: "1", previous: null, canary: null, shadow: null }, actor: "ci", reason: "", ...audit },
     ],
+    truncated: false,
+    next_cursor: null,
   };
   const v1Reference = { ...baseline({ cur: lat(1.2, 2.5, 4), slow: 0 }), current: null };
   /** get_model_health as the server answers it: v2 serving; `v2` its own baseline. */

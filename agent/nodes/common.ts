@@ -2,8 +2,8 @@ import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
 import type { DriftReport } from "../../analysis/index.ts";
-import type { AccuracyResult } from "../../mcp-server/results.ts";
-import { ToolCallError, type DeploymentHistory, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import type { AccuracyResult, DeploymentHistory } from "../../mcp-server/results.ts";
+import { ToolCallError, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
@@ -59,7 +59,7 @@ export const evidenceSummary = {
   },
   deployments: (h: DeploymentHistory) => {
     const e = h.events[0];
-    return e ? `${h.events.length} events; newest: ${e.action} v${e.version || "?"} by ${e.actor || "?"} at ${new Date(e.ts / 1000).toISOString()}${e.state ? ` → primary v${e.state.primary ?? "none"}` : ""}` : "no deployments";
+    return e ? `${h.events.length} events; newest: ${e.action} v${e.version || "?"} by ${e.actor || "?"} at ${e.ts}${e.state ? ` → primary v${e.state.primary ?? "none"}` : ""}` : "no deployments";
   },
   logs: (l: LogsResult) => `${l.rows.length} wrong predictions sampled`,
   segments: (r: SegmentsResult) => {
