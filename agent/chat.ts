@@ -126,7 +126,7 @@ export class ChatSession {
     await approver.approve({ proposal_id: id, decision, approver: this.o.user, reason });
     if (decision === "reject") return `rejected ${id}`;
     const applied = await this.o.tools.apply(id);
-    return `approved and applied ${id} (${p.action ?? "?"}${p.version ? ` v${p.version}` : ""}): ${JSON.stringify(applied)}`;
+    return `approved and applied ${id} (${p.action}${p.params.version ? ` v${p.params.version}` : ""}): ${JSON.stringify(applied)}`;
   }
 
   private async edit(id: string, words: string[]): Promise<string> {

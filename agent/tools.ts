@@ -2,7 +2,8 @@ import { ProtocolError, type Client } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
 import type { DriftReport, ModelsOverview } from "../analysis/index.ts";
-import type { AccuracyResult, DeploymentHistory } from "../mcp-server/results.ts";
+import type { ProposalView } from "../mcp-server/proposal-view.ts";
+import type { AccuracyResult, Applied, DeploymentHistory, ProposalList, Proposed } from "../mcp-server/results.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
 import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-client.ts";
 
@@ -196,36 +197,11 @@ const anyObject = z.looseObject({});
 export const actions = ["rollback", "set_traffic_split", "promote", "retrain"] as const;
 export type ActionName = (typeof actions)[number];
 
-/** The proposal view every action tool returns (mcp-server/proposal-view.ts): snake_case, target in `params`. */
-export const proposalSchema = z.preprocess(
-  (o) => {
-    const p = isObj(o) && isObj(o.proposal) && o.proposal_id === undefined ? o.proposal : o;
-    const params = isObj(p) && isObj(p.params) ? p.params : {};
-    return rename(isObj(p) ? { ...params, ...p, canaryPercent: p.canaryPercent ?? params.canary_percent } : p, {
-      proposalId: ["proposal_id", "id"],
-      expiresAt: ["expires_at"],
-      decidedBy: ["decided_by"],
-      decisionReason: ["decision_reason"],
-    });
-  },
-  z.looseObject({
-    proposalId: z.string(),
-    model: z.string().optional(),
-    plan: z.looseObject({ change_at: z.string(), stages: z.array(z.string()) }).optional(),
-    action: z.string().optional(),
-    version: z.string().nullish(),
-    canaryPercent: num.nullish(),
-    status: z.string(),
-    effect: z.string().nullish().transform((e) => e ?? ""),
-    expiresAt: z.string().nullish().transform((v) => v ?? null),
-    decidedBy: z.string().nullish(),
-    decisionReason: z.string().nullish(),
-  }),
-);
-/** apply_action → { proposal, applied_event_id, state, rollout }: the plan in the server's own schema. */
-const appliedSchema = z.looseObject({ applied_event_id: z.string(), rollout: planViewSchema.nullable() });
-
-const proposalListSchema = z.looseObject({ proposals: z.array(proposalSchema) });
+/** The proposal view every action tool returns (mcp-server/proposal-view.ts): snake_case, the target in `params`. */
+const proposalKind = kind<ProposalView>("proposal_id", "action", "params", "status");
+const proposedKind = kind<Proposed>("proposal_id", "action", "params", "status");
+const appliedKind = kind<Applied>("proposal", "applied_event_id", "state", "rollout");
+const proposalListKind = kind<ProposalList>("proposals");
 
 /** list_incidents → `{ incidents: [...] }`, newest first; get_incident → the record in the contract's own schema. */
 const incidentListSchema = z.looseObject({
@@ -295,10 +271,10 @@ export class McpTools {
     return this.call("get_deployment_history", args, deploymentsKind);
   }
   propose(args: ProposeArgs) {
-    return this.call("propose_action", { ...args }, proposalSchema);
+    return this.call("propose_action", { ...args }, proposedKind);
   }
   apply(proposalId: string) {
-    return this.call("apply_action", { proposal_id: proposalId }, appliedSchema);
+    return this.call("apply_action", { proposal_id: proposalId }, appliedKind);
   }
   advanceRollout(planId: string) {
     return this.call("advance_rollout", { plan_id: planId }, planViewSchema);
@@ -310,10 +286,10 @@ export class McpTools {
     return this.call("abort_rollout", args, planViewSchema);
   }
   getProposal(proposalId: string) {
-    return this.call("get_proposal", { proposal_id: proposalId }, proposalSchema);
+    return this.call("get_proposal", { proposal_id: proposalId }, proposalKind);
   }
   listProposals(args: { model?: string; status?: string } = {}) {
-    return this.call("list_proposals", args, proposalListSchema);
+    return this.call("list_proposals", args, proposalListKind);
   }
   recordIncident(incident: IncidentRecord) {
     return this.call("record_incident", { incident }, anyObject);
@@ -326,7 +302,7 @@ export class McpTools {
   }
   /** Only exists on a connection authenticated with the approver token. */
   approve(args: { proposal_id: string; decision: "approve" | "reject"; approver?: string; reason: string }) {
-    return this.call("approve_action", args, proposalSchema);
+    return this.call("approve_action", args, proposalKind);
   }
 
   close(): Promise<void> {

@@ -331,7 +331,7 @@ const view = (p: StoredProposal) => ({
   created_at: new Date(NOW).toISOString(),
   expires_at: new Date(NOW + 3600_000).toISOString(),
   based_on_event_id: "ev",
-  current_state: null,
+  current_state: { primary: null, previous: null, canary: null, shadow: null },
   resulting_state: null,
   effect: p.action === "retrain" ? "train a new version of 'credit' from recent labelled traffic" : `${p.action}${p.version ? ` to v${p.version}` : ""}: primary changes`,
   approval_id: null,
@@ -341,6 +341,7 @@ const view = (p: StoredProposal) => ({
   applied_by: null,
   applied_event_id: null,
   error: null,
+  superseded_by: null,
 });
 
 class FakeWorld {

@@ -2,7 +2,7 @@ import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
 import type { DriftReport } from "../../analysis/index.ts";
-import type { AccuracyResult, DeploymentHistory } from "../../mcp-server/results.ts";
+import type { AccuracyResult, Applied, DeploymentHistory } from "../../mcp-server/results.ts";
 import { ToolCallError, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";
 
@@ -72,10 +72,7 @@ export const evidenceSummary = {
   },
   /** compare_model_versions answers with a verdict in words; anything else is shown as JSON, cut short. */
   compare: (c: Record<string, unknown>) => (typeof c.verdict === "string" ? `${c.verdict}${typeof c.better === "string" ? ` (better: v${c.better})` : ""}` : evidenceSummary.object(c)),
-  applied: (a: Record<string, unknown>) => {
-    const s = a.state as { primary?: string | null; canary?: { version: string; percent: number } | null } | undefined;
-    return s ? `applied; traffic now primary v${s.primary ?? "none"}${s.canary ? `, canary v${s.canary.version} at ${s.canary.percent}%` : ""}` : evidenceSummary.object(a);
-  },
+  applied: ({ state: s }: Applied) => `applied; traffic now primary v${s.primary ?? "none"}${s.canary ? `, canary v${s.canary.version} at ${s.canary.percent}%` : ""}`,
   object: (o: unknown) => JSON.stringify(o).slice(0, 300),
 };
 
