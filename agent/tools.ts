@@ -7,11 +7,10 @@ import type { AccuracyResult, Applied, DeploymentHistory, ProposalList, Proposed
 import { planViewSchema } from "../rollout/plan-view.ts";
 import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-client.ts";
 
-// The one module that knows the MCP server's tool names and result shapes (mcp-server/tools/*.ts
-// and the analysis reports they return). Each schema first normalises a result into the fields the
-// agent reads — adding them beside the server's own, never removing any, so parsing a parsed result
-// again gives the same thing — and is loose (z.looseObject) about everything else. A change of shape
-// on the server touches this file and nothing else.
+// The one module that knows the MCP server's tool names. A result is typed as the server's own
+// (mcp-server/results.ts, the analysis reports) and checked only to be of the tool's kind; a change
+// of shape touches the server's type and the code that reads the field. get_model_health is still
+// normalised here (per version, shadow left out) until the server reports what the agent reads.
 
 export type Window = { lastSeconds?: number; fromUs?: number; toUs?: number };
 
@@ -40,18 +39,6 @@ const isObj = (o: unknown): o is Obj => typeof o === "object" && o !== null && !
 const objects = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 const numOr = (v: unknown, fallback: number | null): number | null => (typeof v === "number" ? v : fallback);
 
-/** Adds `canonical` from the first alias present, keeping every original key. */
-function rename(o: unknown, aliases: Record<string, string[]>): unknown {
-  if (!isObj(o)) return o;
-  const out: Obj = { ...o };
-  for (const [canonical, alts] of Object.entries(aliases)) {
-    if (out[canonical] !== undefined) continue;
-    const alt = alts.find((a) => out[a] !== undefined);
-    if (alt) out[canonical] = out[alt];
-  }
-  return out;
-}
-
 /** What `call` checks a result against: a zod schema, or a `kind`. */
 export interface ResultCheck<T> {
   safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
@@ -70,8 +57,6 @@ export function kind<T>(...fields: (keyof T & string)[]): ResultCheck<T> {
     },
   };
 }
-
-const timestampUs = z.union([num, z.string()]).transform((v) => (typeof v === "number" ? v : Date.parse(v) * 1000));
 
 // ── read-only tools ───────────────────────────────────────────────────────────────────────────
 
