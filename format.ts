@@ -13,3 +13,8 @@ export function pct(x: number | null | undefined, digits = 1, missing = "n/a"): 
 export function iso(us: number): string {
   return new Date(Math.floor(us / 1000)).toISOString();
 }
+
+/** An ISO 8601 time as epoch microseconds: the inverse of `iso`. */
+export function epochUs(isoTime: string): number {
+  return Date.parse(isoTime) * 1000;
+}

@@ -74,7 +74,7 @@ export class ChatSession {
         case "timeline":
           return arg ? (await this.stored(arg)).timeline.map((t) => `${t.at}  ${t.node.padEnd(11)} ${t.event}`).join("\n") : "usage: timeline <incident>";
         case "models":
-          return (await this.o.tools.listModels()).models.map((m) => m.name).join("\n") || "no models";
+          return (await this.o.tools.listModels()).models.map((m) => m.model).join("\n") || "no models";
         case "accuracy":
           return arg ? this.accuracy(arg, windowOf(rest[1])) : "usage: accuracy <model> [seconds]";
         case "drift":
@@ -126,7 +126,7 @@ export class ChatSession {
     await approver.approve({ proposal_id: id, decision, approver: this.o.user, reason });
     if (decision === "reject") return `rejected ${id}`;
     const applied = await this.o.tools.apply(id);
-    return `approved and applied ${id} (${p.action ?? "?"}${p.version ? ` v${p.version}` : ""}): ${JSON.stringify(applied)}`;
+    return `approved and applied ${id} (${p.action}${p.params.version ? ` v${p.params.version}` : ""}): ${JSON.stringify(applied)}`;
   }
 
   private async edit(id: string, words: string[]): Promise<string> {
@@ -154,15 +154,15 @@ export class ChatSession {
 
   private async accuracy(model: string, window: Window): Promise<string> {
     const a = await this.o.tools.accuracy({ model, window });
-    const ci = a.interval ? ` [${pct(a.interval.low)}, ${pct(a.interval.high)}]` : "";
+    const ci = a.interval ? ` [${pct(a.interval.lower)}, ${pct(a.interval.upper)}]` : "";
     return `${model}: ${evidenceSummary.accuracy(a)}${ci ? `; 95% interval${ci}` : ""}`;
   }
 
   private async drift(model: string, window: Window): Promise<string> {
     const d = await this.o.tools.drift({ model, window });
     const rows = [...d.features]
-      .sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1))
-      .map((f) => `  ${f.feature.padEnd(16)} psi ${f.psi === null ? "n/a" : f.psi.toFixed(3)}  ${f.method} ${f.score === null ? "" : f.score.toFixed(3)}${f.pValue !== null ? ` p=${f.pValue.toExponential(2)}` : ""}${f.drifted ? "  DRIFTED" : ""}`);
+      .sort((a, b) => b.psi - a.psi)
+      .map((f) => `  ${f.feature.padEnd(16)} psi ${f.psi.toFixed(3)}  ${f.method ?? "none"} ${f.score === null ? "" : f.score.toFixed(3)}${f.pValue !== null ? ` p=${f.pValue.toExponential(2)}` : ""}${f.drifted ? "  DRIFTED" : ""}`);
     return [`${model}: ${evidenceSummary.drift(d)}`, ...rows].join("\n");
   }
 
@@ -185,7 +185,7 @@ export class ChatSession {
 
   private async deployments(model: string): Promise<string> {
     const h = await this.o.tools.deployments({ model, limit: 10 });
-    return h.events.map((e) => `${new Date(e.ts / 1000).toISOString()}  ${e.action.padEnd(8)} v${e.version || "-"}  by ${e.actor}: ${e.reason}${e.state ? `  → primary v${e.state.primary ?? "none"}` : ""}`).join("\n") || "no deployments";
+    return h.events.map((e) => `${e.ts}  ${e.action.padEnd(8)} v${e.version || "-"}  by ${e.actor}: ${e.reason}${e.state ? `  → primary v${e.state.primary ?? "none"}` : ""}`).join("\n") || "no deployments";
   }
 
   /** A free question: the local model answers by calling read-only MCP tools, at most four rounds. */

@@ -1,22 +1,19 @@
-import { normalCdf, twoProportionZTest } from "../stats/index.ts";
+import { normalCdf, twoProportionZTest, type Interval } from "../stats/index.ts";
 import type { AgentConfig, RelativeThresholds } from "./configuration.ts";
 import type { Evidence, Figures, TrafficSnapshot } from "./state.ts";
+import type { DriftReport, FeatureDrift, FeatureImportanceView } from "../analysis/index.ts";
+import type { AccuracyResult, DeploymentHistory } from "../mcp-server/results.ts";
 import {
-  accuracySchema,
-  deploymentsSchema,
-  driftSchema,
+  accuracyKind,
+  deploymentsKind,
+  driftKind,
   healthSchema,
   logsSchema,
   segmentsSchema,
-  type AccuracyResult,
-  type DeploymentHistory,
-  type DriftFeature,
-  type DriftResult,
-  type FeatureImportance,
   type HealthResult,
   type VersionBaseline,
 } from "./tools.ts";
-import { iso, pct } from "../format.ts";
+import { epochUs, iso, pct } from "../format.ts";
 
 // Evidence (tool calls and their parsed results) → the facts the rules, the check and the SLOs read.
 // Pure: the same evidence always gives the same facts, so reasoners are testable from fixtures.
@@ -26,7 +23,7 @@ export interface VersionFigures {
   total: number | null;
   labelled: number;
   realized: number | null;
-  interval: { low: number; high: number } | null;
+  interval: Interval | null;
   estimated: number | null;
   /** The version's held-out accuracy, when the server reports it. */
   baseline: number | null;
@@ -56,8 +53,8 @@ export interface DriftFacts {
   datasetDrifted: boolean;
   share: number | null;
   predictionDrifted: boolean;
-  ranked: DriftFeature[];
-  shifted: DriftFeature[];
+  ranked: FeatureDrift[];
+  shifted: FeatureDrift[];
 }
 
 /** A feature that moved against the new version's training baseline but not against its predecessor's. */
@@ -154,18 +151,18 @@ function windowSecondsOf(args: Record<string, unknown>): number {
 }
 
 export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: number): Facts {
-  const history = latest<DeploymentHistory>(evidence, "get_deployment_history", parser(deploymentsSchema), ["investigate", "monitor"]);
+  const history = latest<DeploymentHistory>(evidence, "get_deployment_history", parser(deploymentsKind), ["investigate", "monitor"]);
   const back = lookingBack(config);
-  const nowAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["monitor", "investigate"], (e) => !back(e));
+  const nowAcc = latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["monitor", "investigate"], (e) => !back(e));
   const lookAcc =
-    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["investigate", "monitor"], back) ??
-    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracySchema), ["investigate", "monitor"]);
+    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["investigate", "monitor"], back) ??
+    latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["investigate", "monitor"]);
   const health = latest<HealthResult>(evidence, "get_model_health", parser(healthSchema), ["monitor", "investigate"]);
   const logs = latest(evidence, "query_inference_logs", parser(logsSchema), ["investigate"]);
   const traffic = trafficOf(history);
   // The primary's inputs against its own baseline when there are several drift results (a canary's too).
   const ownDrift = (version?: string | null) =>
-    latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && (!version || analyses(e, version)));
+    latest<DriftReport>(evidence, "detect_data_drift", parser(driftKind), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && (!version || analyses(e, version)));
   const drift = ownDrift(traffic?.primary) ?? ownDrift();
 
   const serving = servingFigures(traffic, nowAcc, health);
@@ -181,7 +178,7 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
     if (v && !v.history) versions.set(b.version, { ...v, history: b });
     if (!v) versions.set(b.version, { ...figures(b.version, undefined, undefined), history: b });
   }
-  const labelledAny = Math.max(0, ...evidence.filter((e) => e.tool === "get_model_accuracy").map((e) => parser(accuracySchema)(e.data)?.labelled ?? 0));
+  const labelledAny = Math.max(0, ...evidence.filter((e) => e.tool === "get_model_accuracy").map((e) => parser(accuracyKind)(e.data)?.labelled ?? 0));
   const recentDeployment = recentDeploymentOf(history, config.thresholds.recentDeploySeconds, nowMs);
   const reference = recentDeployment ? referenceDriftOf(evidence, recentDeployment, config) : null;
   return {
@@ -196,16 +193,11 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
     primarySinceUs: primarySinceOf(history),
     latencyTrend: (health?.trend ?? []).map((b) => ({ startUs: b.startUs, rows: b.rows, p50: b.latencyMs?.p50 ?? null, p95: b.latencyMs?.p95 ?? null })),
     unseen: (drift?.features ?? [])
-      .filter((f) => f.unseenCategories.length > 0 || (f.unseenShare ?? 0) > 0)
-      .map((f) => ({ feature: f.feature, share: f.unseenShare, categories: f.unseenCategories.map((c) => c.category) }))
+      .filter((f) => (f.unseen?.values?.length ?? 0) > 0 || (f.unseen?.current ?? 0) > 0)
+      .map((f) => ({ feature: f.feature, share: f.unseen?.current ?? null, categories: (f.unseen?.values ?? []).map((v) => v.value) }))
       .sort((a, b) => (b.share ?? 0) - (a.share ?? 0)),
     missingRise: (drift?.features ?? [])
-      .filter((f) => f.missingRate.current !== null)
-      .map((f) => {
-        const reference = f.missingRate.reference ?? 0;
-        const current = f.missingRate.current ?? 0;
-        return { feature: f.feature, reference, current, rise: current - reference };
-      })
+      .map((f) => ({ feature: f.feature, reference: f.missing.reference, current: f.missing.current, rise: f.missing.current - f.missing.reference }))
       .filter((m) => m.rise > 0)
       .sort((a, b) => b.rise - a.rise),
     labelledAny,
@@ -227,8 +219,8 @@ function primarySinceOf(history: DeploymentHistory | undefined): number | null {
   const events = (history?.events ?? []).filter((e) => e.state);
   const primary = events[0]?.state?.primary;
   if (!primary) return null;
-  for (let i = 0; i < events.length - 1; i++) if (events[i + 1]!.state!.primary !== primary) return events[i]!.ts;
-  return history?.truncated ? null : events[events.length - 1]!.ts;
+  for (let i = 0; i < events.length - 1; i++) if (events[i + 1]!.state!.primary !== primary) return epochUs(events[i]!.ts);
+  return history?.truncated ? null : epochUs(events[events.length - 1]!.ts);
 }
 
 /** The newest event that put a version in front of users (primary or canary), if recent enough. */
@@ -239,13 +231,14 @@ function recentDeploymentOf(history: DeploymentHistory | undefined, recentSecond
     const older = events.slice(i + 1).find((o) => o.state)?.state ?? null;
     const s = e.state;
     if (!s) continue;
-    const ageSeconds = (nowMs * 1000 - e.ts) / 1e6;
+    const atUs = epochUs(e.ts);
+    const ageSeconds = (nowMs * 1000 - atUs) / 1e6;
     if (ageSeconds > recentSeconds) return null;
     if (s.primary && s.primary !== (older?.primary ?? null)) {
-      return { version: s.primary, previousVersion: s.previous ?? older?.primary ?? null, role: "primary", action: e.action, ageSeconds, atUs: e.ts };
+      return { version: s.primary, previousVersion: s.previous ?? older?.primary ?? null, role: "primary", action: e.action, ageSeconds, atUs };
     }
     if (s.canary && s.canary.version !== older?.canary?.version) {
-      return { version: s.canary.version, previousVersion: s.primary, role: "canary", action: e.action, ageSeconds, atUs: e.ts };
+      return { version: s.canary.version, previousVersion: s.primary, role: "canary", action: e.action, ageSeconds, atUs };
     }
   }
   return null;
@@ -254,11 +247,11 @@ function recentDeploymentOf(history: DeploymentHistory | undefined, recentSecond
 function figures(version: string | null, acc: AccuracyResult | AccuracyResult["byVersion"][number] | undefined, h: HealthResult | HealthResult["byVersion"][number] | undefined): VersionFigures {
   return {
     version,
-    total: acc?.total ?? h?.total ?? null,
+    total: acc?.predictions ?? h?.total ?? null,
     labelled: acc?.labelled ?? 0,
     realized: acc?.accuracy ?? null,
-    interval: acc?.interval ? { low: acc.interval.low, high: acc.interval.high } : null,
-    estimated: acc?.estimatedAccuracy ?? null,
+    interval: acc?.interval ?? null,
+    estimated: acc?.estimated?.accuracy ?? null,
     baseline: acc?.baselineAccuracy ?? null,
     baselineRows: acc?.baselineRows ?? null,
     errorRate: h ? h.errorRate : null,
@@ -286,13 +279,13 @@ function servingFigures(traffic: TrafficSnapshot | null, acc: AccuracyResult | u
   return out;
 }
 
-function driftFacts(drift: DriftResult, config: AgentConfig): DriftFacts {
+function driftFacts(drift: DriftReport, config: AgentConfig): DriftFacts {
   const ranked = [...drift.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1));
   return {
-    version: drift.version ?? null,
+    version: drift.version,
     rows: drift.rows,
-    datasetDrifted: drift.dataset.drifted,
-    share: drift.dataset.share,
+    datasetDrifted: drift.dataset?.drifted ?? false,
+    share: drift.dataset?.share ?? null,
     predictionDrifted: drift.prediction?.drifted ?? false,
     ranked,
     shifted: ranked.filter((f) => f.drifted || (f.psi ?? 0) >= config.thresholds.psiMajor),
@@ -307,8 +300,8 @@ function driftFacts(drift: DriftResult, config: AgentConfig): DriftFacts {
 function referenceDriftOf(evidence: Evidence[], dep: RecentDeployment, config: AgentConfig): { facts: DriftFacts & { referenceVersion: string }; own: DriftFacts } | null {
   if (!dep.previousVersion) return null;
   const of = (e: Evidence) => analyses(e, dep.version);
-  const ref = latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => e.args.referenceVersion === dep.previousVersion && of(e));
-  const own = latest<DriftResult>(evidence, "detect_data_drift", parser(driftSchema), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && of(e));
+  const ref = latest<DriftReport>(evidence, "detect_data_drift", parser(driftKind), ["investigate", "monitor"], (e) => e.args.referenceVersion === dep.previousVersion && of(e));
+  const own = latest<DriftReport>(evidence, "detect_data_drift", parser(driftKind), ["investigate", "monitor"], (e) => !againstOtherVersion(e) && of(e));
   if (!ref || !own || ref.features.length === 0) return null;
   return { facts: { ...driftFacts(ref, config), referenceVersion: dep.previousVersion }, own: driftFacts(own, config) };
 }
@@ -321,7 +314,7 @@ export function mismatchOf(own: DriftFacts, reference: DriftFacts, config: Agent
   return own.ranked.flatMap((f) => {
     const prev = reference.ranked.find((r) => r.feature === f.feature);
     if (!prev || (f.psi ?? 0) < major || (prev.psi ?? Infinity) >= major / 2) return [];
-    return [{ feature: f.feature, psi: f.psi, previousPsi: prev.psi, missing: { training: f.missingRate.reference, traffic: f.missingRate.current } }];
+    return [{ feature: f.feature, psi: f.psi, previousPsi: prev.psi, missing: { training: f.missing.reference, traffic: f.missing.current } }];
   });
 }
 
@@ -347,7 +340,7 @@ export function changePoint(buckets: { startUs: number; successes: number; trial
 
 /** When accuracy fell over the trend: from realized accuracy when labelled buckets allow a test, else from CBPE's estimates. */
 function accuracyOnset(acc: AccuracyResult, config: AgentConfig): Onset | null {
-  const trend = acc.trend.filter((b): b is typeof b & { startUs: number } => b.startUs !== null);
+  const trend = acc.trend;
   if (trend.length < 3) return null;
   const bucketSeconds = (trend[1]!.startUs - trend[0]!.startUs) / 1e6;
   const realized = changePoint(
@@ -359,7 +352,7 @@ function accuracyOnset(acc: AccuracyResult, config: AgentConfig): Onset | null {
   }
   // CBPE's estimates have no sampling test here: only a move past the allowed drop counts.
   const estimated = changePoint(
-    trend.map((b) => ({ startUs: b.startUs, successes: Math.round((b.estimatedAccuracy ?? 0) * (b.total ?? 0)), trials: b.estimatedAccuracy === null ? 0 : (b.total ?? 0) })),
+    trend.map((b) => ({ startUs: b.startUs, successes: Math.round((b.estimated ?? 0) * b.predictions), trials: b.estimated === null ? 0 : b.predictions })),
     config.thresholds.minLabelled / 2,
   );
   if (estimated && estimated.before - estimated.after > config.slo.maxAccuracyDrop) {
@@ -688,7 +681,7 @@ function datasetDriftSeen(facts: Facts, config: AgentConfig): boolean {
  * could give). A drifted feature under that bound cannot move accuracy much while the relation to
  * the label holds; an unknown importance is never negligible.
  */
-export function negligibleImportance(i: FeatureImportance | null, config: AgentConfig): boolean {
+export function negligibleImportance(i: FeatureImportanceView | null, config: AgentConfig): boolean {
   return i !== null && (i.accuracyDrop < config.thresholds.negligibleImportance || i.accuracyDrop <= i.standardError);
 }
 
@@ -698,7 +691,7 @@ export function negligibleImportance(i: FeatureImportance | null, config: AgentC
  * recorded as a notice, no remediation, whether or not the dataset verdict tripped. Null
  * otherwise; a dataset drift then counts as a breach, as it always did.
  */
-export function unimportantDrift(facts: Facts, config: AgentConfig): DriftFeature[] | null {
+export function unimportantDrift(facts: Facts, config: AgentConfig): FeatureDrift[] | null {
   const shifted = facts.drift?.shifted ?? [];
   const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
   if (!enoughRows || shifted.length === 0 || !shifted.every((f) => negligibleImportance(f.importance, config))) return null;
@@ -706,7 +699,7 @@ export function unimportantDrift(facts: Facts, config: AgentConfig): DriftFeatur
   return impact ? null : shifted;
 }
 
-function unimportantDriftNotice(facts: Facts, features: DriftFeature[], config: AgentConfig): string {
+function unimportantDriftNotice(facts: Facts, features: FeatureDrift[], config: AgentConfig): string {
   const items = features.map((f) => `${f.feature} (PSI ${(f.psi ?? 0).toFixed(2)}, importance ${(f.importance!.accuracyDrop * 100).toFixed(1)} ± ${(f.importance!.standardError * 100).toFixed(1)} points, rank ${f.importance!.rank} of ${f.importance!.of})`);
   const accuracy = facts.serving.flatMap((f) => {
     const a = accuracyOf(f, config.thresholds.minLabelled);

@@ -1,14 +1,16 @@
 import { ProtocolError, type Client } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
+import type { DriftReport, ModelsOverview } from "../analysis/index.ts";
+import type { ProposalView } from "../mcp-server/proposal-view.ts";
+import type { AccuracyResult, Applied, DeploymentHistory, ProposalList, Proposed } from "../mcp-server/results.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
 import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-client.ts";
 
-// The one module that knows the MCP server's tool names and result shapes (mcp-server/tools/*.ts
-// and the analysis reports they return). Each schema first normalises a result into the fields the
-// agent reads — adding them beside the server's own, never removing any, so parsing a parsed result
-// again gives the same thing — and is loose (z.looseObject) about everything else. A change of shape
-// on the server touches this file and nothing else.
+// The one module that knows the MCP server's tool names. A result is typed as the server's own
+// (mcp-server/results.ts, the analysis reports) and checked only to be of the tool's kind; a change
+// of shape touches the server's type and the code that reads the field. get_model_health is still
+// normalised here (per version, shadow left out) until the server reports what the agent reads.
 
 export type Window = { lastSeconds?: number; fromUs?: number; toUs?: number };
 
@@ -37,128 +39,35 @@ const isObj = (o: unknown): o is Obj => typeof o === "object" && o !== null && !
 const objects = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 const numOr = (v: unknown, fallback: number | null): number | null => (typeof v === "number" ? v : fallback);
 
-/** Adds `canonical` from the first alias present, keeping every original key. */
-function rename(o: unknown, aliases: Record<string, string[]>): unknown {
-  if (!isObj(o)) return o;
-  const out: Obj = { ...o };
-  for (const [canonical, alts] of Object.entries(aliases)) {
-    if (out[canonical] !== undefined) continue;
-    const alt = alts.find((a) => out[a] !== undefined);
-    if (alt) out[canonical] = out[alt];
-  }
-  return out;
+/** What `call` checks a result against: a zod schema, or a `kind`. */
+export interface ResultCheck<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
 }
 
-const timestampUs = z.union([num, z.string()]).transform((v) => (typeof v === "number" ? v : Date.parse(v) * 1000));
+/**
+ * A result typed as the server's own (mcp-server/results.ts, the analysis reports), checked only to
+ * be an object with these fields: nothing is renamed, filled in or re-computed on this side.
+ */
+export function kind<T>(...fields: (keyof T & string)[]): ResultCheck<T> {
+  return {
+    safeParse(data) {
+      if (!isObj(data)) return { success: false, error: { issues: [{ path: [], message: "not an object" }] } };
+      const missing = fields.filter((f) => !(f in data));
+      return missing.length ? { success: false, error: { issues: missing.map((f) => ({ path: [f], message: "missing" })) } } : { success: true, data: data as T };
+    },
+  };
+}
 
 // ── read-only tools ───────────────────────────────────────────────────────────────────────────
 
-/** list_models → `{ models: [{ model, versions, traffic, lastHour, ... }] }`. */
-export const modelListSchema = z.looseObject({
-  models: z.array(z.preprocess((m) => rename(m, { name: ["model"] }), z.looseObject({ name: z.string() }))),
-});
+/** list_models → analysis' ModelsOverview. */
+const modelListKind = kind<ModelsOverview>("models");
 
-/**
- * get_model_accuracy → AccuracyReport (analysis/accuracy.ts) plus baselineAccuracy per version:
- * `predictions`, `labelled`, `accuracy`, `interval: {lower, upper}`, `estimated: {accuracy, ...}`
- * (a plain number in trend buckets). Normalised to total / interval {low, high} / estimatedAccuracy.
- */
-function accuracyFigures(o: unknown): unknown {
-  if (!isObj(o)) return o;
-  const iv = isObj(o.interval) ? o.interval : null;
-  const est = o.estimated;
-  return {
-    ...o,
-    total: numOr(o.total, numOr(o.predictions, null)),
-    interval: iv ? { ...iv, low: numOr(iv.low, numOr(iv.lower, null)), high: numOr(iv.high, numOr(iv.upper, null)) } : null,
-    estimatedAccuracy: numOr(o.estimatedAccuracy, typeof est === "number" ? est : isObj(est) ? numOr(est.accuracy, null) : null),
-  };
-}
-const figures = {
-  total: optNum,
-  labelled: z.number().default(0),
-  labelCoverage: optNum,
-  /** Realized accuracy on labelled rows. */
-  accuracy: optNum,
-  interval: z.looseObject({ low: num, high: num }).nullish().transform((v) => v ?? null),
-  /** CBPE's estimate from the confidence distribution; what there is while labels lag. */
-  estimatedAccuracy: optNum,
-  /** The version's held-out accuracy at training time. */
-  baselineAccuracy: optNum,
-  /** The held-out rows it was measured on. */
-  baselineRows: optNum,
-};
-export const accuracySchema = z.preprocess(
-  (o) => (isObj(o) ? { ...(accuracyFigures(o) as Obj), byVersion: objects(o.byVersion).map(accuracyFigures), trend: objects(o.trend).map(accuracyFigures) } : o),
-  z.looseObject({
-    model: z.string().optional(),
-    ...figures,
-    byVersion: z.array(z.looseObject({ version: z.coerce.string(), ...figures })),
-    trend: z.array(z.looseObject({ startUs: optNum, ...figures })),
-  }),
-);
-export type AccuracyResult = z.infer<typeof accuracySchema>;
+/** get_model_accuracy → mcp-server/results.ts' AccuracyResult. */
+export const accuracyKind = kind<AccuracyResult>("predictions", "labelled", "accuracy", "byVersion", "trend");
 
-/**
- * detect_data_drift → DriftReport (analysis/drift.ts): features sorted by PSI, each with `missing:
- * {reference, current}` rates and, when categorical, `unseen: {reference, current, rows, values}`
- * (current = share of rows whose value training never saw). `dataset` is null when nothing was tested.
- */
-function driftFeature(o: unknown): unknown {
-  if (!isObj(o)) return o;
-  const unseen = isObj(o.unseen) ? o.unseen : null;
-  const missing = isObj(o.missing) ? o.missing : isObj(o.missingRate) ? o.missingRate : {};
-  return {
-    ...o,
-    missingRate: { reference: numOr(missing.reference, null), current: numOr(missing.current, null) },
-    unseenShare: numOr(o.unseenShare, unseen ? numOr(unseen.current, null) : null),
-    unseenCategories: Array.isArray(o.unseenCategories) ? o.unseenCategories : objects(unseen?.values).map((v) => ({ category: String(v.value), rows: v.rows })),
-  };
-}
-const featureImportanceSchema = z.looseObject({ accuracyDrop: num, standardError: num, rank: num, of: num });
-export type FeatureImportance = z.infer<typeof featureImportanceSchema>;
-/** An importance the agent cannot read is an unknown one: the drift then counts as it always did. */
-const optionalImportance = z.unknown().transform((v) => {
-  const r = featureImportanceSchema.safeParse(v);
-  return r.success ? r.data : null;
-});
-const driftFeatureSchema = z.preprocess(
-  driftFeature,
-  z.looseObject({
-    feature: z.string(),
-    type: z.string().optional(),
-    method: z.string().nullish().transform((v) => v ?? "none"),
-    score: optNum,
-    psi: optNum,
-    pValue: optNum,
-    drifted: z.boolean().default(false),
-    missingRate: z.object({ reference: optNum, current: optNum }),
-    unseenCategories: z.array(z.looseObject({ category: z.string() })),
-    unseenShare: optNum,
-    /** Permutation importance to the analysed version (analysis/importance.ts), read in the server's own shape; null when unknown. */
-    importance: optionalImportance,
-  }),
-);
-export type DriftFeature = z.infer<typeof driftFeatureSchema>;
-
-export const driftSchema = z.preprocess(
-  (o) => (isObj(o) ? { ...o, features: objects(o.features) } : o),
-  z.looseObject({
-    model: z.string().optional(),
-    version: z.string().optional(),
-    /** Rows of the analysed version in the window. */
-    rows: optNum,
-    features: z.array(driftFeatureSchema),
-    prediction: z.looseObject({ drifted: z.boolean().default(false), psi: optNum }).nullish().transform((v) => v ?? null),
-    dataset: z.looseObject({ drifted: z.boolean(), share: optNum, driftedCount: optNum }).nullish().transform((v) => v ?? { drifted: false, share: null, driftedCount: null }),
-    /** What the window was compared with: the version's own baseline, a window, or another version's baseline. */
-    reference: z
-      .looseObject({ kind: z.string(), version: z.coerce.string().optional() })
-      .nullish()
-      .transform((v) => v ?? { kind: "baseline" }),
-  }),
-);
-export type DriftResult = z.infer<typeof driftSchema>;
+/** detect_data_drift → analysis' DriftReport; `dataset` is null when nothing was tested. */
+export const driftKind = kind<DriftReport>("version", "rows", "features", "dataset", "prediction");
 
 /**
  * get_model_health → HealthReport (analysis/health.ts): `served: {rows, errors, errorRate, latencyMs}`
@@ -248,29 +157,8 @@ export const healthSchema = z.preprocess(
 );
 export type HealthResult = z.infer<typeof healthSchema>;
 
-const trafficStateSchema = z.looseObject({
-  primary: z.string().nullable(),
-  previous: z.string().nullable().default(null),
-  canary: z.looseObject({ version: z.string(), percent: num }).nullable().default(null),
-  shadow: z.looseObject({ version: z.string(), percent: num }).nullable().default(null),
-});
-
-/** get_deployment_history → `{ events: [{ event_id, ts (ISO), action, version, previous_version, state, ... }] }`, newest first. */
-const deploymentEventSchema = z.preprocess(
-  (o) => rename(o, { previousVersion: ["previous_version"], eventId: ["event_id"], proposalId: ["proposal_id"], autoApproved: ["auto_approved"] }),
-  z.looseObject({
-    eventId: z.string().optional(),
-    ts: timestampUs,
-    action: z.string(),
-    version: z.string().default(""),
-    previousVersion: z.string().default(""),
-    state: trafficStateSchema.nullish().transform((v) => v ?? null),
-    actor: z.string().default(""),
-    reason: z.string().default(""),
-  }),
-);
-export const deploymentsSchema = z.looseObject({ events: z.array(deploymentEventSchema) });
-export type DeploymentHistory = z.infer<typeof deploymentsSchema>;
+/** get_deployment_history → mcp-server/results.ts' DeploymentHistory, newest first. */
+export const deploymentsKind = kind<DeploymentHistory>("events", "truncated");
 
 /** query_inference_logs → LogPage: `{ rows: [{ requestId, predicted, label, correct, confidence, features, ... }] }`. */
 export const logsSchema = z.looseObject({ rows: z.array(z.looseObject({})) });
@@ -294,36 +182,11 @@ const anyObject = z.looseObject({});
 export const actions = ["rollback", "set_traffic_split", "promote", "retrain"] as const;
 export type ActionName = (typeof actions)[number];
 
-/** The proposal view every action tool returns (mcp-server/proposal-view.ts): snake_case, target in `params`. */
-export const proposalSchema = z.preprocess(
-  (o) => {
-    const p = isObj(o) && isObj(o.proposal) && o.proposal_id === undefined ? o.proposal : o;
-    const params = isObj(p) && isObj(p.params) ? p.params : {};
-    return rename(isObj(p) ? { ...params, ...p, canaryPercent: p.canaryPercent ?? params.canary_percent } : p, {
-      proposalId: ["proposal_id", "id"],
-      expiresAt: ["expires_at"],
-      decidedBy: ["decided_by"],
-      decisionReason: ["decision_reason"],
-    });
-  },
-  z.looseObject({
-    proposalId: z.string(),
-    model: z.string().optional(),
-    plan: z.looseObject({ change_at: z.string(), stages: z.array(z.string()) }).optional(),
-    action: z.string().optional(),
-    version: z.string().nullish(),
-    canaryPercent: num.nullish(),
-    status: z.string(),
-    effect: z.string().nullish().transform((e) => e ?? ""),
-    expiresAt: z.string().nullish().transform((v) => v ?? null),
-    decidedBy: z.string().nullish(),
-    decisionReason: z.string().nullish(),
-  }),
-);
-/** apply_action → { proposal, applied_event_id, state, rollout }: the plan in the server's own schema. */
-const appliedSchema = z.looseObject({ applied_event_id: z.string(), rollout: planViewSchema.nullable() });
-
-const proposalListSchema = z.looseObject({ proposals: z.array(proposalSchema) });
+/** The proposal view every action tool returns (mcp-server/proposal-view.ts): snake_case, the target in `params`. */
+const proposalKind = kind<ProposalView>("proposal_id", "action", "params", "status");
+const proposedKind = kind<Proposed>("proposal_id", "action", "params", "status");
+const appliedKind = kind<Applied>("proposal", "applied_event_id", "state", "rollout");
+const proposalListKind = kind<ProposalList>("proposals");
 
 /** list_incidents → `{ incidents: [...] }`, newest first; get_incident → the record in the contract's own schema. */
 const incidentListSchema = z.looseObject({
@@ -346,7 +209,7 @@ export interface ProposeArgs {
 export class McpTools {
   constructor(private readonly client: ToolClient) {}
 
-  async call<S extends z.ZodType>(tool: string, args: Record<string, unknown>, schema: S): Promise<z.output<S>> {
+  async call<T>(tool: string, args: Record<string, unknown>, schema: ResultCheck<T>): Promise<T> {
     const result = (await this.client.callTool({ name: tool, arguments: args }).catch((err: unknown) => {
       // A tool this connection does not offer is refused as a protocol error, not an isError result.
       throw ProtocolError.isInstance(err) ? new ToolCallError(tool, args, err.message) : err;
@@ -366,13 +229,13 @@ export class McpTools {
   }
 
   listModels() {
-    return this.call("list_models", {}, modelListSchema);
+    return this.call("list_models", {}, modelListKind);
   }
   accuracy(args: { model: string; version?: string; window?: Window }) {
-    return this.call("get_model_accuracy", args, accuracySchema);
+    return this.call("get_model_accuracy", args, accuracyKind);
   }
   drift(args: { model: string; version?: string; window?: Window; reference?: "baseline" | Window; referenceVersion?: string; correction?: "none" | "bonferroni" | "benjamini-hochberg" }) {
-    return this.call("detect_data_drift", args, driftSchema);
+    return this.call("detect_data_drift", args, driftKind);
   }
   logs(args: { model: string; limit?: number; correct?: boolean; version?: string; window?: Window; orderBy?: "ts" | "confidence" | "latency" }) {
     return this.call("query_inference_logs", args, logsSchema);
@@ -390,13 +253,13 @@ export class McpTools {
     return this.call("get_model_health", args, healthSchema);
   }
   deployments(args: { model: string; limit?: number }) {
-    return this.call("get_deployment_history", args, deploymentsSchema);
+    return this.call("get_deployment_history", args, deploymentsKind);
   }
   propose(args: ProposeArgs) {
-    return this.call("propose_action", { ...args }, proposalSchema);
+    return this.call("propose_action", { ...args }, proposedKind);
   }
   apply(proposalId: string) {
-    return this.call("apply_action", { proposal_id: proposalId }, appliedSchema);
+    return this.call("apply_action", { proposal_id: proposalId }, appliedKind);
   }
   advanceRollout(planId: string) {
     return this.call("advance_rollout", { plan_id: planId }, planViewSchema);
@@ -408,10 +271,10 @@ export class McpTools {
     return this.call("abort_rollout", args, planViewSchema);
   }
   getProposal(proposalId: string) {
-    return this.call("get_proposal", { proposal_id: proposalId }, proposalSchema);
+    return this.call("get_proposal", { proposal_id: proposalId }, proposalKind);
   }
   listProposals(args: { model?: string; status?: string } = {}) {
-    return this.call("list_proposals", args, proposalListSchema);
+    return this.call("list_proposals", args, proposalListKind);
   }
   recordIncident(incident: IncidentRecord) {
     return this.call("record_incident", { incident }, anyObject);
@@ -424,7 +287,7 @@ export class McpTools {
   }
   /** Only exists on a connection authenticated with the approver token. */
   approve(args: { proposal_id: string; decision: "approve" | "reject"; approver?: string; reason: string }) {
-    return this.call("approve_action", args, proposalSchema);
+    return this.call("approve_action", args, proposalKind);
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Store } from "../store/client.ts";
 import { incidentsTable, type IncidentRow } from "../store/incidents-table.ts";
 import { summaryOf, type IncidentRecord } from "./record.ts";
-import { iso } from "../format.ts";
+import { epochUs, iso } from "../format.ts";
 
 /** A request for an incident that is not in the store. */
 export class UnknownIncidentError extends Error {}
@@ -34,8 +34,8 @@ export async function saveIncident(store: Store, record: IncidentRecord, recorde
     model: record.model,
     status: record.status,
     summary: summaryOf(record),
-    opened_at: micros(record.openedAt),
-    closed_at: record.closedAt === null ? 0 : micros(record.closedAt),
+    opened_at: epochUs(record.openedAt),
+    closed_at: record.closedAt === null ? 0 : epochUs(record.closedAt),
     pending_proposal_id: record.pendingProposalId ?? "",
     trigger: json(record.trigger),
     diagnosis: json(record.diagnosis),
@@ -108,8 +108,4 @@ function fromRow(r: IncidentRow): IncidentRecord {
     timeline: JSON.parse(r.timeline),
     text: r.text,
   };
-}
-
-function micros(isoTime: string): number {
-  return Date.parse(isoTime) * 1000;
 }

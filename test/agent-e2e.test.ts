@@ -105,7 +105,7 @@ describe("agent against the real MCP server and inference service", () => {
     expect(end.state.verification!.after.accuracy!).toBeGreaterThan(end.state.verification!.before.accuracy!);
     expect(svc.traffic.state("credit")?.primary).toBe(v1.version);
     const proposal = await tools.getProposal(request.proposalId);
-    expect(proposal).toMatchObject({ status: "applied", decidedBy: "e2e-person" });
+    expect(proposal).toMatchObject({ status: "applied", decided_by: "e2e-person" });
     const rollback = (await deploymentHistory(t.store, "credit", 50)).find((e) => e.action === "rollback");
     expect(rollback).toMatchObject({ proposalId: request.proposalId, version: v1.version });
     expect(rollback!.approvalId).not.toBe("");

@@ -102,10 +102,11 @@ const accuracyResult = (versions: VersionFig[]) => {
     classes: ["no", "yes"],
     confusion: [],
     ...fig({ accuracy: acc, labelled, total, estimated: est }),
-    byVersion: versions.map((v) => ({ version: v.version, ...fig(v), confusion: [], baselineAccuracy: v.baseline ?? null })),
+    byVersion: versions.map((v) => ({ version: v.version, ...fig(v), confusion: [], baselineAccuracy: v.baseline ?? null, baselineRows: null })),
     trend: [{ startUs: usAgo(3600), start: new Date(NOW - 3600_000).toISOString(), predictions: 100, errors: 0, labelled: 80, correct: 70, accuracy: acc, estimated: est }],
     notes: [],
     baselineAccuracy: versions.length === 1 ? (versions[0]!.baseline ?? null) : null,
+    baselineRows: null,
   };
 };
 
@@ -139,6 +140,8 @@ const driftResult = (features: FeatureFig[], datasetDrifted = false) => {
     rows: 900,
     rawFeatures: true,
     selectionRule: "…",
+    requestedMethod: null,
+    importanceRun: null,
     features: [...features]
       .sort((a, b) => b.psi - a.psi)
       .map((f) => ({
@@ -147,6 +150,8 @@ const driftResult = (features: FeatureFig[], datasetDrifted = false) => {
         psi: f.psi,
         psiLevel: psiLevel(f.psi),
         method: f.type === "categorical" ? "chi_square" : "ks",
+        methodChosenBy: "default selector",
+        defaultMethod: f.type === "categorical" ? "chi_square" : "ks",
         score: f.psi / 2,
         pValue: f.drifted ? 1e-6 : 0.4,
         adjustedPValue: f.drifted ? 1e-5 : 0.6,
@@ -326,7 +331,7 @@ const view = (p: StoredProposal) => ({
   created_at: new Date(NOW).toISOString(),
   expires_at: new Date(NOW + 3600_000).toISOString(),
   based_on_event_id: "ev",
-  current_state: null,
+  current_state: { primary: null, previous: null, canary: null, shadow: null },
   resulting_state: null,
   effect: p.action === "retrain" ? "train a new version of 'credit' from recent labelled traffic" : `${p.action}${p.version ? ` to v${p.version}` : ""}: primary changes`,
   approval_id: null,
@@ -336,6 +341,7 @@ const view = (p: StoredProposal) => ({
   applied_by: null,
   applied_event_id: null,
   error: null,
+  superseded_by: null,
 });
 
 class FakeWorld {

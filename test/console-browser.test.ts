@@ -150,19 +150,19 @@ describe("the console in a browser", () => {
     await page.goto(`${svc.url}/ui/models/${encodeURIComponent(HOSTILE)}`);
     expect(await page.$eval("h1 .name", (c) => c.textContent)).toBe(HOSTILE);
     const proposal = await agent.propose({ model: "credit", action: "promote", version: v2.version, reason: `drift in ${HOSTILE}` });
-    await agent.recordIncident(waitingIncident("inc-hostile", proposal.proposalId, [HOSTILE, "income"]));
+    await agent.recordIncident(waitingIncident("inc-hostile", proposal.proposal_id, [HOSTILE, "income"]));
     await page.goto(`${svc.url}/ui/incidents/inc-hostile`);
     expect(await page.$$eval("main code", (cs) => cs.map((c) => c.textContent))).toContain(HOSTILE);
     expect(await mainText()).toContain(`drift in ${HOSTILE}`);
     expect(await page.$$("img")).toHaveLength(0);
     expect(dialogs).toEqual([]);
     // Left pending: the next test decides on a proposal of its own.
-    await approverReject(proposal.proposalId);
+    await approverReject(proposal.proposal_id);
   });
 
   it("a person signs in once (the agent's token is refused), approves, and the approval is the server's", async () => {
     const proposal = await agent.propose({ model: "credit", action: "promote", version: v2.version, reason: "v2 is better on the new inputs" });
-    await agent.recordIncident(waitingIncident("inc-approve", proposal.proposalId, ["income"]));
+    await agent.recordIncident(waitingIncident("inc-approve", proposal.proposal_id, ["income"]));
     await page.goto(`${svc.url}/ui/incidents/inc-approve`);
     await Promise.all([page.waitForNavigation(), page.click(".decision a[href^='/ui/signin']")]);
     await signIn("the agent", TOKENS.agent);
@@ -177,25 +177,25 @@ describe("the console in a browser", () => {
     await page.type("#reason", "v2 wins the comparison");
     await Promise.all([page.waitForNavigation(), page.click("button[value=approve]")]);
     expect(await page.$eval('[data-field="proposal-status"]', (c) => c.textContent)).toBe("approved");
-    expect(await agent.getProposal(proposal.proposalId)).toMatchObject({ status: "approved", decidedBy: "Dana", decisionReason: "v2 wins the comparison" });
-    await agent.apply(proposal.proposalId);
+    expect(await agent.getProposal(proposal.proposal_id)).toMatchObject({ status: "approved", decided_by: "Dana", decision_reason: "v2 wins the comparison" });
+    await agent.apply(proposal.proposal_id);
     expect(svc.traffic.state("credit")?.primary).toBe(v2.version);
   });
 
   it("reject leaves traffic unchanged and the proposal can never be applied", async () => {
     const before = svc.traffic.state("credit");
     const proposal = await agent.propose({ model: "credit", action: "rollback", version: v1.version, reason: "undo" });
-    await agent.recordIncident(waitingIncident("inc-reject", proposal.proposalId, ["income"]));
+    await agent.recordIncident(waitingIncident("inc-reject", proposal.proposal_id, ["income"]));
     await page.goto(`${svc.url}/ui/incidents/inc-reject`);
     await Promise.all([page.waitForNavigation(), page.click("button[value=reject]")]);
     expect(await page.$eval('[data-field="proposal-status"]', (c) => c.textContent)).toBe("rejected");
-    await expect(agent.apply(proposal.proposalId)).rejects.toThrow(/rejected by Dana/);
+    await expect(agent.apply(proposal.proposal_id)).rejects.toThrow(/rejected by Dana/);
     expect(svc.traffic.state("credit")).toEqual(before);
   });
 
   it("an edit is a new proposal that supersedes the pending one; both stay, and the old one can never be applied", async () => {
     const proposal = await agent.propose({ model: "credit", action: "rollback", version: v1.version, reason: "back to v1" });
-    await agent.recordIncident(waitingIncident("inc-edit", proposal.proposalId, ["income"]));
+    await agent.recordIncident(waitingIncident("inc-edit", proposal.proposal_id, ["income"]));
     await page.goto(`${svc.url}/ui/incidents/inc-edit`);
     await page.click("#edit-proposal summary");
     await page.$eval("#edit-version", (el) => ((el as unknown as { value: string }).value = ""));
@@ -203,21 +203,21 @@ describe("the console in a browser", () => {
     await page.type("#edit-reason", "v3 is the safer target");
     await Promise.all([page.waitForNavigation(), page.click("form.edit button")]);
     const edited = await page.$eval(".decision", (el) => el.getAttribute("data-proposal"));
-    expect(edited).not.toBe(proposal.proposalId);
+    expect(edited).not.toBe(proposal.proposal_id);
     expect(await page.$eval('[data-field="proposal-status"]', (c) => c.textContent)).toBe("pending");
     expect(await page.$eval(".decision", (el) => el.textContent)).toContain(`v${v3.version}`);
-    expect(await page.$eval(`[data-superseded="${proposal.proposalId}"]`, (c) => c.textContent)).toBe(proposal.proposalId);
-    expect(await agent.getProposal(proposal.proposalId)).toMatchObject({ status: "superseded", superseded_by: edited, decidedBy: "Dana", decisionReason: "v3 is the safer target" });
-    expect(await agent.getProposal(edited!)).toMatchObject({ status: "pending", action: "rollback", version: v3.version, proposed_by: "Dana" });
-    await expect(agent.apply(proposal.proposalId)).rejects.toThrow(/edited by Dana into proposal/);
+    expect(await page.$eval(`[data-superseded="${proposal.proposal_id}"]`, (c) => c.textContent)).toBe(proposal.proposal_id);
+    expect(await agent.getProposal(proposal.proposal_id)).toMatchObject({ status: "superseded", superseded_by: edited, decided_by: "Dana", decision_reason: "v3 is the safer target" });
+    expect(await agent.getProposal(edited!)).toMatchObject({ status: "pending", action: "rollback", params: { version: v3.version }, proposed_by: "Dana" });
+    await expect(agent.apply(proposal.proposal_id)).rejects.toThrow(/edited by Dana into proposal/);
     const audit = await agent.deployments({ model: "credit", limit: 20 });
-    expect(audit.events.find((e) => e.action === "supersede")).toMatchObject({ actor: "Dana", proposalId: proposal.proposalId });
+    expect(audit.events.find((e) => e.action === "supersede")).toMatchObject({ actor: "Dana", proposal_id: proposal.proposal_id });
     await approverReject(edited!);
   });
 
   it("refuses a POST without the session or without the CSRF token, and one from another origin", async () => {
     const proposal = await agent.propose({ model: "credit", action: "rollback", version: v1.version, reason: "forged" });
-    const url = `${svc.url}/ui/proposals/${proposal.proposalId}/decision`;
+    const url = `${svc.url}/ui/proposals/${proposal.proposal_id}/decision`;
     const [cookie] = await browser.cookies();
     const session = `mlwatch_session=${cookie!.value}`;
     const csrf = await csrfOfPage();
@@ -227,17 +227,17 @@ describe("the console in a browser", () => {
     expect((await post({ cookie: session }, { decision: "approve" })).status).toBe(403);
     expect((await post({ cookie: session }, { decision: "approve", csrf: "not-the-token" })).status).toBe(403);
     expect((await post({ cookie: session, origin: "http://evil.example" }, { decision: "approve", csrf })).status).toBe(403);
-    expect((await agent.getProposal(proposal.proposalId)).status).toBe("pending");
+    expect((await agent.getProposal(proposal.proposal_id)).status).toBe("pending");
     const edit = (headers: Record<string, string>, fields: Record<string, string>) =>
       fetch(url.replace(/decision$/, "edit"), { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(fields) });
     expect((await edit({}, { version: v3.version, csrf })).status).toBe(401);
     expect((await edit({ cookie: session }, { version: v3.version })).status).toBe(403);
     expect((await edit({ cookie: session, origin: "http://evil.example" }, { version: v3.version, csrf })).status).toBe(403);
     expect((await edit({ cookie: session }, { canary_percent: "150", csrf })).status).toBe(400);
-    expect((await agent.getProposal(proposal.proposalId)).status).toBe("pending");
+    expect((await agent.getProposal(proposal.proposal_id)).status).toBe("pending");
     // The same request with both is taken: the refusals above were for what they lacked.
     expect((await post({ cookie: session }, { decision: "reject", csrf })).status).toBe(303);
-    expect((await agent.getProposal(proposal.proposalId)).status).toBe("rejected");
+    expect((await agent.getProposal(proposal.proposal_id)).status).toBe("rejected");
   });
 
   it("an incident appears on the incidents page, without a reload, while a fault runs and the agent investigates it", async () => {

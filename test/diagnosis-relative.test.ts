@@ -23,7 +23,8 @@ import {
 import { buildGraph } from "../agent/graph.ts";
 import { deterministicReasoner, diagnoseDeterministic } from "../agent/reasoners/deterministic.ts";
 import { AgentRunner } from "../agent/runner.ts";
-import { McpTools, versionBaselineSchema, type DriftFeature, type VersionBaseline } from "../agent/tools.ts";
+import type { FeatureDrift } from "../analysis/index.ts";
+import { McpTools, versionBaselineSchema, type VersionBaseline } from "../agent/tools.ts";
 import { detectDataDrift } from "../analysis/drift.ts";
 import { modelHealth } from "../analysis/health.ts";
 import { createMcpServer } from "../mcp-server/server.ts";
@@ -31,6 +32,7 @@ import { binRow, MISSING_BIN } from "../models/baseline.ts";
 import { generateCredit } from "../models/datasets/credit.ts";
 import { getBaseline, type ModelVersion } from "../models/registry.ts";
 import type { Row } from "../models/schema.ts";
+import { psiLevel } from "../stats/index.ts";
 import { useTimeSource, useWallClock } from "../store/clock.ts";
 import { recordDeploymentEvent } from "../store/deployments.ts";
 import { registerTrained } from "./helpers/models.ts";
@@ -232,7 +234,7 @@ describe("a shift that costs accuracy inside the SLO", () => {
   it("not when every shifted feature is one the model barely relies on; one it relies on, or an unknown importance, keeps it", () => {
     const importance = (accuracyDrop: number) => ({ accuracyDrop, standardError: 0.001, rank: 1, of: 8 });
     const shiftedOn = (...drops: (number | null)[]) => {
-      const features = drops.map((d, i) => ({ feature: `f${i}`, psi: 0.6, drifted: true, importance: d === null ? null : importance(d) })) as unknown as DriftFeature[];
+      const features = drops.map((d, i) => ({ feature: `f${i}`, psi: 0.6, drifted: true, importance: d === null ? null : importance(d) })) as unknown as FeatureDrift[];
       return facts({ drift: { ...drift(true, 0.6), ranked: features, shifted: features } });
     };
     expect(shiftImpact(v1, shiftedOn(0.001), config)).toBeNull();
@@ -290,8 +292,11 @@ describe("deployments", () => {
   });
 
   it("a feature that moved against the new version's own baseline only is a training mismatch; one that moved against both is the traffic's", () => {
-    const feature = (name: string, psi: number): DriftFeature => ({ feature: name, method: "none", score: null, psi, pValue: null, drifted: false, missingRate: { reference: 1, current: 0.01 }, unseenCategories: [], unseenShare: null, importance: null });
-    const drift = (features: DriftFeature[]): DriftFacts => ({ version: "2", rows: 900, datasetDrifted: false, share: 0, predictionDrifted: false, ranked: features, shifted: features.filter((f) => (f.psi ?? 0) >= 0.2) });
+    const feature = (name: string, psi: number): FeatureDrift => ({
+      feature: name, type: "numeric", psi, psiLevel: psiLevel(psi), method: null, methodChosenBy: null, defaultMethod: null, score: null, pValue: null, adjustedPValue: null,
+      threshold: null, drifted: false, rows: { reference: 2000, current: 900 }, missing: { reference: 1, current: 0.01, pValue: null, shifted: true }, importance: null,
+    });
+    const drift = (features: FeatureDrift[]): DriftFacts => ({ version: "2", rows: 900, datasetDrifted: false, share: 0, predictionDrifted: false, ranked: features, shifted: features.filter((f) => (f.psi ?? 0) >= 0.2) });
     const own = drift([feature("income", 13.7), feature("age", 0.4), feature("region", 0.01)]);
     const previous = drift([feature("income", 0.006), feature("age", 0.38), feature("region", 0.01)]);
     expect(mismatchOf(own, previous, config)).toEqual([{ feature: "income", psi: 13.7, previousPsi: 0.006, missing: { training: 1, traffic: 0.01 } }]);
@@ -301,11 +306,15 @@ describe("deployments", () => {
 describe("a slowdown lined up with the deployment", () => {
   const NOW = 10_000e6;
   const deployedUs = NOW - 1800e6;
+  const audit = { proposal_id: "", approval_id: "", auto_approved: false };
   const deployments = {
+    model: "credit",
     events: [
-      { event_id: "e2", ts: new Date(deployedUs / 1000).toISOString(), action: "promote", version: "2", previous_version: "1", state: { primary: "2", previous: "1", canary: null, shadow: null }, actor: "ci", reason: "" },
-      { event_id: "e1", ts: new Date((NOW - 86_400e6) / 1000).toISOString(), action: "deploy", version: "1", previous_version: "", state: { primary: "1", previous: null, canary: null, shadow: null }, actor: "ci", reason: "" },
+      { event_id: "e2", ts: new Date(deployedUs / 1000).toISOString(), action: "promote", version: "2", previous_version: "1", state: { primary: "2", previous: "1", canary: null, shadow: null }, actor: "ci", reason: "", ...audit },
+      { event_id: "e1", ts: new Date((NOW - 86_400e6) / 1000).toISOString(), action: "deploy", version: "1", previous_version: "", state: { primary: "1", previous: null, canary: null, shadow: null }, actor: "ci", reason: "", ...audit },
     ],
+    truncated: false,
+    next_cursor: null,
   };
   const v1Reference = { ...baseline({ cur: lat(1.2, 2.5, 4), slow: 0 }), current: null };
   /** get_model_health as the server answers it: v2 serving; `v2` its own baseline. */

@@ -1,5 +1,5 @@
 import { extractFacts } from "../facts.ts";
-import type { PlanView } from "../../rollout/plan-view.ts";
+import type { Applied } from "../../mcp-server/results.ts";
 import type { ActionResult, AgentStateType, AgentUpdate } from "../state.ts";
 import { ToolCallError } from "../tools.ts";
 import { entry, numbered, evidenceSummary, type AgentDeps } from "./common.ts";
@@ -27,7 +27,7 @@ export async function act(state: AgentStateType, deps: AgentDeps): Promise<Agent
 }
 
 /** An approved retrain started a rollout plan on the server: the rollout node follows it from here. */
-function afterRetrain(deps: AgentDeps, result: ActionResult, evidence: AgentUpdate["evidence"], data: { rollout: PlanView | null }): AgentUpdate {
+function afterRetrain(deps: AgentDeps, result: ActionResult, evidence: AgentUpdate["evidence"], data: Applied): AgentUpdate {
   const plan = data.rollout;
   if (!plan) return { actionResult: { ...result, ok: false, detail: "retrain started no rollout plan; escalating" }, evidence, status: "escalated", timeline: [entry(deps, "act", "retrain started no rollout plan")] };
   return { actionResult: result, plan, evidence, status: "rolling_out", timeline: [entry(deps, "act", `rollout plan ${plan.id} started: ${plan.progress}`)] };

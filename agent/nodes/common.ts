@@ -1,7 +1,9 @@
 import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
-import { ToolCallError, type AccuracyResult, type DeploymentHistory, type DriftResult, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import type { DriftReport } from "../../analysis/index.ts";
+import type { AccuracyResult, Applied, DeploymentHistory } from "../../mcp-server/results.ts";
+import { ToolCallError, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
@@ -48,16 +50,16 @@ export const evidenceSummary = {
     (h.byVersion.length > 1 ? `; by version: ${h.byVersion.map((v) => `v${v.version} ${pct(v.errorRate)} / p99 ${fmtMs(v.latencyMs.p99)}`).join(", ")}` : ""),
   accuracy: (a: AccuracyResult) =>
     `realized ${a.accuracy === null ? "n/a" : pct(a.accuracy)} on ${a.labelled} labelled rows` +
-    (a.labelCoverage !== null ? ` (coverage ${pct(a.labelCoverage)})` : "") +
-    `, estimated ${a.estimatedAccuracy === null ? "n/a" : pct(a.estimatedAccuracy)}` +
-    (a.byVersion.length ? `; by version: ${a.byVersion.map((v) => `v${v.version} ${v.accuracy === null ? "n/a" : pct(v.accuracy)} (n=${v.labelled}, est ${v.estimatedAccuracy === null ? "n/a" : pct(v.estimatedAccuracy)})`).join(", ")}` : ""),
-  drift: (d: DriftResult) => {
-    const top = [...d.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1)).slice(0, 3);
-    return `dataset ${d.dataset.drifted ? "DRIFTED" : "not drifted"}${d.dataset.share !== null ? ` (share ${pct(d.dataset.share)})` : ""}; top by PSI: ${top.map((f) => `${f.feature} ${f.psi === null ? "n/a" : f.psi.toFixed(3)}${f.drifted ? "*" : ""}`).join(", ") || "none"}`;
+    ` (coverage ${pct(a.labelCoverage)})` +
+    `, estimated ${a.estimated === null ? "n/a" : pct(a.estimated.accuracy)}` +
+    (a.byVersion.length ? `; by version: ${a.byVersion.map((v) => `v${v.version} ${v.accuracy === null ? "n/a" : pct(v.accuracy)} (n=${v.labelled}, est ${v.estimated === null ? "n/a" : pct(v.estimated.accuracy)})`).join(", ")}` : ""),
+  drift: (d: DriftReport) => {
+    const top = [...d.features].sort((a, b) => b.psi - a.psi).slice(0, 3);
+    return `dataset ${d.dataset?.drifted ? "DRIFTED" : "not drifted"}${d.dataset ? ` (share ${pct(d.dataset.share)})` : ""}; top by PSI: ${top.map((f) => `${f.feature} ${f.psi.toFixed(3)}${f.drifted ? "*" : ""}`).join(", ") || "none"}`;
   },
   deployments: (h: DeploymentHistory) => {
     const e = h.events[0];
-    return e ? `${h.events.length} events; newest: ${e.action} v${e.version || "?"} by ${e.actor || "?"} at ${new Date(e.ts / 1000).toISOString()}${e.state ? ` → primary v${e.state.primary ?? "none"}` : ""}` : "no deployments";
+    return e ? `${h.events.length} events; newest: ${e.action} v${e.version || "?"} by ${e.actor || "?"} at ${e.ts}${e.state ? ` → primary v${e.state.primary ?? "none"}` : ""}` : "no deployments";
   },
   logs: (l: LogsResult) => `${l.rows.length} wrong predictions sampled`,
   segments: (r: SegmentsResult) => {
@@ -70,10 +72,7 @@ export const evidenceSummary = {
   },
   /** compare_model_versions answers with a verdict in words; anything else is shown as JSON, cut short. */
   compare: (c: Record<string, unknown>) => (typeof c.verdict === "string" ? `${c.verdict}${typeof c.better === "string" ? ` (better: v${c.better})` : ""}` : evidenceSummary.object(c)),
-  applied: (a: Record<string, unknown>) => {
-    const s = a.state as { primary?: string | null; canary?: { version: string; percent: number } | null } | undefined;
-    return s ? `applied; traffic now primary v${s.primary ?? "none"}${s.canary ? `, canary v${s.canary.version} at ${s.canary.percent}%` : ""}` : evidenceSummary.object(a);
-  },
+  applied: ({ state: s }: Applied) => `applied; traffic now primary v${s.primary ?? "none"}${s.canary ? `, canary v${s.canary.version} at ${s.canary.percent}%` : ""}`,
   object: (o: unknown) => JSON.stringify(o).slice(0, 300),
 };
 

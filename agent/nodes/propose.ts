@@ -27,20 +27,20 @@ export async function propose(state: AgentStateType, deps: AgentDeps): Promise<A
   try {
     const p = await deps.tools.propose({ model: state.model, ...args, reason });
     const proposal: Proposal = {
-      proposalId: p.proposalId,
+      proposalId: p.proposal_id,
       ...args,
       reason,
       effect: p.effect,
-      expiresAt: p.expiresAt,
+      expiresAt: p.expires_at,
       undo: undoOf(args, facts.traffic),
-      ...(p.plan ? { plan: [`post-change rows from ${p.plan.change_at}`, ...p.plan.stages] } : {}),
+      ...(p.params.plan ? { plan: [`post-change rows from ${p.params.plan.change_at}`, ...p.params.plan.stages] } : {}),
     };
     return {
       proposal,
       proposals: [proposal],
       decision: null,
       status: "awaiting_approval",
-      timeline: [entry(deps, "propose", `proposed ${describeAction(args)} as ${p.proposalId}${p.expiresAt ? `, expires ${p.expiresAt}` : ""}${edited ? " (edited)" : ""}`)],
+      timeline: [entry(deps, "propose", `proposed ${describeAction(args)} as ${p.proposal_id}, expires ${p.expires_at}${edited ? " (edited)" : ""}`)],
     };
   } catch (err) {
     if (!(err instanceof ToolCallError)) throw err;
@@ -54,10 +54,11 @@ async function adopt(proposalId: string, state: AgentStateType, deps: AgentDeps,
   try {
     const p = await deps.tools.getProposal(proposalId);
     if (p.status !== "pending" || !isAction(p.action)) {
-      return { proposal: null, status: "escalated", timeline: [entry(deps, "propose", `${by}'s edited proposal ${proposalId} is ${p.status}${p.action ? ` (${p.action})` : ""}: nothing to wait on`)] };
+      return { proposal: null, status: "escalated", timeline: [entry(deps, "propose", `${by}'s edited proposal ${proposalId} is ${p.status} (${p.action}): nothing to wait on`)] };
     }
-    const args: ActionArgs = { action: p.action, ...(p.version ? { version: p.version } : {}), ...(typeof p.canaryPercent === "number" ? { canaryPercent: p.canaryPercent } : {}) };
-    const proposal: Proposal = { proposalId, ...args, reason: typeof p.reason === "string" ? p.reason : "", effect: p.effect, expiresAt: p.expiresAt, undo: undoOf(args, traffic) };
+    const { version, canary_percent } = p.params;
+    const args: ActionArgs = { action: p.action, ...(version ? { version } : {}), ...(canary_percent !== undefined ? { canaryPercent: canary_percent } : {}) };
+    const proposal: Proposal = { proposalId, ...args, reason: p.reason, effect: p.effect, expiresAt: p.expires_at, undo: undoOf(args, traffic) };
     return {
       proposal,
       proposals: [proposal],

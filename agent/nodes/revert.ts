@@ -19,7 +19,7 @@ export async function revert(state: AgentStateType, deps: AgentDeps): Promise<Ag
   let result: Revert;
   try {
     const r = await deps.tools.propose({ model: state.model, ...inverse, reason });
-    result = { proposalId: r.proposalId, ...inverse, detail: `proposed ${describeAction(inverse)} as ${r.proposalId}; waiting for a person` };
+    result = { proposalId: r.proposal_id, ...inverse, detail: `proposed ${describeAction(inverse)} as ${r.proposal_id}; waiting for a person` };
   } catch (err) {
     if (!(err instanceof ToolCallError)) throw err;
     result = { proposalId: null, ...inverse, detail: `could not propose ${describeAction(inverse)}: ${err.message}` };

@@ -1,7 +1,8 @@
 import type { AgentConfig } from "../configuration.ts";
 import { accuracyOf, extractFacts, figuresOf } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Figures, Verification } from "../state.ts";
-import { ToolCallError, type AccuracyResult, type HealthResult } from "../tools.ts";
+import type { AccuracyResult } from "../../mcp-server/results.ts";
+import { ToolCallError, type HealthResult } from "../tools.ts";
 import { entry, numbered, evidenceSummary, type AgentDeps } from "./common.ts";
 import { pct } from "../../format.ts";
 
@@ -64,9 +65,9 @@ interface Verdict {
 function measure(acc: AccuracyResult | null, health: HealthResult | null, version: string | undefined, config: AgentConfig): Figures {
   const a = (version && acc?.byVersion.find((v) => v.version === version)) || acc;
   const h = (version && health?.byVersion.find((v) => v.version === version)) || health;
-  const rows = a?.total ?? h?.total ?? 0;
+  const rows = a?.predictions ?? h?.total ?? 0;
   const realized = a && a.accuracy !== null && a.labelled >= config.verify.minRows ? a.accuracy : null;
-  const estimated = a && a.estimatedAccuracy !== null && rows >= config.verify.minRows ? a.estimatedAccuracy : null;
+  const estimated = a && a.estimated !== null && rows >= config.verify.minRows ? a.estimated.accuracy : null;
   return {
     accuracy: realized ?? estimated,
     accuracySource: realized !== null ? "realized" : estimated !== null ? "estimated" : null,

@@ -136,7 +136,7 @@ const badDeploy: Analyzer = (facts, config, cite) => {
   if (drift.significant) return null;
   const onset = facts.accuracyOnset;
   if (onset && onsetVsDeploy(onset, cmp.dep.atUs) === "before") return null;
-  const separated = cmp.source === "realized" && cmp.now.interval && cmp.prev.interval && cmp.now.interval.high < cmp.prev.interval.low;
+  const separated = cmp.source === "realized" && cmp.now.interval && cmp.prev.interval && cmp.now.interval.upper < cmp.prev.interval.lower;
   const confidence = separated ? 0.9 : cmp.clear ? (cmp.source === "realized" ? 0.8 : 0.65) : 0.7;
   return {
     rootCause: "bad_deploy",

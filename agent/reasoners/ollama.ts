@@ -87,7 +87,7 @@ function parseAnswer(content: string): { ok: true; value: DiagnosisCore } | { ok
  * the model weighs the same findings the rules and the evidence check use.
  */
 function digest(f: Facts, config: AgentConfig): unknown {
-  const top = (d: DriftFacts) => d.ranked.slice(0, 10).map((x) => ({ feature: x.feature, psi: x.psi, method: x.method, score: x.score, drifted: x.drifted, importance: x.importance }));
+  const top = (d: DriftFacts) => d.ranked.slice(0, 10).map((x) => ({ feature: x.feature, psi: x.psi, method: x.method ?? "none", score: x.score, drifted: x.drifted, importance: x.importance }));
   const onset = f.accuracyOnset;
   const cmp = deployComparison(f, config);
   return {

@@ -54,7 +54,7 @@ export const agentCommand: Command = {
 
 /** One pass over the models. Healthy models are silent; summaries print from the graph's summarize node. */
 async function round(agent: Agent, only: string | undefined): Promise<void> {
-  const models = only ? [only] : (await agent.tools.listModels()).models.map((m) => m.name);
+  const models = only ? [only] : (await agent.tools.listModels()).models.map((m) => m.model);
   for (const model of models) {
     try {
       const r = await agent.runner.start(model);

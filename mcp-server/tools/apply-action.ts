@@ -3,6 +3,7 @@ import { z } from "zod";
 import { trafficStateSchema } from "../../store/deployments.ts";
 import { apply } from "../actions.ts";
 import type { ToolDeps } from "../deps.ts";
+import type { Applied } from "../results.ts";
 import { describeState, proposalViewSchema, viewProposal } from "../proposal-view.ts";
 import { registerToolSpec } from "../tool-kit.ts";
 import { planViewSchema, progressOf, viewPlan } from "../../rollout/plan-view.ts";
@@ -25,7 +26,7 @@ export function registerApplyActionTool(server: McpServer, deps: ToolDeps): void
     }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     onDeadline: "the apply may still complete: read get_proposal before anything else (applying twice is refused either way)",
-    async run({ proposal_id }) {
+    async run({ proposal_id }): Promise<{ summary: string; data: Applied }> {
       const result = await apply(deps, proposal_id, deps.principal.name, deps.clock());
       const p = result.proposal;
       const what = result.plan

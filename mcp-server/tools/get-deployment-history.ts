@@ -21,6 +21,14 @@ const eventSchema = z.object({
   auto_approved: z.boolean(),
 });
 
+export const deploymentHistorySchema = z.object({
+  model: z.string(),
+  events: z.array(eventSchema),
+  truncated: z.boolean().describe("More events exist than were returned; pass next_cursor for the next page."),
+  next_cursor: z.string().nullable(),
+  note: z.string().optional(),
+});
+
 export function registerGetDeploymentHistoryTool(server: McpServer, deps: ToolDeps): void {
   registerToolSpec(server, deps, {
     name: "get_deployment_history",
@@ -36,13 +44,7 @@ export function registerGetDeploymentHistoryTool(server: McpServer, deps: ToolDe
         cursor: cursorArg,
       })
       .strict(),
-    output: z.object({
-      model: z.string(),
-      events: z.array(eventSchema),
-      truncated: z.boolean().describe("More events exist than were returned; pass next_cursor for the next page."),
-      next_cursor: z.string().nullable(),
-      note: z.string().optional(),
-    }),
+    output: deploymentHistorySchema,
     annotations: readOnly,
     async run({ model, limit, cursor }) {
       await assertKnownModel(deps.store, model);

@@ -1,8 +1,9 @@
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import { getAccuracy, type AccuracyReport } from "../../analysis/index.ts";
+import { getAccuracy } from "../../analysis/index.ts";
 import { listVersions } from "../../models/registry.ts";
 import type { ToolDeps } from "../deps.ts";
+import type { AccuracyResult, HeldOut } from "../results.ts";
 import { readOnly, registerToolSpec } from "../tool-kit.ts";
 import { anchored, windowArg } from "../windows.ts";
 import { pct } from "../../format.ts";
@@ -44,24 +45,18 @@ export function registerGetModelAccuracyTool(server: McpServer, deps: ToolDeps):
       const none = { baselineAccuracy: null, baselineRows: null };
       const byVersion = report.byVersion.map((v) => ({ ...v, ...(heldOut.get(v.version) ?? none) }));
       const single = report.version ?? (byVersion.length === 1 ? byVersion[0]!.version : null);
-      const data = { ...report, byVersion, ...((single && heldOut.get(single)) || none) };
+      const data: AccuracyResult = { ...report, byVersion, ...((single && heldOut.get(single)) || none) };
       return { summary: summarize(data), data };
     },
   });
 }
-
-interface HeldOut {
-  baselineAccuracy: number | null;
-  baselineRows: number | null;
-}
-type Data = Omit<AccuracyReport, "byVersion"> & HeldOut & { byVersion: (AccuracyReport["byVersion"][number] & HeldOut)[] };
 
 function heldOutOf(metrics: Record<string, unknown>): HeldOut {
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
   return { baselineAccuracy: num(metrics.accuracy), baselineRows: num(metrics.testRows) };
 }
 
-function summarize(r: Data): string {
+function summarize(r: AccuracyResult): string {
   const w = `${r.window.from} – ${r.window.to}`;
   if (r.predictions === 0) return `No served predictions of '${r.model}' in ${w}.`;
   const lines: string[] = [];

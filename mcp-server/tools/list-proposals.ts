@@ -1,6 +1,7 @@
 import type { McpServer } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { ToolDeps } from "../deps.ts";
+import type { ProposalList } from "../results.ts";
 import { cursorArg, decodeCursor, encodeCursor, fitRows, rowBudget, rowLimit } from "../limits.ts";
 import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
 import { listProposals, proposalStatuses } from "../../rollout/proposals.ts";
@@ -21,7 +22,7 @@ export function registerListProposalsTool(server: McpServer, deps: ToolDeps): vo
       .strict(),
     output: z.object({ proposals: z.array(proposalViewSchema), truncated: z.boolean(), next_cursor: z.string().nullable() }),
     annotations: readOnly,
-    async run({ model, status, limit, cursor }) {
+    async run({ model, status, limit, cursor }): Promise<{ summary: string; data: ProposalList }> {
       const now = deps.clock();
       const offset = cursor ? decodeCursor(cursor, z.object({ offset: z.number().int().min(0) })).offset : 0;
       const want = limit ?? deps.limits.defaultRows;
