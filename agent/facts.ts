@@ -516,7 +516,7 @@ export function deployComparison(facts: Pick<Facts, "recentDeployment" | "versio
   const prev = facts.versions.get(dep.previousVersion);
   if (!now || !prev) return null;
   const c = comparable(now, prev, config.thresholds.minLabelled);
-  if (!c || estimatesOutweighedByLabels(c.source, now, config)) return null;
+  if (!c || estimatesOutweighedByLabels(c.source, now, prev, config)) return null;
   const drop = c.b - c.a;
   let pValue: number | null = null;
   if (c.source === "realized") {
@@ -530,12 +530,15 @@ export function deployComparison(facts: Pick<Facts, "recentDeployment" | "versio
 
 /**
  * Estimates compared only because the replaced version has no labels in the window, while the new
- * one has enough and they show no breach: the labels win. CBPE assumes the inputs' meaning stands, so
- * after a concept change the replaced version's estimate is its pre-change calibration talking (a
- * verified retrain was rolled back on exactly that); a bad deploy with labels shows in them.
+ * one has enough and they reach the replaced version's estimate within the allowed drop: the labels
+ * win. CBPE assumes the inputs' meaning stands, so after a concept change the replaced version's
+ * estimate is its pre-change calibration talking (a verified retrain was rolled back on exactly
+ * that). A bad deploy shows in its labels: they fall short of that estimate, whatever the new
+ * version's own held-out accuracy (one trained on noisy labels measured itself low too).
  */
-function estimatesOutweighedByLabels(source: "realized" | "estimated", now: VersionFigures, config: AgentConfig): boolean {
-  return source === "estimated" && now.realized !== null && now.labelled >= config.thresholds.minLabelled && accuracyBreach(now, config) === null;
+function estimatesOutweighedByLabels(source: "realized" | "estimated", now: VersionFigures, prev: VersionFigures, config: AgentConfig): boolean {
+  if (source !== "estimated" || now.realized === null || prev.estimated === null || now.labelled < config.thresholds.minLabelled) return false;
+  return now.realized >= prev.estimated - config.slo.maxAccuracyDrop;
 }
 
 /** Realized accuracy when enough rows are labelled, else CBPE's estimate, else nothing. */
@@ -560,11 +563,11 @@ export function comparable(a: VersionFigures, b: VersionFigures, minLabelled: nu
  * split is never quite the served population, and as a breach (p < 0.001, ≥ 2 points) it raised
  * false alarms on two of 21 held-out control runs.
  */
-export function accuracyBreach(f: VersionFigures, config: AgentConfig): string | null {
+export function accuracyBreach(f: VersionFigures, config: AgentConfig, servedWorseThanReplaced = false): string | null {
   const acc = accuracyOf(f, config.thresholds.minLabelled);
   if (!acc) return null;
   const label = `${acc.source} accuracy ${pct(acc.value)}${acc.source === "realized" ? ` (n=${f.labelled})` : ""}`;
-  if (acc.value < config.slo.minAccuracy && !servingAsTrained(f, acc.value, config)) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
+  if (acc.value < config.slo.minAccuracy && !servingAsTrained(f, acc.value, config, servedWorseThanReplaced)) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
   if (f.baseline !== null && f.baseline - acc.value > config.slo.maxAccuracyDrop) return `${label} is ${points(f.baseline - acc.value)} under its baseline ${pct(f.baseline)}`;
   return null;
 }
@@ -608,7 +611,8 @@ export function shiftImpact(f: VersionFigures, facts: Facts, config: AgentConfig
 
 /** The primary's accuracy problem, if any: a breach of its SLOs, else a fall against its own served accuracy, else a shift's cost. */
 export function accuracyProblem(f: VersionFigures, facts: Facts, config: AgentConfig): string | null {
-  const breach = accuracyBreach(f, config);
+  const worse = facts.recentDeployment?.version === f.version && deployComparison(facts, config)?.clear === true;
+  const breach = accuracyBreach(f, config, worse);
   if (breach || f !== facts.serving[0]) return breach;
   return accuracyFall(facts, config) ?? shiftImpact(f, facts, config);
 }
@@ -620,10 +624,12 @@ export function accuracyProblem(f: VersionFigures, facts: Facts, config: AgentCo
  * it. A model built for an 86% problem is then judged against its own 86%, not the 90% floor, and
  * a real fall still breaches the drop rule.
  */
-function servingAsTrained(f: VersionFigures, value: number, config: AgentConfig): boolean {
+function servingAsTrained(f: VersionFigures, value: number, config: AgentConfig, servedWorseThanReplaced: boolean): boolean {
   const p = heldOutP(f, config);
   if (p !== null) return p >= config.thresholds.heldOut.asTrainedLevel;
-  return f.baseline !== null && f.baseline < config.slo.minAccuracy && f.baseline - value <= config.slo.maxAccuracyDrop;
+  // A version just deployed that serves worse than the one it replaced is no ceiling of the problem:
+  // its held-out accuracy is low because it is a worse model (a release trained on noisy labels).
+  return !servedWorseThanReplaced && f.baseline !== null && f.baseline < config.slo.minAccuracy && f.baseline - value <= config.slo.maxAccuracyDrop;
 }
 
 /** Under the accuracy floor while serving as trained: recorded for a person, not an incident. */

@@ -180,6 +180,8 @@ describe("accuracy under the SLO floor against the version's own held-out accura
     const pumps = (estimated: number) => figures("1", { estimated, labelled: 50, baseline: 0.86, baselineRows: 1600 });
     expect(accuracyBreach(pumps(0.844), config)).toBeNull();
     expect(accuracyBreach(pumps(0.79), config)).toMatch(/estimated accuracy 79\.0% < SLO 90\.0%/);
+    // A release just deployed that serves worse than the version it replaced is no ceiling (trained on noisy labels): a breach.
+    expect(accuracyBreach(figures("2", { estimated: 0.689, labelled: 0, baseline: 0.7, baselineRows: 2000 }), config, true)).toMatch(/< SLO 90\.0%/);
     // A version that measured over the floor keeps it as a breach on an estimate under it.
     expect(accuracyBreach(figures("1", { estimated: 0.87, labelled: 50, baseline: 0.95, baselineRows: 1600 }), config)).toMatch(/estimated accuracy 87\.0% < SLO 90\.0%/);
   });
@@ -274,8 +276,11 @@ describe("deployments", () => {
       ]),
     });
     expect(deployComparison(retrain(0.923), config)).toBeNull();
-    // A new version whose labels show a breach is still compared, on the estimates both have.
+    // A new version whose labels fall short of the replaced version's estimate is still compared, on the estimates both have,
+    // also when it measured itself as low at training (label noise: scenario income-drop-and-bad-deploy).
     expect(deployComparison(retrain(0.8), config)).toMatchObject({ source: "estimated", clear: true });
+    const noisy = { ...retrain(0.67), versions: new Map([["2", figures("2", { realized: 0.67, labelled: 350, estimated: 0.8, baseline: 0.7, baselineRows: 2000 })], ["1", figures("1", { labelled: 0, estimated: 0.955 })]]) };
+    expect(deployComparison(noisy, config)).toMatchObject({ source: "estimated", clear: true });
   });
 
   it("a change point where accuracy fell, and where it lies against a deployment", () => {
