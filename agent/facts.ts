@@ -1,17 +1,15 @@
 import { normalCdf, twoProportionZTest, type Interval } from "../stats/index.ts";
 import type { AgentConfig, RelativeThresholds } from "./configuration.ts";
 import type { Evidence, Figures, TrafficSnapshot } from "./state.ts";
-import type { DriftReport, FeatureDrift, FeatureImportanceView } from "../analysis/index.ts";
+import type { DriftReport, FeatureDrift, FeatureImportanceView, HealthReport, ServedVersion, VersionBaseline } from "../analysis/index.ts";
 import type { AccuracyResult, DeploymentHistory } from "../mcp-server/results.ts";
 import {
   accuracyKind,
   deploymentsKind,
   driftKind,
-  healthSchema,
+  healthKind,
   logsSchema,
   segmentsSchema,
-  type HealthResult,
-  type VersionBaseline,
 } from "./tools.ts";
 import { epochUs, iso, pct } from "../format.ts";
 
@@ -33,7 +31,8 @@ export interface VersionFigures {
   p50Ms: number | null;
   p95Ms: number | null;
   p99Ms: number | null;
-  errorsByReason: { reason: string; count: number }[];
+  /** Most frequent first. */
+  errorsByReason: { reason: string; rows: number }[];
   /** Its own latency and error-rate history: a reference period and the window against it (get_model_health's baselines). */
   history: VersionBaseline | null;
 }
@@ -79,6 +78,8 @@ export interface Onset {
 export interface Facts {
   traffic: TrafficSnapshot | null;
   recentDeployment: RecentDeployment | null;
+  /** The recently deployed version's accuracy against the version it replaced (deployComparison). */
+  deploy: DeployComparison | null;
   /** The versions serving now (primary, canary), over the monitoring window; the whole model when traffic is unknown. */
   serving: (VersionFigures & { role: "primary" | "canary" | "model" })[];
   /** Every version seen over the longest window looked at: what comparisons use. */
@@ -157,7 +158,7 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
   const lookAcc =
     latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["investigate", "monitor"], back) ??
     latest<AccuracyResult>(evidence, "get_model_accuracy", parser(accuracyKind), ["investigate", "monitor"]);
-  const health = latest<HealthResult>(evidence, "get_model_health", parser(healthSchema), ["monitor", "investigate"]);
+  const health = latest<HealthReport>(evidence, "get_model_health", parser(healthKind), ["monitor", "investigate"]);
   const logs = latest(evidence, "query_inference_logs", parser(logsSchema), ["investigate"]);
   const traffic = trafficOf(history);
   // The primary's inputs against its own baseline when there are several drift results (a canary's too).
@@ -168,15 +169,12 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
   const serving = servingFigures(traffic, nowAcc, health);
   const versions = new Map<string, VersionFigures>();
   for (const acc of [nowAcc, lookAcc]) {
-    for (const v of acc?.byVersion ?? []) versions.set(v.version, figures(v.version, v, health?.byVersion.find((h) => h.version === v.version)));
+    for (const v of acc?.byVersion ?? []) versions.set(v.version, versionFigures(v.version, v, health));
   }
-  // A version that only the health result saw (it served before the window's labels): its latency still counts.
-  for (const h of health?.byVersion ?? []) if (!versions.has(h.version)) versions.set(h.version, figures(h.version, undefined, h));
-  // Its usual latency too, for a version that served only before the window (the one a deployment replaced).
-  for (const b of health?.baselines ?? []) {
-    const v = versions.get(b.version);
-    if (v && !v.history) versions.set(b.version, { ...v, history: b });
-    if (!v) versions.set(b.version, { ...figures(b.version, undefined, undefined), history: b });
+  // A version that only the health result saw (it served before the window's labels): its latency still counts;
+  // its usual latency too, for a version that served only before the window (the one a deployment replaced).
+  for (const version of [...(health?.servedByVersion ?? []), ...(health?.baselines ?? [])].map((h) => h.version)) {
+    if (!versions.has(version)) versions.set(version, versionFigures(version, undefined, health));
   }
   const labelledAny = Math.max(0, ...evidence.filter((e) => e.tool === "get_model_accuracy").map((e) => parser(accuracyKind)(e.data)?.labelled ?? 0));
   const recentDeployment = recentDeploymentOf(history, config.thresholds.recentDeploySeconds, nowMs);
@@ -184,6 +182,7 @@ export function extractFacts(evidence: Evidence[], config: AgentConfig, nowMs: n
   return {
     traffic,
     recentDeployment,
+    deploy: deployComparison({ recentDeployment, versions }, config),
     serving,
     versions,
     drift: drift ? driftFacts(drift, config) : null,
@@ -244,10 +243,16 @@ function recentDeploymentOf(history: DeploymentHistory | undefined, recentSecond
   return null;
 }
 
-function figures(version: string | null, acc: AccuracyResult | AccuracyResult["byVersion"][number] | undefined, h: HealthResult | HealthResult["byVersion"][number] | undefined): VersionFigures {
+/** One version's figures: its accuracy, what its callers saw (servedByVersion) and its own baseline. */
+function versionFigures(version: string, acc: AccuracyResult["byVersion"][number] | undefined, health: HealthReport | undefined): VersionFigures {
+  const served = health?.servedByVersion.find((h) => h.version === version);
+  return figures(version, acc, served, health?.baselines.find((b) => b.version === version) ?? null);
+}
+
+function figures(version: string | null, acc: AccuracyResult | AccuracyResult["byVersion"][number] | undefined, h: ServedVersion | undefined, history: VersionBaseline | null): VersionFigures {
   return {
     version,
-    total: acc?.predictions ?? h?.total ?? null,
+    total: acc?.predictions ?? h?.rows ?? null,
     labelled: acc?.labelled ?? 0,
     realized: acc?.accuracy ?? null,
     interval: acc?.interval ?? null,
@@ -255,15 +260,15 @@ function figures(version: string | null, acc: AccuracyResult | AccuracyResult["b
     baseline: acc?.baselineAccuracy ?? null,
     baselineRows: acc?.baselineRows ?? null,
     errorRate: h ? h.errorRate : null,
-    p50Ms: h?.latencyMs.p50 ?? null,
-    p95Ms: h?.latencyMs.p95 ?? null,
-    p99Ms: h?.latencyMs.p99 ?? null,
-    errorsByReason: (h?.errorsByReason ?? []).map((r) => ({ reason: r.reason, count: r.count })).sort((a, b) => b.count - a.count),
-    history: h && !("byVersion" in h) ? h.baseline : null,
+    p50Ms: h?.latencyMs?.p50 ?? null,
+    p95Ms: h?.latencyMs?.p95 ?? null,
+    p99Ms: h?.latencyMs?.p99 ?? null,
+    errorsByReason: (h?.errorsByReason ?? []).map((r) => ({ reason: r.reason, rows: r.rows })).sort((a, b) => b.rows - a.rows),
+    history,
   };
 }
 
-function servingFigures(traffic: TrafficSnapshot | null, acc: AccuracyResult | undefined, health: HealthResult | undefined): Facts["serving"] {
+function servingFigures(traffic: TrafficSnapshot | null, acc: AccuracyResult | undefined, health: HealthReport | undefined): Facts["serving"] {
   const roles: [string | null | undefined, "primary" | "canary"][] = [
     [traffic?.primary, "primary"],
     [traffic?.canary?.version, "canary"],
@@ -272,10 +277,11 @@ function servingFigures(traffic: TrafficSnapshot | null, acc: AccuracyResult | u
   for (const [version, role] of roles) {
     if (!version) continue;
     const a = acc?.byVersion.find((v) => v.version === version);
-    const h = health?.byVersion.find((v) => v.version === version);
-    if (a || h) out.push({ ...figures(version, a, h), role });
+    const h = health?.servedByVersion.find((v) => v.version === version);
+    if (a || h) out.push({ ...versionFigures(version, a, health), role });
   }
-  if (out.length === 0 && (acc || health)) out.push({ ...figures(null, acc, health), role: "model" });
+  const model = health && { version: "", ...health.served, errorsByReason: health.errorsByReason };
+  if (out.length === 0 && (acc || health)) out.push({ ...figures(null, acc, model, null), role: "model" });
   return out;
 }
 
@@ -563,11 +569,11 @@ export function comparable(a: VersionFigures, b: VersionFigures, minLabelled: nu
  * split is never quite the served population, and as a breach (p < 0.001, ≥ 2 points) it raised
  * false alarms on two of 21 held-out control runs.
  */
-export function accuracyBreach(f: VersionFigures, config: AgentConfig, servedWorseThanReplaced = false): string | null {
+export function accuracyBreach(f: VersionFigures, config: AgentConfig, deploy: DeployComparison | null = null): string | null {
   const acc = accuracyOf(f, config.thresholds.minLabelled);
   if (!acc) return null;
   const label = `${acc.source} accuracy ${pct(acc.value)}${acc.source === "realized" ? ` (n=${f.labelled})` : ""}`;
-  if (acc.value < config.slo.minAccuracy && !servingAsTrained(f, acc.value, config, servedWorseThanReplaced)) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
+  if (acc.value < config.slo.minAccuracy && !servingAsTrained(f, acc.value, config, deploy)) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
   if (f.baseline !== null && f.baseline - acc.value > config.slo.maxAccuracyDrop) return `${label} is ${points(f.baseline - acc.value)} under its baseline ${pct(f.baseline)}`;
   return null;
 }
@@ -611,8 +617,7 @@ export function shiftImpact(f: VersionFigures, facts: Facts, config: AgentConfig
 
 /** The primary's accuracy problem, if any: a breach of its SLOs, else a fall against its own served accuracy, else a shift's cost. */
 export function accuracyProblem(f: VersionFigures, facts: Facts, config: AgentConfig): string | null {
-  const worse = facts.recentDeployment?.version === f.version && deployComparison(facts, config)?.clear === true;
-  const breach = accuracyBreach(f, config, worse);
+  const breach = accuracyBreach(f, config, facts.deploy);
   if (breach || f !== facts.serving[0]) return breach;
   return accuracyFall(facts, config) ?? shiftImpact(f, facts, config);
 }
@@ -624,17 +629,18 @@ export function accuracyProblem(f: VersionFigures, facts: Facts, config: AgentCo
  * it. A model built for an 86% problem is then judged against its own 86%, not the 90% floor, and
  * a real fall still breaches the drop rule.
  */
-function servingAsTrained(f: VersionFigures, value: number, config: AgentConfig, servedWorseThanReplaced: boolean): boolean {
+function servingAsTrained(f: VersionFigures, value: number, config: AgentConfig, deploy: DeployComparison | null): boolean {
   const p = heldOutP(f, config);
   if (p !== null) return p >= config.thresholds.heldOut.asTrainedLevel;
   // A version just deployed that serves worse than the one it replaced is no ceiling of the problem:
   // its held-out accuracy is low because it is a worse model (a release trained on noisy labels).
-  return !servedWorseThanReplaced && f.baseline !== null && f.baseline < config.slo.minAccuracy && f.baseline - value <= config.slo.maxAccuracyDrop;
+  const servesWorseThanReplaced = deploy?.clear === true && deploy.dep.version === f.version;
+  return !servesWorseThanReplaced && f.baseline !== null && f.baseline < config.slo.minAccuracy && f.baseline - value <= config.slo.maxAccuracyDrop;
 }
 
 /** Under the accuracy floor while serving as trained: recorded for a person, not an incident. */
-export function accuracyNotice(f: VersionFigures, config: AgentConfig): string | null {
-  const p = accuracyBreach(f, config) ? null : heldOutP(f, config);
+export function accuracyNotice(f: VersionFigures, config: AgentConfig, deploy: DeployComparison | null = null): string | null {
+  const p = accuracyBreach(f, config, deploy) ? null : heldOutP(f, config);
   if (p === null || f.realized! >= config.slo.minAccuracy) return null;
   return `realized accuracy ${pct(f.realized!)} (n=${f.labelled}) < SLO ${pct(config.slo.minAccuracy)}, as trained: its held-out accuracy was ${pct(f.baseline!)} on ${f.baselineRows} rows (one-sided p=${p.toPrecision(2)} ≥ ${config.thresholds.heldOut.asTrainedLevel}); a retrain on the same population is not expected to do better — the SLO or the features need a person`;
 }
@@ -663,7 +669,7 @@ export function latencyBreach(f: VersionFigures, config: AgentConfig): string | 
 /** What is recorded but opens no incident, for the serving versions. */
 export function sloNotices(facts: Facts, config: AgentConfig): string[] {
   const notices = facts.serving.flatMap((f) => {
-    const n = accuracyNotice(f, config);
+    const n = accuracyNotice(f, config, facts.deploy);
     return n ? [`${f.version ? `${f.role} v${f.version}` : "model"}: ${n}`] : [];
   });
   const unimportant = unimportantDrift(facts, config);
@@ -701,7 +707,7 @@ export function unimportantDrift(facts: Facts, config: AgentConfig): FeatureDrif
   const shifted = facts.drift?.shifted ?? [];
   const enoughRows = (facts.drift?.rows ?? Infinity) >= config.thresholds.minDriftRows;
   if (!enoughRows || shifted.length === 0 || !shifted.every((f) => negligibleImportance(f.importance, config))) return null;
-  const impact = facts.serving.some((f) => accuracyProblem(f, facts, config) !== null) || deployComparison(facts, config)?.clear === true;
+  const impact = facts.serving.some((f) => accuracyProblem(f, facts, config) !== null) || facts.deploy?.clear === true;
   return impact ? null : shifted;
 }
 
@@ -730,7 +736,7 @@ export function sloViolations(facts: Facts, config: AgentConfig): string[] {
     const errors = f.errorRate !== null && f.errorRate > config.slo.maxErrorRate ? null : errorsAgainstBaseline(f.history, config.thresholds.relative);
     if (errors) out.push(`${who}: ${errors}`);
   }
-  const dep = deployComparison(facts, config);
+  const dep = facts.deploy;
   if (dep?.clear) {
     out.push(`v${dep.dep.version} (deployed ${Math.round(dep.dep.ageSeconds / 60)} min ago): ${dep.source} accuracy ${pct(dep.a)} against ${pct(dep.b)} for v${dep.dep.previousVersion}${dep.pValue !== null ? ` (p=${dep.pValue.toPrecision(2)})` : ""}`);
   }

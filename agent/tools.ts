@@ -1,7 +1,7 @@
 import { ProtocolError, type Client } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import { incidentRecordSchema, type IncidentRecord } from "../incidents/record.ts";
-import type { DriftReport, ModelsOverview } from "../analysis/index.ts";
+import type { DriftReport, HealthReport, ModelsOverview } from "../analysis/index.ts";
 import type { ProposalView } from "../mcp-server/proposal-view.ts";
 import type { AccuracyResult, Applied, DeploymentHistory, ProposalList, Proposed } from "../mcp-server/results.ts";
 import { planViewSchema } from "../rollout/plan-view.ts";
@@ -9,8 +9,7 @@ import { connectOver, httpTransport, mcpClient, StdioTransport } from "./mcp-cli
 
 // The one module that knows the MCP server's tool names. A result is typed as the server's own
 // (mcp-server/results.ts, the analysis reports) and checked only to be of the tool's kind; a change
-// of shape touches the server's type and the code that reads the field. get_model_health is still
-// normalised here (per version, shadow left out) until the server reports what the agent reads.
+// of shape touches the server's type and the code that reads the field.
 
 export type Window = { lastSeconds?: number; fromUs?: number; toUs?: number };
 
@@ -32,12 +31,9 @@ export class ToolCallError extends Error {
 }
 
 const num = z.number();
-const optNum = num.nullish().transform((v) => v ?? null);
 
 type Obj = Record<string, unknown>;
 const isObj = (o: unknown): o is Obj => typeof o === "object" && o !== null && !Array.isArray(o);
-const objects = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
-const numOr = (v: unknown, fallback: number | null): number | null => (typeof v === "number" ? v : fallback);
 
 /** What `call` checks a result against: a zod schema, or a `kind`. */
 export interface ResultCheck<T> {
@@ -70,92 +66,10 @@ export const accuracyKind = kind<AccuracyResult>("predictions", "labelled", "acc
 export const driftKind = kind<DriftReport>("version", "rows", "features", "dataset", "prediction");
 
 /**
- * get_model_health → HealthReport (analysis/health.ts): `served: {rows, errors, errorRate, latencyMs}`
- * for callers' traffic, `byVersion` per (version, variant), `errorsByReason: [{reason, rows, byVersion}]`.
- * Normalised to top-level total / errorRate / latencyMs and one entry per version that callers saw
- * (primary and canary rows together, shadow left out), each with its own errors by reason.
+ * get_model_health → analysis' HealthReport: `served` and `servedByVersion` are what callers saw
+ * (primary and canary rows, shadow left out); `baselines` every version's own usual figures.
  */
-function health(o: unknown): unknown {
-  if (!isObj(o) || o.total !== undefined) return o;
-  const served = isObj(o.served) ? o.served : {};
-  const reasons = objects(o.errorsByReason);
-  const versions = new Map<string, { rows: number; errors: number; p99: number | null; p95: number | null; p50: number | null }>();
-  for (const v of objects(o.byVersion)) {
-    if (v.variant === "shadow") continue;
-    const key = String(v.version);
-    const acc = versions.get(key) ?? { rows: 0, errors: 0, p99: null, p95: null, p50: null };
-    const lat = isObj(v.latencyMs) ? v.latencyMs : {};
-    const max = (a: number | null, b: unknown) => (typeof b === "number" ? Math.max(a ?? b, b) : a);
-    versions.set(key, { rows: acc.rows + (numOr(v.rows, 0) ?? 0), errors: acc.errors + (numOr(v.errors, 0) ?? 0), p99: max(acc.p99, lat.p99), p95: max(acc.p95, lat.p95), p50: max(acc.p50, lat.p50) });
-  }
-  const reasonsOf = (version: string) =>
-    reasons
-      .map((r) => ({ reason: String(r.reason), count: objects(r.byVersion).filter((b) => String(b.version) === version && b.variant !== "shadow").reduce((a, b) => a + (numOr(b.rows, 0) ?? 0), 0) }))
-      .filter((r) => r.count > 0);
-  const baselines = objects(o.baselines);
-  return {
-    ...o,
-    total: numOr(served.rows, 0),
-    errorRate: numOr(served.errorRate, 0),
-    latencyMs: isObj(served.latencyMs) ? served.latencyMs : { p50: null, p95: null, p99: null },
-    errorsByReason: reasons.map((r) => ({ ...r, count: numOr(r.count, numOr(r.rows, 0)) })),
-    byVariant: o.byVersion,
-    byVersion: [...versions].map(([version, v]) => ({
-      version,
-      total: v.rows,
-      errorRate: v.rows > 0 ? v.errors / v.rows : 0,
-      latencyMs: { p50: v.p50, p95: v.p95, p99: v.p99 },
-      errorsByReason: reasonsOf(version),
-      baseline: baselines.find((b) => String(b.version) === version) ?? null,
-    })),
-    baselines,
-    trend: objects(o.trend),
-  };
-}
-const latencySchema = z.looseObject({ p50: optNum, p95: optNum, p99: optNum });
-const reasonCounts = z.array(z.looseObject({ reason: z.string(), count: num }));
-const healthFigures = { total: z.number(), errorRate: z.number(), latencyMs: latencySchema, errorsByReason: reasonCounts };
-/** A quantile triple as the server sends it: all three or none. */
-const quantiles = z.looseObject({ p50: num, p95: num, p99: num }).nullable();
-const period = { fromUs: num, toUs: num, rows: num, errors: num, errorRate: num, latencyMs: quantiles };
-/**
- * One version's relative baseline as analysis/health.ts reports it (VersionBaseline): its reference
- * period, and the window's rows after it measured against it. Read in the server's own shape.
- */
-export const versionBaselineSchema = z.looseObject({
-  version: z.coerce.string(),
-  reference: z.looseObject(period),
-  current: z
-    .looseObject({
-      ...period,
-      overReferenceP99: z.looseObject({ thresholdMs: num, rows: num, share: num }),
-      slow: z.looseObject({ thresholdMs: num, rows: num, share: num, medianMs: optNum, reference: z.looseObject({ rows: num, share: num }) }),
-      recent: z.looseObject({ fromUs: num, rows: num, errors: num, errorRate: num, slowRows: num, slowShare: num }),
-    })
-    .nullable(),
-});
-export type VersionBaseline = z.infer<typeof versionBaselineSchema>;
-/** A baseline the agent cannot read is no baseline: the absolute SLOs still apply. */
-const optionalBaseline = z.unknown().transform((v) => {
-  const r = versionBaselineSchema.safeParse(v);
-  return r.success ? r.data : null;
-});
-const trendBucket = z.looseObject({ startUs: num, rows: z.number().default(0), latencyMs: quantiles.default(null) });
-export const healthSchema = z.preprocess(
-  health,
-  z.looseObject({
-    model: z.string().optional(),
-    ...healthFigures,
-    byVersion: z.array(z.looseObject({ version: z.string(), ...healthFigures, baseline: optionalBaseline })),
-    /** Every version's, those that did not serve in the window too (the version a deployment replaced). */
-    baselines: z
-      .array(optionalBaseline)
-      .default([])
-      .transform((bs) => bs.filter((b): b is VersionBaseline => b !== null)),
-    trend: z.array(trendBucket).default([]),
-  }),
-);
-export type HealthResult = z.infer<typeof healthSchema>;
+export const healthKind = kind<HealthReport>("served", "servedByVersion", "errorsByReason", "baselines", "trend");
 
 /** get_deployment_history → mcp-server/results.ts' DeploymentHistory, newest first. */
 export const deploymentsKind = kind<DeploymentHistory>("events", "truncated");
@@ -250,7 +164,7 @@ export class McpTools {
     return this.call("get_feature_distribution", args, anyObject);
   }
   health(args: { model: string; window?: Window }) {
-    return this.call("get_model_health", args, healthSchema);
+    return this.call("get_model_health", args, healthKind);
   }
   deployments(args: { model: string; limit?: number }) {
     return this.call("get_deployment_history", args, deploymentsKind);

@@ -39,6 +39,8 @@ export interface HealthReport {
   /** Shadow rows (scored after the answer, never seen by callers); null when none. */
   shadow: HealthFigures | null;
   byVersion: (HealthFigures & { version: string; variant: string })[];
+  /** Per version over callers' traffic (primary and canary rows together, shadow left out): what callers of that version saw, with exact quantiles. */
+  servedByVersion: ServedVersion[];
   /** Reason = the error text up to its first ':'. Most frequent first; example is one full message ('' if none was kept). */
   errorsByReason: { reason: string; rows: number; example: string; byVersion: { version: string; variant: string; rows: number }[] }[];
   /** Served rows per bucket. */
@@ -47,6 +49,12 @@ export interface HealthReport {
   baselines: VersionBaseline[];
   baselineRule: string;
   notes: string[];
+}
+
+export interface ServedVersion extends HealthFigures {
+  version: string;
+  /** Most frequent first. */
+  errorsByReason: { reason: string; rows: number }[];
 }
 
 export interface PeriodFigures {
@@ -82,15 +90,15 @@ export interface VersionBaseline {
 }
 
 /*
- * One pass, three grouping sets: (version, variant) for the table per version and the errors by
- * reason, (served) for the totals and (served, bucket) for the trend; `served` separates callers'
- * traffic from shadow scoring. Quantiles cannot be added up across groups, hence one set per
+ * One pass, four grouping sets: (version, variant) for the table per version and the errors by
+ * reason, (version, served) for what callers of each version saw, (served) for the totals and
+ * (served, bucket) for the trend; `served` separates callers' traffic from shadow scoring. Quantiles cannot be added up across groups, hence one set per
  * level. Reasons (the error text up to its first ':') are counted in a map that only error rows
  * touch, with up to 20 distinct messages kept as examples.
  */
 const HEALTH_SQL = (table: string) => `
   SELECT version, variant, served, bucket,
-         grouping(version) AS g_version, grouping(bucket) AS g_bucket,
+         grouping(version) AS g_version, grouping(variant) AS g_variant, grouping(bucket) AS g_bucket,
          count() AS rows, countIf(error != '') AS errors,
          ${latencyQuantilesSql()} AS q,
          sumMapIf([reason], [toUInt64(1)], error != '') AS reasons,
@@ -101,7 +109,7 @@ const HEALTH_SQL = (table: string) => `
     FROM ${table} FINAL
     WHERE model = {model:String} AND ${windowCondition()}
   )
-  GROUP BY GROUPING SETS ((version, variant), (served), (served, bucket))`;
+  GROUP BY GROUPING SETS ((version, variant), (version, served), (served), (served, bucket))`;
 
 interface Row {
   version: string;
@@ -109,6 +117,7 @@ interface Row {
   served: number;
   bucket: number;
   g_version: number;
+  g_variant: number;
   g_bucket: number;
   rows: number;
   errors: number;
@@ -116,6 +125,13 @@ interface Row {
   /** [reasons, counts] */
   reasons: [string[], number[]];
   examples: string[];
+}
+
+const byVersionOrder = (a: Row, b: Row) => Number(a.version) - Number(b.version) || a.version.localeCompare(b.version);
+
+function reasonCounts(r: Row): ServedVersion["errorsByReason"] {
+  const [names, counts] = r.reasons;
+  return names.map((reason, i) => ({ reason, rows: Number(counts[i]) })).sort((a, b) => b.rows - a.rows || a.reason.localeCompare(b.reason));
 }
 
 /** Latency, errors and throughput per version and variant and over time. */
@@ -136,13 +152,17 @@ export async function modelHealth(store: Store, query: HealthQuery): Promise<Hea
   const totals = rows.filter((r) => r.g_version === 1 && r.g_bucket === 1);
   const servedRow = totals.find((r) => Number(r.served) === 1);
   const shadowRow = totals.find((r) => Number(r.served) === 0);
-  const byVersion = rows
-    .filter((r) => r.g_version === 0)
-    .sort((a, b) => Number(a.version) - Number(b.version) || a.version.localeCompare(b.version) || a.variant.localeCompare(b.variant))
+  const byVariant = rows.filter((r) => r.g_version === 0 && r.g_variant === 0);
+  const byVersion = byVariant
+    .sort((a, b) => byVersionOrder(a, b) || a.variant.localeCompare(b.variant))
     .map((r) => ({ version: r.version, variant: r.variant, ...figures(r, window.seconds) }));
+  const servedByVersion = rows
+    .filter((r) => r.g_version === 0 && r.g_variant === 1 && Number(r.served) === 1)
+    .sort(byVersionOrder)
+    .map((r) => ({ version: r.version, ...figures(r, window.seconds), errorsByReason: reasonCounts(r) }));
 
   const reasons = new Map<string, HealthReport["errorsByReason"][number]>();
-  for (const r of rows.filter((x) => x.g_version === 0)) {
+  for (const r of byVariant) {
     const [names, counts] = r.reasons;
     names.forEach((reason, i) => {
       const entry = reasons.get(reason) ?? { reason, rows: 0, example: "", byVersion: [] };
@@ -170,6 +190,7 @@ export async function modelHealth(store: Store, query: HealthQuery): Promise<Hea
     served: figures(servedRow, window.seconds),
     shadow: shadowRow ? figures(shadowRow, window.seconds) : null,
     byVersion,
+    servedByVersion,
     errorsByReason,
     trend,
     baselines,

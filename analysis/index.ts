@@ -19,7 +19,7 @@ export {
   type LogRow,
 } from "./logs.ts";
 export { featureDistribution, type DistributionQuery, type FeatureDistribution, type Share, type Summary } from "./distribution.ts";
-export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures } from "./health.ts";
+export { modelHealth, type HealthQuery, type HealthReport, type HealthFigures, type ServedVersion, type VersionBaseline } from "./health.ts";
 export { type Latency } from "../store/latency-quantiles.ts";
 export { listModelsOverview, type ModelOverview, type ModelsOverview } from "./models.ts";
 export { driftOverTime, MIN_BUCKET_ROWS, type DriftOverTime, type DriftOverTimeQuery, type FeatureDriftOverTime } from "./drift-over-time.ts";

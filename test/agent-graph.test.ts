@@ -173,7 +173,7 @@ const driftResult = (features: FeatureFig[], datasetDrifted = false) => {
   };
 };
 
-/** get_model_health's result: analysis' HealthReport (served totals, per version and variant, errors by reason). */
+/** get_model_health's result: analysis' HealthReport (served totals, per version and variant and per served version, errors by reason). */
 const healthResult = (versions: { version: string; errorRate?: number; p95?: number; p99?: number; total?: number; reasons?: Record<string, number> }[]) => {
   const fig = (v: (typeof versions)[number]) => {
     const rows = v.total ?? 500;
@@ -192,8 +192,10 @@ const healthResult = (versions: { version: string; errorRate?: number; p95?: num
     served: { rows, errors, errorRate: errors / rows, throughputPerSec: rows / 3600, latencyMs: { p50: 2, p95: Math.max(...byVersion.map((f) => f.latencyMs.p95)), p99: Math.max(...byVersion.map((f) => f.latencyMs.p99)) } },
     shadow: null,
     byVersion,
+    servedByVersion: byVersion.map(({ variant: _, ...v }) => ({ ...v, errorsByReason: Object.entries(versions.find((x) => x.version === v.version)!.reasons ?? {}).map(([reason, rows]) => ({ reason, rows })) })),
     errorsByReason: [...reasons].map(([reason, by]) => ({ reason, rows: by.reduce((a, b) => a + b.rows, 0), example: `${reason}: boom`, byVersion: by })),
     trend: [],
+    baselines: [],
     notes: [],
   };
 };

@@ -55,6 +55,18 @@ describe("modelHealth", () => {
     ]);
   });
 
+  it("per served version: primary and canary rows together, shadow rows left out, with exact quantiles and errors by reason", async () => {
+    const r = await modelHealth(t.store, { model: sc.model, window: all });
+    expect(r.servedByVersion.map((v) => [v.version, v.rows, v.errors])).toEqual([
+      ["1", r.byVersion.find((v) => v.version === "1" && v.variant === "primary")!.rows, 30],
+      ["2", 1500, 0],
+    ]);
+    const [p50, p95, p99] = await directQuantiles("version = '1' AND variant != 'shadow'");
+    expect(r.servedByVersion[0]!.latencyMs).toEqual({ p50, p95, p99 });
+    expect(r.servedByVersion[0]!.errorsByReason).toEqual([{ reason: "inference_failed", rows: 30 }]);
+    expect(r.servedByVersion[1]!.errorsByReason).toEqual([]);
+  });
+
   it("buckets served traffic over time, adding up to the totals", async () => {
     const r = await modelHealth(t.store, { model: sc.model, window: all, bucketSeconds: 1800 });
     expect(r.trend.reduce((a, b) => a + b.rows, 0)).toBe(r.served.rows);

@@ -24,7 +24,9 @@ import { buildGraph } from "../agent/graph.ts";
 import { deterministicReasoner, diagnoseDeterministic } from "../agent/reasoners/deterministic.ts";
 import { AgentRunner } from "../agent/runner.ts";
 import type { FeatureDrift } from "../analysis/index.ts";
-import { McpTools, versionBaselineSchema, type VersionBaseline } from "../agent/tools.ts";
+import { McpTools } from "../agent/tools.ts";
+import { iso } from "../format.ts";
+import type { VersionBaseline } from "../analysis/index.ts";
 import { detectDataDrift } from "../analysis/drift.ts";
 import { modelHealth } from "../analysis/health.ts";
 import { createMcpServer } from "../mcp-server/server.ts";
@@ -73,10 +75,12 @@ function baseline(o: {
   const recentErrors = o.recentErrors ?? (o.errors ?? 0) / 2;
   return {
     version: "1",
-    reference: { fromUs: 0, toUs: 1000e6, rows: 1000, errors: o.refErrors ?? 0, errorRate: (o.refErrors ?? 0) / 1000, latencyMs: ref },
+    reference: { fromUs: 0, toUs: 1000e6, from: iso(0), to: iso(1000e6), rows: 1000, errors: o.refErrors ?? 0, errorRate: (o.refErrors ?? 0) / 1000, latencyMs: ref },
     current: {
       fromUs: 1000e6,
       toUs: 2000e6,
+      from: iso(1000e6),
+      to: iso(2000e6),
       rows,
       errors: o.errors ?? 0,
       errorRate: (o.errors ?? 0) / rows,
@@ -181,7 +185,11 @@ describe("accuracy under the SLO floor against the version's own held-out accura
     expect(accuracyBreach(pumps(0.844), config)).toBeNull();
     expect(accuracyBreach(pumps(0.79), config)).toMatch(/estimated accuracy 79\.0% < SLO 90\.0%/);
     // A release just deployed that serves worse than the version it replaced is no ceiling (trained on noisy labels): a breach.
-    expect(accuracyBreach(figures("2", { estimated: 0.689, labelled: 0, baseline: 0.7, baselineRows: 2000 }), config, true)).toMatch(/< SLO 90\.0%/);
+    const noisy = figures("2", { estimated: 0.689, labelled: 0, baseline: 0.7, baselineRows: 2000 });
+    const worse = deployComparison({ recentDeployment: { version: "2", previousVersion: "1", role: "primary", action: "promote", ageSeconds: 600, atUs: 5e12 }, versions: new Map([["2", noisy], ["1", figures("1", { estimated: 0.955, labelled: 0 })]]) }, config);
+    expect(worse).toMatchObject({ clear: true });
+    expect(accuracyBreach(noisy, config, worse)).toMatch(/< SLO 90\.0%/);
+    expect(accuracyBreach(noisy, config)).toBeNull(); // the same figures with no deployment to compare: as trained
     // A version that measured over the floor keeps it as a breach on an estimate under it.
     expect(accuracyBreach(figures("1", { estimated: 0.87, labelled: 50, baseline: 0.95, baselineRows: 1600 }), config)).toMatch(/estimated accuracy 87\.0% < SLO 90\.0%/);
   });
@@ -327,6 +335,7 @@ describe("a slowdown lined up with the deployment", () => {
     model: "credit",
     served: { rows: 1000, errors: 0, errorRate: 0, latencyMs: lat(p50, p50 + 3, p50 + 5) },
     byVersion: [{ version: "2", variant: "primary", rows: 1000, errors: 0, errorRate: 0, latencyMs: lat(p50, p50 + 3, p50 + 5) }],
+    servedByVersion: [{ version: "2", rows: 1000, errors: 0, errorRate: 0, latencyMs: lat(p50, p50 + 3, p50 + 5), errorsByReason: [] }],
     errorsByReason: [],
     trend: [],
     baselines: [{ ...v1Reference, version: "1" }, { ...v2, version: "2" }],
@@ -430,7 +439,7 @@ describe("modelHealth: each version's own reference period", () => {
     expect(c.recent.slowShare).toBeCloseTo(0.35, 2);
     expect(c.overReferenceP99.thresholdMs).toBe(q(ref, 0.99));
     // The agent reads it in the server's own shape.
-    expect(latencyAgainstBaseline(versionBaselineSchema.parse(b), t)).toMatchObject({ scope: "share" });
+    expect(latencyAgainstBaseline(b, t)).toMatchObject({ scope: "share" });
   });
 
   it("a version new since then is measured against its own first traffic; one with nothing after its reference has no current figures", async () => {

@@ -1,9 +1,9 @@
 import type { AgentConfig } from "../configuration.ts";
 import type { Reasoner } from "../reasoners/reasoner.ts";
 import type { AgentStateType, Evidence, TimelineEntry } from "../state.ts";
-import type { DriftReport } from "../../analysis/index.ts";
+import type { DriftReport, HealthReport } from "../../analysis/index.ts";
 import type { AccuracyResult, Applied, DeploymentHistory } from "../../mcp-server/results.ts";
-import { ToolCallError, type HealthResult, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
+import { ToolCallError, type LogsResult, type McpTools, type SegmentsResult } from "../tools.ts";
 import { pct } from "../../format.ts";
 
 /** What every node may use besides the state; injected once by `buildGraph`. */
@@ -44,10 +44,10 @@ export function entry(deps: AgentDeps, node: string, event: string): TimelineEnt
 
 /** One line per tool result, the `summary` an evidence item carries. */
 export const evidenceSummary = {
-  health: (h: HealthResult) =>
-    `${h.total} requests, error rate ${pct(h.errorRate)}, p99 ${fmtMs(h.latencyMs.p99)}` +
-    (h.errorsByReason.length ? `; errors: ${h.errorsByReason.map((r) => `${r.reason} ${r.count}`).join(", ")}` : "") +
-    (h.byVersion.length > 1 ? `; by version: ${h.byVersion.map((v) => `v${v.version} ${pct(v.errorRate)} / p99 ${fmtMs(v.latencyMs.p99)}`).join(", ")}` : ""),
+  health: (h: HealthReport) =>
+    `${h.served.rows} requests, error rate ${pct(h.served.errorRate)}, p99 ${fmtMs(h.served.latencyMs?.p99 ?? null)}` +
+    (h.errorsByReason.length ? `; errors: ${h.errorsByReason.map((r) => `${r.reason} ${r.rows}`).join(", ")}` : "") +
+    (h.servedByVersion.length > 1 ? `; by version: ${h.servedByVersion.map((v) => `v${v.version} ${pct(v.errorRate)} / p99 ${fmtMs(v.latencyMs?.p99 ?? null)}`).join(", ")}` : ""),
   accuracy: (a: AccuracyResult) =>
     `realized ${a.accuracy === null ? "n/a" : pct(a.accuracy)} on ${a.labelled} labelled rows` +
     ` (coverage ${pct(a.labelCoverage)})` +

@@ -2,7 +2,8 @@ import type { AgentConfig } from "../configuration.ts";
 import { accuracyOf, extractFacts, figuresOf } from "../facts.ts";
 import type { AgentStateType, AgentUpdate, Figures, Verification } from "../state.ts";
 import type { AccuracyResult } from "../../mcp-server/results.ts";
-import { ToolCallError, type HealthResult } from "../tools.ts";
+import { ToolCallError } from "../tools.ts";
+import type { HealthReport } from "../../analysis/index.ts";
 import { entry, numbered, evidenceSummary, type AgentDeps } from "./common.ts";
 import { pct } from "../../format.ts";
 
@@ -27,7 +28,7 @@ export async function verify(state: AgentStateType, deps: AgentDeps): Promise<Ag
   const window = { fromUs: r.appliedAtUs! };
   const deadline = r.appliedAtUs! / 1000 + config.verify.deadlineSeconds * 1000;
   let polls = 0;
-  let last: { after: Figures; acc: AccuracyResult | null; health: HealthResult | null; verdict: Verdict };
+  let last: { after: Figures; acc: AccuracyResult | null; health: HealthReport | null; verdict: Verdict };
   for (;;) {
     polls++;
     const [acc, health] = await Promise.all([orNull(tools.accuracy({ model: state.model, ...(version ? { version } : {}), window })), orNull(tools.health({ model: state.model, window }))]);
@@ -62,10 +63,10 @@ interface Verdict {
   checks: string[];
 }
 
-function measure(acc: AccuracyResult | null, health: HealthResult | null, version: string | undefined, config: AgentConfig): Figures {
+function measure(acc: AccuracyResult | null, health: HealthReport | null, version: string | undefined, config: AgentConfig): Figures {
   const a = (version && acc?.byVersion.find((v) => v.version === version)) || acc;
-  const h = (version && health?.byVersion.find((v) => v.version === version)) || health;
-  const rows = a?.predictions ?? h?.total ?? 0;
+  const h = (version && health?.servedByVersion.find((v) => v.version === version)) || health?.served;
+  const rows = a?.predictions ?? h?.rows ?? 0;
   const realized = a && a.accuracy !== null && a.labelled >= config.verify.minRows ? a.accuracy : null;
   const estimated = a && a.estimated !== null && rows >= config.verify.minRows ? a.estimated.accuracy : null;
   return {
@@ -73,8 +74,8 @@ function measure(acc: AccuracyResult | null, health: HealthResult | null, versio
     accuracySource: realized !== null ? "realized" : estimated !== null ? "estimated" : null,
     rows,
     labelled: a?.labelled ?? 0,
-    errorRate: h && h.total > 0 ? h.errorRate : null,
-    p99Ms: h?.latencyMs.p99 ?? null,
+    errorRate: h && h.rows > 0 ? h.errorRate : null,
+    p99Ms: h?.latencyMs?.p99 ?? null,
   };
 }
 

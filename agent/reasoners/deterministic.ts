@@ -4,7 +4,6 @@ import type { ReasonInput, Reasoner } from "./reasoner.ts";
 import {
   accuracyProblem,
   accuracyOf,
-  deployComparison,
   errorsAgainstBaseline,
   extractFacts,
   latencyBreach,
@@ -50,7 +49,7 @@ function afterOwnDeploy(f: VersionFigures, facts: Facts): boolean {
 
 const errorReading = (facts: Facts, config: AgentConfig, cite: Cite) => (f: VersionFigures): InfraReading | null => {
   const top = f.errorsByReason[0];
-  const reasons = `${top ? `, mostly "${top.reason}" (${top.count})` : ""} ${cite("get_model_health")}`;
+  const reasons = `${top ? `, mostly "${top.reason}" (${top.rows})` : ""} ${cite("get_model_health")}`;
   if (f.errorRate !== null && f.errorRate > config.slo.maxErrorRate) {
     return { value: f.errorRate, text: `error rate ${pct(f.errorRate)} (SLO ${pct(config.slo.maxErrorRate)})${reasons}`, beganAfterDeploy: false };
   }
@@ -127,7 +126,7 @@ function infraFault(facts: Facts, cite: Cite, rootCause: "error_spike" | "latenc
  * the new training data's doing, not the traffic's, and is named as such.
  */
 const badDeploy: Analyzer = (facts, config, cite) => {
-  const cmp = deployComparison(facts, config);
+  const cmp = facts.deploy;
   if (!cmp) return mismatchOnly(facts, config, cite);
   const mismatch = facts.mismatch;
   const harmed = cmp.clear || (mismatch.length > 0 && cmp.drop >= config.thresholds.deploy.mismatchMinDrop);

@@ -5,7 +5,6 @@ import type { ReasonInput, Reasoner } from "./reasoner.ts";
 import type { AgentConfig } from "../configuration.ts";
 import {
   accuracyBreach,
-  deployComparison,
   errorsAgainstBaseline,
   extractFacts,
   latencyShift,
@@ -89,7 +88,7 @@ function parseAnswer(content: string): { ok: true; value: DiagnosisCore } | { ok
 function digest(f: Facts, config: AgentConfig): unknown {
   const top = (d: DriftFacts) => d.ranked.slice(0, 10).map((x) => ({ feature: x.feature, psi: x.psi, method: x.method ?? "none", score: x.score, drifted: x.drifted, importance: x.importance }));
   const onset = f.accuracyOnset;
-  const cmp = deployComparison(f, config);
+  const cmp = f.deploy;
   return {
     traffic: f.traffic,
     recentDeployment: f.recentDeployment,
@@ -97,7 +96,7 @@ function digest(f: Facts, config: AgentConfig): unknown {
       ...v,
       latencyAgainstOwnHistory: latencyShift(v, f, config),
       errorsAgainstOwnHistory: errorsAgainstBaseline(v.history, config.thresholds.relative),
-      accuracyBreach: accuracyBreach(v, config),
+      accuracyBreach: accuracyBreach(v, config, f.deploy),
     })),
     versions: Object.fromEntries(f.versions),
     sloViolations: sloViolations(f, config),

@@ -26,7 +26,8 @@ export function registerGetModelHealthTool(server: McpServer, deps: ToolDeps): v
     title: "Model health",
     description:
       "Operational health of a model from its prediction log: requests served, error rate, throughput and latency (p50/p95/p99), " +
-      "per version and role (primary, canary, shadow), errors grouped by reason with an example, and a trend per time bucket. " +
+      "per version and role (primary, canary, shadow) in `byVersion`, per version over what callers saw (primary and canary together, shadow left out) in `servedByVersion`, " +
+        "errors grouped by reason with an example, and a trend per time bucket. " +
       "`baselines` holds each version's own usual latency and error rate (the period just before the window, or its first traffic; see `baselineRule`) and the " +
       "window against it: the share of requests over the reference p99 and the share slow by a margin, overall and in the newer half. " +
       "While a bandit runs, `bandit` holds its arms and settings, the allocation serving computes from the store now (each arm's labelled answers, mean reward and share) " +
@@ -51,6 +52,7 @@ export function registerGetModelHealthTool(server: McpServer, deps: ToolDeps): v
       model: z.string(),
       served: z.looseObject({ rows: z.number(), errors: z.number(), errorRate: z.number() }),
       byVersion: z.array(z.looseObject({ version: z.string(), variant: z.string(), rows: z.number(), errorRate: z.number() })),
+      servedByVersion: z.array(z.looseObject({ version: z.string(), rows: z.number(), errorRate: z.number(), errorsByReason: z.array(z.looseObject({ reason: z.string(), rows: z.number() })) })),
       errorsByReason: z.array(z.looseObject({ reason: z.string(), rows: z.number() })),
       baselines: z.array(
         z.looseObject({
