@@ -141,8 +141,9 @@ export class AgentRunner {
   /** Waiting for a person, or still running and not stale: a new run for the model would duplicate it. */
   async openIncident(model: string): Promise<RunOutcome | null> {
     const stale = this.options.staleAfterMs ?? 30 * 60_000;
+    // updatedAt is the checkpoint's own stamp, always wall-clock time: a simulation's virtual `now` must not judge it.
     const open = (await this.incidents()).find(
-      (i) => i.model === model && (i.awaiting !== null || (i.next.length > 0 && this.now() - Date.parse(i.updatedAt ?? "0") < stale)),
+      (i) => i.model === model && (i.awaiting !== null || (i.next.length > 0 && Date.now() - Date.parse(i.updatedAt ?? "0") < stale)),
     );
     return open ?? null;
   }

@@ -37,6 +37,18 @@ export interface SimulationEnvironment {
   close(): Promise<void>;
 }
 
+const WEEK_US = 604_800 * 1e6;
+
+/**
+ * Where virtual time starts: the last week boundary since the epoch. Trend buckets are aligned to
+ * the epoch and every bucket width divides a week, so each run cuts its traffic at the same points
+ * and a seed gives the same verdicts whenever it runs (from the wall clock, a bucket edge moved
+ * with the start time and flipped borderline change-point tests between runs).
+ */
+export function simulationStartUs(nowMs: number): number {
+  return Math.floor((nowMs * 1000) / WEEK_US) * WEEK_US;
+}
+
 /**
  * All roles in one process, talking over their real protocols on loopback: one embedded store
  * (chdb allows one per process), the inference service with fault injection, and whatever else
@@ -44,7 +56,7 @@ export interface SimulationEnvironment {
  */
 export async function startEnvironment(opts: { dataDir?: string; extend?: (app: FastifyInstance, env: { config: Config; store: Store; registry: Registry }) => Promise<void> | void } = {}): Promise<SimulationEnvironment> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-sim-"));
-  const clock = new VirtualClock(Date.now() * 1000);
+  const clock = new VirtualClock(simulationStartUs(Date.now()));
   useTimeSource(() => clock.us);
   const config = loadConfig({
     ...process.env,

@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { scenarioJsonSchema } from "../simulations/scenario.ts";
+import { simulationStartUs } from "../simulations/environment.ts";
 
 /** A whole simulation in its own process: seconds on a quiet machine, minutes on a loaded two-core one. */
 const SIMULATION_TIMEOUT_MS = 300_000;
@@ -112,6 +113,15 @@ describe("mlwatch simulate", () => {
     const u = await simulate(["--scenario", unknown]);
     expect(u.code).toBe(1);
     expect(u.stderr).toMatch(/phases\.0\.inject\.0\.feature: unknown feature 'salary'/);
+  });
+
+  it("starts virtual time on a week boundary, so every trend bucket width cuts each run's traffic at the same points", () => {
+    const week = 604_800e6;
+    const start = simulationStartUs(Date.UTC(2026, 11, 4, 18, 55, 13, 417));
+    expect(start % week).toBe(0);
+    for (const widthS of [60, 300, 900, 3600, 21_600, 86_400]) expect(start % (widthS * 1e6)).toBe(0);
+    expect(simulationStartUs(Date.UTC(2026, 11, 5, 2))).toBe(start); // later the same week: the same start
+    expect(Date.UTC(2026, 11, 4, 18, 55) * 1000 - start).toBeLessThan(week);
   });
 
   it("publishes the scenario JSON Schema it validates with", () => {
