@@ -101,6 +101,12 @@ export interface RelativeThresholds {
  */
 export interface HeldOutThresholds {
   asTrainedLevel: number;
+  /**
+   * Realized accuracy stands once a fall of the SLO's allowed drop under the held-out accuracy would
+   * be significant at this one-sided level on the labels there are (labelsToJudge): the monitor looks
+   * every poll, so each look must be strict for a run of dozens of looks to stay quiet.
+   */
+  judgeLevel: number;
 }
 
 /** A newly deployed version measured against the one it replaced. */
@@ -173,7 +179,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
       // "Several times the usual latency": twice the median and 10 ms more, or 5 more points of requests 10 ms over it.
       relative: { minRows: 200, minReferenceRows: 500, ratio: 2, minDeltaMs: 10, slowShare: 0.05, pValue: 1e-3, allShare: 0.9, errorRise: 0.01, errorFactor: 3 },
       deploy: { minDrop: 0.02, pValue: 0.01, mismatchMinDrop: 0.01 },
-      heldOut: { asTrainedLevel: 0.01 },
+      heldOut: { asTrainedLevel: 0.01, judgeLevel: 0.001 },
     },
     windowSeconds: e.MLWATCH_AGENT_WINDOW_S,
     verify: {

@@ -1,4 +1,4 @@
-import { normalCdf, twoProportionZTest, type Interval } from "../stats/index.ts";
+import { normalCdf, normalQuantile, twoProportionZTest, type Interval } from "../stats/index.ts";
 import type { AgentConfig, RelativeThresholds } from "./configuration.ts";
 import type { Evidence, Figures, TrafficSnapshot } from "./state.ts";
 import type { DriftReport, FeatureDrift, FeatureImportanceView, HealthReport, ServedVersion, VersionBaseline } from "../analysis/index.ts";
@@ -547,11 +547,26 @@ function estimatesOutweighedByLabels(source: "realized" | "estimated", now: Vers
   return now.realized >= prev.estimated - config.slo.maxAccuracyDrop;
 }
 
-/** Realized accuracy when enough rows are labelled, else CBPE's estimate, else nothing. */
-export function accuracyOf(f: Pick<VersionFigures, "labelled" | "realized" | "estimated">, minLabelled: number): { value: number; source: "realized" | "estimated" } | null {
-  if (f.realized !== null && f.labelled >= minLabelled) return { value: f.realized, source: "realized" };
+/** Realized accuracy when enough rows are labelled (labelsToJudge), else CBPE's estimate, else nothing. */
+export function accuracyOf(f: Pick<VersionFigures, "labelled" | "realized" | "estimated" | "baseline">, config: AgentConfig): { value: number; source: "realized" | "estimated" } | null {
+  if (f.realized !== null && f.labelled >= labelsToJudge(f, config)) return { value: f.realized, source: "realized" };
   if (f.estimated !== null) return { value: f.estimated, source: "estimated" };
   return null;
+}
+
+/**
+ * Labels needed before a version's realized accuracy is judged: the minimum, or more for a less
+ * accurate version, enough that the binomial noise around its held-out accuracy p cannot pass for a
+ * fall of the allowed drop d at the judging level: n ≥ (z·√(p(1−p)) / d)². At 95% that is 182 (the
+ * minimum of 200 rules); at 86% it is 449. The monitor looks at every poll: on the pumps data set
+ * (86%), the first 201 labels of a control read 7.8 points under, and paged a person.
+ */
+export function labelsToJudge(f: Pick<VersionFigures, "baseline">, config: AgentConfig): number {
+  const min = config.thresholds.minLabelled;
+  const p = f.baseline;
+  if (p === null || !(p > 0 && p < 1)) return min;
+  const z = normalQuantile(1 - config.thresholds.heldOut.judgeLevel);
+  return Math.max(min, Math.ceil(((z * Math.sqrt(p * (1 - p))) / config.slo.maxAccuracyDrop) ** 2));
 }
 
 /** Two versions measured the same way: realized for both when both have the labels, else estimated for both. */
@@ -570,7 +585,7 @@ export function comparable(a: VersionFigures, b: VersionFigures, minLabelled: nu
  * false alarms on two of 21 held-out control runs.
  */
 export function accuracyBreach(f: VersionFigures, config: AgentConfig, deploy: DeployComparison | null = null): string | null {
-  const acc = accuracyOf(f, config.thresholds.minLabelled);
+  const acc = accuracyOf(f, config);
   if (!acc) return null;
   const label = `${acc.source} accuracy ${pct(acc.value)}${acc.source === "realized" ? ` (n=${f.labelled})` : ""}`;
   if (acc.value < config.slo.minAccuracy && !servingAsTrained(f, acc.value, config, deploy)) return `${label} < SLO ${pct(config.slo.minAccuracy)}`;
@@ -650,7 +665,7 @@ export function accuracyNotice(f: VersionFigures, config: AgentConfig, deploy: D
  * held-out accuracy; null when labels or the held-out size are not known.
  */
 function heldOutP(f: VersionFigures, config: AgentConfig): number | null {
-  if (f.realized === null || f.baseline === null || !f.baselineRows || f.labelled < config.thresholds.minLabelled) return null;
+  if (f.realized === null || f.baseline === null || !f.baselineRows || f.labelled < labelsToJudge(f, config)) return null;
   const nb = Math.round(f.baselineRows);
   const { z, pValue } = twoProportionZTest(Math.round(f.baseline * nb), nb, Math.round(f.realized * f.labelled), f.labelled);
   return z > 0 ? pValue / 2 : 1 - pValue / 2;
@@ -714,7 +729,7 @@ export function unimportantDrift(facts: Facts, config: AgentConfig): FeatureDrif
 function unimportantDriftNotice(facts: Facts, features: FeatureDrift[], config: AgentConfig): string {
   const items = features.map((f) => `${f.feature} (PSI ${(f.psi ?? 0).toFixed(2)}, importance ${(f.importance!.accuracyDrop * 100).toFixed(1)} ± ${(f.importance!.standardError * 100).toFixed(1)} points, rank ${f.importance!.rank} of ${f.importance!.of})`);
   const accuracy = facts.serving.flatMap((f) => {
-    const a = accuracyOf(f, config.thresholds.minLabelled);
+    const a = accuracyOf(f, config);
     return a ? [`${a.source} accuracy ${pct(a.value)}`] : [];
   });
   return `input drift only on features the model barely relies on: ${items.join(", ")}; no accuracy impact${accuracy.length ? ` (${accuracy.join(", ")})` : ""}: recorded, no remediation`;
@@ -759,8 +774,8 @@ export function points(x: number): string {
   return `${(x * 100).toFixed(1)} points`;
 }
 
-export function figuresOf(f: VersionFigures | undefined, minLabelled: number): Figures {
-  const acc = f ? accuracyOf(f, minLabelled) : null;
+export function figuresOf(f: VersionFigures | undefined, config: AgentConfig): Figures {
+  const acc = f ? accuracyOf(f, config) : null;
   return {
     accuracy: acc?.value ?? null,
     accuracySource: acc?.source ?? null,

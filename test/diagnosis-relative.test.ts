@@ -7,6 +7,8 @@ import {
   accuracyBreach,
   accuracyFall,
   accuracyNotice,
+  accuracyOf,
+  labelsToJudge,
   shiftImpact,
   changePoint,
   deployComparison,
@@ -192,6 +194,19 @@ describe("accuracy under the SLO floor against the version's own held-out accura
     expect(accuracyBreach(noisy, config)).toBeNull(); // the same figures with no deployment to compare: as trained
     // A version that measured over the floor keeps it as a breach on an estimate under it.
     expect(accuracyBreach(figures("1", { estimated: 0.87, labelled: 50, baseline: 0.95, baselineRows: 1600 }), config)).toMatch(/estimated accuracy 87\.0% < SLO 90\.0%/);
+  });
+
+  it("realized accuracy is judged once its noise cannot pass for the allowed drop: more labels for a less accurate version", () => {
+    expect(labelsToJudge(figures("1", { baseline: 0.95 }), config)).toBe(200); // (3.09·0.218/0.05)² ≈ 182, under the minimum
+    expect(labelsToJudge(figures("1", { baseline: 0.864 }), config)).toBe(449);
+    expect(labelsToJudge(figures("1"), config)).toBe(200); // no held-out accuracy: the minimum
+    // A control on the 86% pumps data set: its first 201 labels read 78.6%. On 201 labels that is noise
+    // the monitor would meet in a run of dozens of looks; CBPE's estimate (85.8%) stands until 449.
+    const early = figures("1", { realized: 0.786, labelled: 201, estimated: 0.858, baseline: 0.864, baselineRows: 2000 });
+    expect(accuracyOf(early, config)).toEqual({ value: 0.858, source: "estimated" });
+    expect(accuracyBreach(early, config)).toBeNull();
+    // The same shortfall on 449 labels is real: a breach.
+    expect(accuracyBreach({ ...early, labelled: 449 }, config)).toMatch(/realized accuracy 78\.6% \(n=449\)/);
   });
 
   it("at or above the floor there is neither", () => {

@@ -38,7 +38,7 @@ export async function monitor(state: AgentStateType, deps: AgentDeps): Promise<A
     notices,
   };
   const alert = state.trigger.kind === "alert" ? state.trigger.alert : null;
-  const acc = primary ? accuracyOf(primary, config.thresholds.minLabelled) : null;
+  const acc = primary ? accuracyOf(primary, config) : null;
   const event = violations.length
     ? `SLO breach: ${violations.join("; ")}`
     : alert

@@ -19,9 +19,9 @@ export async function verify(state: AgentStateType, deps: AgentDeps): Promise<Ag
   const r = state.actionResult!;
   const facts = extractFacts(state.evidence, config, deps.now());
   const version = r.expectedPrimary ?? undefined;
-  const before = figuresOf(facts.serving[0], config.thresholds.minLabelled);
+  const before = figuresOf(facts.serving[0], config);
   const baseline = version ? facts.versions.get(version) : undefined;
-  const baseAcc = baseline ? accuracyOf(baseline, config.thresholds.minLabelled) : null;
+  const baseAcc = baseline ? accuracyOf(baseline, config) : null;
   const target = baseAcc ? baseAcc.value - config.verify.tolerance : config.slo.minAccuracy;
   const accuracyOptional = state.diagnosis?.category === "infra";
 

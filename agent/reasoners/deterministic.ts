@@ -233,7 +233,7 @@ const covariateShift: Analyzer = (facts, config, cite) => {
   if (!hit) return null;
   // Features that moved against the new version's training data only are not the traffic's shift.
   const top = facts.drift!.shifted.filter((f) => !facts.mismatch.some((m) => m.feature === f.feature)).slice(0, 5);
-  const realized = accuracyOf(hit.f, config.thresholds.minLabelled)?.source === "realized";
+  const realized = accuracyOf(hit.f, config)?.source === "realized";
   return {
     rootCause: "covariate_shift",
     category: "data",
@@ -245,7 +245,7 @@ const covariateShift: Analyzer = (facts, config, cite) => {
 };
 
 const conceptDrift: Analyzer = (facts, config, cite) => {
-  const hit = facts.serving.find((f) => accuracyOf(f, config.thresholds.minLabelled)?.source === "realized" && accuracyProblem(f, facts, config));
+  const hit = facts.serving.find((f) => accuracyOf(f, config)?.source === "realized" && accuracyProblem(f, facts, config));
   if (!hit || inputDrift(facts, config).significant) return null;
   return {
     rootCause: "concept_drift",
