@@ -11,7 +11,8 @@ import { migrate } from "../../store/migrations.ts";
 import { startInferenceService, type InferenceService } from "../../inference/service.ts";
 
 const run = promisify(execFile);
-const TOKEN = "bench-admin-token-0123456789";
+/** The bench service's admin token: admin and job routes want it as a bearer token. */
+export const ADMIN_TOKEN = "bench-admin-token-0123456789";
 
 /** Load from autocannon in its own process: closed loop, or with `rate` a fixed total rate over all connections (-R is autocannon's overall rate). */
 export async function autocannon(url: string, body: string, connections: number, duration: number, rate?: number) {
@@ -29,7 +30,7 @@ export async function autocannon(url: string, body: string, connections: number,
 
 /** The real inference service on a fresh embedded store with two credit versions registered, the first deployed as primary. */
 export async function benchService(dir: string, env: Record<string, string>): Promise<{ store: Store; svc: InferenceService; version: string; second: string }> {
-  const config = loadConfig({ ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: TOKEN, LOG_LEVEL: "warn", ...env });
+  const config = loadConfig({ ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_HOST: "127.0.0.1", MLWATCH_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: "warn", ...env });
   const store = await openStore(config);
   await migrate(store);
   const register = async (seed: number) => {
@@ -46,7 +47,7 @@ export async function benchService(dir: string, env: Record<string, string>): Pr
 export async function admin(svc: InferenceService, route: string, body: Record<string, unknown>) {
   const res = await fetch(`${svc.url}/v1/admin/models/credit/${route}`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
     body: JSON.stringify({ actor: "bench", reason: "bench", ...body }),
   });
   if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
