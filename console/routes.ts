@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { getIncident, listIncidents, UnknownIncidentError } from "../incidents/incident-store.ts";
-import { decide } from "../mcp-server/actions.ts";
+import { decide, type OnDecision } from "../mcp-server/actions.ts";
 import { editProposal, type ProposalEdit } from "../mcp-server/edit-proposal.ts";
 import { RegistryError } from "../models/registry.ts";
 import { viewProposal } from "../mcp-server/proposal-view.ts";
@@ -23,7 +23,6 @@ import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, Sessions } f
  * A person's decision taken in the console, handed on so that a run waiting on it goes on (serve
  * resumes the agent). An edit names the proposal that superseded the one decided on.
  */
-export type OnDecision = (proposalId: string, decision: { decision: "approve" | "reject" | "edit"; by: string; reason: string; proposalId?: string }) => void;
 
 export interface ConsoleOptions extends ConsoleTokens {
   store: Store;

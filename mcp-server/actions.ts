@@ -102,6 +102,9 @@ export interface Decision {
   reason: string;
 }
 
+/** Told of each decision a person made, so a run of the same process waiting on the proposal goes on. */
+export type OnDecision = (proposalId: string, decision: { decision: "approve" | "reject" | "edit"; by: string; reason: string; proposalId?: string }) => void;
+
 export async function decide(store: Store, id: string, d: Decision, nowUs: number): Promise<Proposal> {
   const event = d.approve
     ? ({ type: "approve", by: d.by, reason: d.reason, approvalId: randomUUID() } as const)

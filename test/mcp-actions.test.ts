@@ -36,6 +36,8 @@ let agent: Client;
 let approver: Client;
 /** The MCP server's clock runs this far ahead of the store's, so expiry needs no waiting. */
 let skewUs = 0;
+/** What the approvals route told the hosting process (serve resumes its own waiting run with it). */
+const decisions: [string, { decision: string; by: string; reason: string }][] = [];
 
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args })) as CallToolResult;
@@ -92,6 +94,7 @@ beforeAll(async () => {
         mcpToken: AGENT,
         approverToken: APPROVER,
         allowedOrigins: [],
+        onDecision: (id, d) => void decisions.push([id, d]),
       }),
   });
   expect((await admin("deploy", { version: v1.version, role: "primary" })).status).toBe(200);
@@ -176,11 +179,14 @@ describe("the approval gate", () => {
     const rejected = await approveOverHttp(p.proposal_id, { approver: "bob", decision: "reject", reason: "not tested on live traffic" });
     expect(rejected.status).toBe(200);
     expect(rejected.json.proposal).toMatchObject({ status: "rejected", decided_by: "bob", approval_id: null });
+    // The hosting process hears of the decision (`mlwatch approve` resumes a run `serve` waits on), once, and only of one that took.
+    expect(decisions.filter(([id]) => id === p.proposal_id)).toEqual([[p.proposal_id, { decision: "reject", by: "bob", reason: "not tested on live traffic" }]]);
     const apply = await call(agent, "apply_action", { proposal_id: p.proposal_id });
     expect(apply.isError).toBe(true);
     expect(text(apply)).toMatch(/rejected by bob .*can never be applied/);
     const late = await approveOverHttp(p.proposal_id, { approver: "carol", decision: "approve" });
     expect(late.status).toBe(409);
+    expect(decisions.filter(([id]) => id === p.proposal_id)).toHaveLength(1);
     expect((await admin("traffic")).json.state.primary).toBe(v1.version);
   });
 

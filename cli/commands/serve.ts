@@ -7,6 +7,7 @@ import { startInferenceService, type InferenceService } from "../../inference/se
 import { loadMcpConfig } from "../../mcp-server/config.ts";
 import { createMcpMetrics } from "../../mcp-server/metrics.ts";
 import { mcpHttpOptionsFrom, registerMcpHttp } from "../../mcp-server/transports/http.ts";
+import type { OnDecision } from "../../mcp-server/actions.ts";
 import { loadAgentConfig } from "../../agent/configuration.ts";
 import { openAgent } from "../../agent/runtime.ts";
 import { registerAlertWebhook } from "../../agent/webhook.ts";
@@ -54,14 +55,15 @@ export const serveCommand: Command = {
           config,
           store,
           extend: async (app, registry) => {
-            await registerMcpHttp(app, mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl, createMcpMetrics(registry)));
+            // A run of this process waiting on the proposal goes on (apply, verify) as after `approve` in chat.
+            const onDecision: OnDecision = (id, decision) => void agent.runner.resumeFor(id, decision).catch((err: unknown) => console.error(`mlwatch serve: resuming the run waiting on ${id} failed: ${String(err)}`));
+            await registerMcpHttp(app, { ...mcpHttpOptionsFrom(store, config, mcp, mcp.inferenceUrl, createMcpMetrics(registry)), onDecision });
             registerAlertWebhook(app, { runner: agent.runner, token: agentConfig.alertToken });
             await registerConsole(app, {
               store,
               approverToken: mcp.approverToken,
               agentToken: mcp.mcpToken,
-              // A run of this process waiting on the proposal goes on (apply, verify) as after `approve` in chat.
-              onDecision: (id, decision) => void agent.runner.resumeFor(id, decision).catch((err: unknown) => console.error(`mlwatch serve: resuming the run waiting on ${id} failed: ${String(err)}`)),
+              onDecision,
             });
           },
         });

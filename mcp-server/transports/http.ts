@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { createMcpHandler, type AuthInfo } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { answer, documentedBody, errorResponses, requires } from "../../http/openapi.ts";
-import { decide } from "../actions.ts";
+import { decide, type OnDecision } from "../actions.ts";
 import { APPROVE_SCOPE, authenticateApprover, authenticateMcp, type AuthOutcome, type HttpAuthPolicy, type Principal, type RequestFacts } from "../auth.ts";
 import { listProposals, ProposalError, proposalStatuses, UnknownProposalError, type ProposalStatus } from "../../rollout/proposals.ts";
 import { proposalViewSchema, viewProposal } from "../proposal-view.ts";
@@ -20,6 +20,8 @@ export interface McpHttpOptions extends HttpAuthPolicy {
   /** Admin API base URL; unset: this Fastify instance's own listener, as when `mlwatch serve` hosts us. */
   inferenceUrl?: string;
   path?: string;
+  /** Told of each decision made through `POST /v1/approvals/:id` (`mlwatch approve`). */
+  onDecision?: OnDecision;
 }
 
 /** What `mlwatch serve` and `mlwatch mcp --http` both mount, from the validated configuration. */
@@ -179,6 +181,7 @@ export async function registerMcpHttp(app: FastifyInstance, options: McpHttpOpti
         const now = clock();
         try {
           const p = await decide(options.deps.store, request.params.id, { approve: parsed.decision === "approve", by: parsed.approver, reason: parsed.reason }, now);
+          options.onDecision?.(p.id, { decision: parsed.decision, by: parsed.approver, reason: parsed.reason });
           return { proposal: viewProposal(p, now) };
         } catch (err) {
           if (err instanceof UnknownProposalError) return reply.code(404).send({ error: "not_found", reason: err.message });
