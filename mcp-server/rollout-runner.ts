@@ -99,12 +99,14 @@ async function train(t: ApplyTarget, plan: Plan, now: number): Promise<Plan> {
   const figures = {
     candidate: r.version.version,
     recipe: r.recipe,
+    kind: r.kind,
     post_change_rows: r.postChangeRows,
     trained_on_rows: r.trainedOnRows,
     held_out_rows: r.heldOutRows,
     held_out_accuracy: r.heldOutAccuracy,
     serving_accuracy_same_rows: r.servingAccuracy,
-    ...Object.fromEntries(r.candidates.map((c) => [`recipe_${c.recipe}`, c.heldOutAccuracy])),
+    // The base version's kind unsuffixed; a competing kind's candidates carry its name.
+    ...Object.fromEntries(r.candidates.map((c) => [`recipe_${c.recipe}${c.kind === r.candidates[0]!.kind ? "" : `_${c.kind}`}`, c.heldOutAccuracy])),
     domain_balanced_accuracy: r.reweighting?.domainBalancedAccuracy ?? null,
   };
   return { ...withStage(plan, { ...plan.stages[plan.current]!, figures }, now), candidateVersion: r.version.version };

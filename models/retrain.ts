@@ -9,6 +9,7 @@ import { getVersion, registerVersion, RegistryError, type ModelVersion } from ".
 import { reweightReference } from "./reweight.ts";
 import type { Dataset, Example, FeatureSpec, ModelSchema, Row } from "./schema.ts";
 import { trainModel, type TrainResult } from "./train.ts";
+import type { ModelKind } from "./train/network.ts";
 
 export interface RetrainRequest {
   model: string;
@@ -17,7 +18,8 @@ export interface RetrainRequest {
   /** From the change point: rows before it belong to the old population. */
   fromUs: number;
   toUs: number;
-  kind?: "logistic" | "mlp";
+  /** One kind only; by default a network's candidates compete with logistic ones (see retrainFromLog). */
+  kind?: ModelKind;
   seed?: number;
   minRows?: number;
   maxRows?: number;
@@ -29,6 +31,7 @@ export type RecipeName = "log_only" | "log_newest_half" | "log_plus_reference" |
 
 export interface RecipeScore {
   recipe: RecipeName;
+  kind: ModelKind;
   trainRows: number;
   /** On the newest post-change rows, held out from every recipe's training. */
   heldOutAccuracy: number;
@@ -40,6 +43,7 @@ export interface RetrainResult {
   /** Labelled, answered rows since the change point. */
   postChangeRows: number;
   recipe: RecipeName;
+  kind: ModelKind;
   candidates: RecipeScore[];
   /** How the reference sample was reweighted; null when the base version kept none. */
   reweighting: { referenceRows: number; domainBalancedAccuracy: number; effectiveShare: number } | null;
@@ -77,8 +81,11 @@ interface Labelled {
 /**
  * Trains a candidate for the population since the change point. Four recipes compete: the
  * post-change log alone; its newest half; the log plus the base version's reference sample reweighted toward the
- * current inputs, as many rows as the log; and the same with four times as many. Each is judged on
- * the newest post-change rows, held out from all four; the best is retrained on every
+ * current inputs, as many rows as the log; and the same with four times as many. For a network,
+ * each recipe also trains as logistic regression: after a concept change only the post-change rows
+ * teach, often a thousand or so, and a network trained on that few can lose to the simpler model
+ * (a sudden flip retrained as a network ended 6 points short of what ample rows allow). Each is
+ * judged on the newest post-change rows, held out from all; the best is retrained on every
  * post-change row and registered (status staging). Proving it on live traffic is the rollout's job.
  */
 export async function retrainFromLog(store: Store, modelDir: string, r: RetrainRequest): Promise<RetrainResult> {
@@ -87,20 +94,23 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
   const { schema, added } = extendCategories(base.schema, post.rows);
   const labelled = labelledExamples(post.rows, post.raw, schema);
   const seed = r.seed ?? 1;
-  const kind = r.kind ?? (base.kind === "mlp" ? "mlp" : "logistic");
+  const kinds: ModelKind[] = r.kind ? [r.kind] : base.kind === "mlp" ? ["mlp", "logistic"] : ["logistic"];
   const reference = await readReferenceSample(store, r.model, r.baseVersion, schema);
   const heldOutRows = Math.max(1, Math.round(labelled.length * SELECTION_SHARE));
   const learn = labelled.slice(0, -heldOutRows);
   const heldOut = labelled.slice(-heldOutRows);
 
   const selection = recipes(learn.map((l) => l.example), reference, schema, seed);
-  const scored = selection.sets.map((set) => {
-    const trained = trainModel({ dataset: dataset(r, schema, set.examples), kind, seed, evaluateOn: heldOut.map((l) => l.example) });
-    const right = rightOnes(trained, heldOut.map((l) => l.example));
-    return { recipe: set.recipe, trainRows: set.examples.length, heldOutAccuracy: share(right), right, trained };
-  });
-  // The most accurate on the newest rows; among equals the one with more data, which varies less.
+  const scored = kinds.flatMap((kind) =>
+    selection.sets.map((set) => {
+      const trained = trainModel({ dataset: dataset(r, schema, set.examples), kind, seed, evaluateOn: heldOut.map((l) => l.example) });
+      const right = rightOnes(trained, heldOut.map((l) => l.example));
+      return { recipe: set.recipe, kind, trainRows: set.examples.length, heldOutAccuracy: share(right), right, trained };
+    }),
+  );
+  // The most accurate on the newest rows; among equals the one with more data, which varies less, then the base version's kind.
   const best = scored.reduce((a, b) => (b.heldOutAccuracy > a.heldOutAccuracy || (b.heldOutAccuracy === a.heldOutAccuracy && b.trainRows > a.trainRows) ? b : a));
+  const kind = best.kind;
   const final = recipes(labelled.map((l) => l.example), reference, schema, seed).sets.find((s) => s.recipe === best.recipe)!;
   // The refit learns from the held-out rows too, so its own predictions on them are in-sample: the
   // registered metrics and prediction baseline are the chosen recipe's, measured before it saw them;
@@ -127,7 +137,8 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
     trainedOnRows: final.examples.length,
     postChangeRows: labelled.length,
     recipe: best.recipe,
-    candidates: scored.map(({ recipe, trainRows, heldOutAccuracy }) => ({ recipe, trainRows, heldOutAccuracy })),
+    kind,
+    candidates: scored.map(({ recipe, kind, trainRows, heldOutAccuracy }) => ({ recipe, kind, trainRows, heldOutAccuracy })),
     reweighting: selection.reweighting,
     heldOutAccuracy: best.heldOutAccuracy,
     heldOutRows,

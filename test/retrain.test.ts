@@ -96,6 +96,19 @@ it("trains a candidate on logged, labelled traffic that learns the new category 
   expect(newAcc).toBeGreaterThan(oldAcc + 0.03);
 });
 
+it("for a network, logistic candidates compete with the network's on the same held-out rows, and the best kind is registered", async () => {
+  // The log the first test wrote: 4,000 labelled rows of the shifted population.
+  const mlp = await registerTrained(t.store, t.config.modelDir, { model: "credit", kind: "mlp", rows: 2000, seed: 2 });
+  const result = await retrainFromLog(t.store, t.config.modelDir, { model: "credit", baseVersion: mlp.version, fromUs: 0, toUs: Number.MAX_SAFE_INTEGER, actor: "test", reason: "test" });
+  expect(result.candidates.map((c) => `${c.kind}:${c.recipe}`)).toEqual(
+    ["mlp", "logistic"].flatMap((k) => ["log_only", "log_newest_half", "log_plus_reference", "log_plus_more_reference"].map((r) => `${k}:${r}`)),
+  );
+  const best = result.candidates.reduce((a, b) => (b.heldOutAccuracy > a.heldOutAccuracy ? b : a));
+  expect(result.heldOutAccuracy).toBe(best.heldOutAccuracy);
+  expect(result.version.kind).toBe(result.kind);
+  expect(result.candidates.find((c) => c.kind === result.kind && c.recipe === result.recipe)!.heldOutAccuracy).toBe(result.heldOutAccuracy);
+}, 120_000);
+
 it("refuses with a clear message when too few labelled rows exist", async () => {
   await expect(
     retrainFromLog(t.store, t.config.modelDir, { model: "credit", baseVersion: v1.version, fromUs: 0, toUs: 1, actor: "test", reason: "test" }),
