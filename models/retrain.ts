@@ -8,7 +8,8 @@ import { readReferenceSample } from "./reference-sample.ts";
 import { getVersion, registerVersion, RegistryError, type ModelVersion } from "./registry.ts";
 import { reweightReference } from "./reweight.ts";
 import type { Dataset, Example, FeatureSpec, ModelSchema, Row } from "./schema.ts";
-import { trainModel, type TrainResult } from "./train.ts";
+import type { TrainResult } from "./train.ts";
+import { trainOffThread } from "./train-off-thread.ts";
 import type { ModelKind } from "./train/network.ts";
 
 export interface RetrainRequest {
@@ -101,13 +102,13 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
   const heldOut = labelled.slice(-heldOutRows);
 
   const selection = recipes(learn.map((l) => l.example), reference, schema, seed);
-  const scored = kinds.flatMap((kind) =>
-    selection.sets.map((set) => {
-      const trained = trainModel({ dataset: dataset(r, schema, set.examples), kind, seed, evaluateOn: heldOut.map((l) => l.example) });
-      const right = rightOnes(trained, heldOut.map((l) => l.example));
-      return { recipe: set.recipe, kind, trainRows: set.examples.length, heldOutAccuracy: share(right), right, trained };
-    }),
-  );
+  const evaluateOn = heldOut.map((l) => l.example);
+  const tried = kinds.flatMap((kind) => selection.sets.map((set) => ({ recipe: set.recipe, kind, examples: set.examples })));
+  const results = await trainOffThread(tried.map((c) => ({ dataset: dataset(r, schema, c.examples), kind: c.kind, seed, evaluateOn })));
+  const scored = tried.map((c, i) => {
+    const right = rightOnes(results[i]!, evaluateOn);
+    return { recipe: c.recipe, kind: c.kind, trainRows: c.examples.length, heldOutAccuracy: share(right), right, trained: results[i]! };
+  });
   // The most accurate on the newest rows; among equals the one with more data, which varies less, then the base version's kind.
   const best = scored.reduce((a, b) => (b.heldOutAccuracy > a.heldOutAccuracy || (b.heldOutAccuracy === a.heldOutAccuracy && b.trainRows > a.trainRows) ? b : a));
   const kind = best.kind;
@@ -115,7 +116,7 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
   // The refit learns from the held-out rows too, so its own predictions on them are in-sample: the
   // registered metrics and prediction baseline are the chosen recipe's, measured before it saw them;
   // the feature statistics (what serving imputes and bins with) are the refit's own.
-  const trained = trainModel({ dataset: dataset(r, schema, final.examples), kind, seed, evaluateOn: heldOut.map((l) => l.example) });
+  const trained = (await trainOffThread([{ dataset: dataset(r, schema, final.examples), kind, seed, evaluateOn }]))[0]!;
   const version = await registerVersion(store, modelDir, {
     model: r.model,
     kind,
@@ -123,7 +124,7 @@ export async function retrainFromLog(store: Store, modelDir: string, r: RetrainR
     schema: trained.schema,
     // What the version should do on the traffic it will serve: the chosen recipe on the newest
     // post-change rows. The refit's own split is of a mix that may be mostly reference rows.
-    metrics: { ...evaluationOn(best.trained, heldOut.map((l) => l.example)), trainRows: final.examples.length, testRows: heldOutRows },
+    metrics: { ...evaluationOn(best.trained, evaluateOn), trainRows: final.examples.length, testRows: heldOutRows },
     trainingData: { ...trained.trainingData, source: "prediction log", recipe: best.recipe, baseVersion: r.baseVersion, fromUs: r.fromUs, toUs: r.toUs },
     baseline: { ...best.trained.baseline, size: trained.baseline.size, features: trained.baseline.features },
     tags: ["retrained", `from:${r.baseVersion}`],
