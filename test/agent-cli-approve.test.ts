@@ -24,6 +24,7 @@ import { postOk, requestJson } from "./helpers/http.ts";
 import { labelledTraffic, type LabelledTraffic } from "./helpers/labelled-traffic.ts";
 import { TOKENS } from "./helpers/mcp-stack.ts";
 import { labelNoised, registerTrained } from "./helpers/models.ts";
+import { processGroupAlive } from "./helpers/serve-process.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BIN = path.join(ROOT, "bin/mlwatch.js");
@@ -82,15 +83,6 @@ const primary = async (): Promise<string | null> => (await adminGet("traffic")).
 /** Until the serving process has flushed `n` labelled rows to the store. */
 const labelled = (n: number) => eventually(async () => expect((await reader.accuracy({ model: "credit", window: { lastSeconds: 3600 } })).labelled).toBeGreaterThanOrEqual(n), 30_000, 100);
 
-function alive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 beforeAll(async () => {
   // Both versions are registered before serve starts: while it runs, it owns the embedded store.
   const store = await openStore(loadConfig({ MLWATCH_DATA_DIR: dir }));
@@ -132,8 +124,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reader?.close();
-  for (const pgid of groups) if (alive(pgid)) process.kill(-pgid, "SIGTERM");
-  for (const pgid of groups) await eventually(() => expect(alive(pgid)).toBe(false), 15_000, 100).catch(() => process.kill(-pgid, "SIGKILL"));
+  for (const pgid of groups) if (processGroupAlive(pgid)) process.kill(-pgid, "SIGTERM");
+  for (const pgid of groups) await eventually(() => expect(processGroupAlive(pgid)).toBe(false), 15_000, 100).catch(() => process.kill(-pgid, "SIGKILL"));
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

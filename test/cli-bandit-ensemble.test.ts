@@ -16,7 +16,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-cli-bandit-"));
 let serve: ServeProcess | undefined;
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_STDIN_DETACHED: "1", MLWATCH_ADMIN_TOKEN: TOKEN, ...(serve ? { MLWATCH_INFERENCE_URL: serve.url } : {}) };
+  const env = { ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_ADMIN_TOKEN: TOKEN, ...(serve ? { MLWATCH_INFERENCE_URL: serve.url } : {}) };
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });

@@ -15,7 +15,7 @@ import { generateCredit } from "../models/datasets/credit.ts";
 import { openStore } from "../store/client.ts";
 import { eventually } from "./helpers/eventually.ts";
 import { driveLoad } from "./helpers/load-driver.ts";
-import { runCli } from "./helpers/serve-process.ts";
+import { processGroupAlive, runCli } from "./helpers/serve-process.ts";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-signals-"));
 // No timed flush while the test runs: what reaches the store is what the shutdown flushed.
@@ -29,18 +29,9 @@ beforeAll(async () => {
 
 afterAll(() => {
   // Its own process group: whatever the launcher left behind is killed with it.
-  if (launcher?.pid && alive(launcher.pid)) process.kill(-launcher.pid, "SIGKILL");
+  if (launcher?.pid && processGroupAlive(launcher.pid)) process.kill(-launcher.pid, "SIGKILL");
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function alive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `node bin/mlwatch.js serve` with a piped stdin, as a supervisor or `docker run` without -t starts it. */
 async function startLauncher(): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<{ code: number | null; signal: string | null }> }> {
@@ -89,7 +80,7 @@ describe("signals", () => {
     expect(s.output()).toMatch(/mlwatch serve: stopped/);
     // Nothing of the process group is left holding the port or the store.
     // tsx's esbuild service, when a cold cache started one, is in the group too and leaves once its parent has gone.
-    await eventually(() => expect(alive(s.child.pid!)).toBe(false), 5_000, 50);
+    await eventually(() => expect(processGroupAlive(s.child.pid!)).toBe(false), 5_000, 50);
     await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
     expect(result.answered.length).toBeGreaterThan(300);
 

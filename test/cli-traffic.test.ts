@@ -12,13 +12,14 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "./helpers/eventually.ts";
 import { closedPort } from "./helpers/ports.ts";
+import { processGroupAlive } from "./helpers/serve-process.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BIN = path.join(ROOT, "bin/mlwatch.js");
 const TOKEN = "cli-traffic-admin-token-0123456789";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlwatch-cli-traffic-"));
-const base = { MLWATCH_DATA_DIR: dir, MLWATCH_STDIN_DETACHED: "1" };
+const base = { MLWATCH_DATA_DIR: dir };
 let serve: ChildProcess | undefined;
 let url = "";
 
@@ -62,15 +63,6 @@ function eventTable(out: string): Record<string, string>[] {
   return lines.map((line) => Object.fromEntries(columns.map((c, i) => [c.name, line.slice(c.at, columns[i + 1]?.at ?? line.length).trim()])));
 }
 
-function alive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 beforeAll(async () => {
   // Two versions before serve starts: while it runs, it owns the embedded store.
   for (const seed of ["1", "2"]) {
@@ -95,9 +87,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const pid = serve?.pid;
-  if (pid && alive(pid)) {
+  if (pid && processGroupAlive(pid)) {
     process.kill(-pid, "SIGTERM");
-    await eventually(() => expect(alive(pid)).toBe(false), 15_000, 100).catch(() => process.kill(-pid, "SIGKILL"));
+    await eventually(() => expect(processGroupAlive(pid)).toBe(false), 15_000, 100).catch(() => process.kill(-pid, "SIGKILL"));
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -76,7 +76,7 @@ describe("mlwatch command line", () => {
   it("serves the MCP tools over Streamable HTTP on their own with mcp --http, and stops on SIGTERM", async () => {
     const child = spawn("node", ["bin/mlwatch.js", "mcp", "--http"], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0", MLWATCH_STDIN_DETACHED: "1" },
+      env: { ...process.env, MLWATCH_DATA_DIR: dir, MLWATCH_PORT: "0" },
     });
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));

@@ -71,7 +71,7 @@ describe("MLWATCH_ENVIRONMENT", () => {
   it("a bad value stops a command with exit 2 and one line", async () => {
     const r = await promisify(execFile)(process.execPath, [path.join(ROOT, "bin/mlwatch.js"), "serve"], {
       cwd: ROOT,
-      env: { ...process.env, MLWATCH_ENVIRONMENT: "prod eu", MLWATCH_DATA_DIR: t.dir, MLWATCH_STDIN_DETACHED: "1" },
+      env: { ...process.env, MLWATCH_ENVIRONMENT: "prod eu", MLWATCH_DATA_DIR: t.dir },
     }).then(
       () => ({ code: 0, stderr: "" }),
       (err: { code: number; stderr: string }) => err,

@@ -7,9 +7,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const bin = path.join(root, "bin/mlwatch.js");
 
 /**
- * `mlwatch serve` as a real child process. MLWATCH_STDIN_DETACHED with stdin ignored keeps bin/
- * from re-executing itself: the pid we hold is the server's own, so SIGKILL reaches the process
- * that owns the store and the spool, not a wrapper that would leave it orphaned.
+ * `mlwatch serve` as a real child process. bin/mlwatch.js runs the command in its own process, so
+ * the pid we hold is the server's: SIGKILL reaches the process that owns the store and the spool.
  */
 export interface ServeProcess {
   url: string;
@@ -24,7 +23,7 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
   const child = spawn(process.execPath, [bin, "serve"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, MLWATCH_PORT: "0", LOG_LEVEL: "info", ...env, MLWATCH_STDIN_DETACHED: "1" },
+    env: { ...process.env, MLWATCH_PORT: "0", LOG_LEVEL: "info", ...env },
   });
   let output = "";
   child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
@@ -60,4 +59,14 @@ async function listeningUrl(child: ChildProcess, output: () => string, exited: P
 /** One CLI command in its own process (it opens the store, so no other process may hold the directory). */
 export async function runCli(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env } });
+}
+
+/** Whether any process of the group is left: a spawned CLI runs in a group of its own, so whatever it started dies with it. */
+export function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
