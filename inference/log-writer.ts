@@ -137,19 +137,6 @@ class InsertFailed extends Error {
   }
 }
 
-type Children = {
-  bufferedRows: { set(v: number): void };
-  spoolBytes: { set(v: number): void };
-  spoolSegments: { set(v: number): void };
-  flushedRows: { inc(v: number): void };
-  droppedRows: { inc(v: number): void };
-  refusedRows: { inc(v: number): void };
-  flushFailures: { inc(v?: number): void };
-  skippedLines: { inc(v: number): void };
-  rejectedRows: { inc(v: number): void };
-  flushDuration: { observe(v: number): void };
-};
-
 export class LogWriter<R extends object> {
   private readonly store: Store;
   private readonly table: string;
@@ -158,7 +145,7 @@ export class LogWriter<R extends object> {
   private readonly maxSpoolBytes: number;
   private readonly policy: "drop" | "refuse";
   private readonly logger: LogWriterLogger | undefined;
-  private readonly m: Children | undefined;
+  private readonly flushDuration: { observe(seconds: number): void } | undefined;
   private readonly releaseLock: () => void;
 
   private open: OpenSegment | undefined;
@@ -221,13 +208,13 @@ export class LogWriter<R extends object> {
     this.policy = opts.spoolFullPolicy ?? DEFAULTS.spoolFullPolicy;
     this.logger = opts.logger;
     this.releaseLock = releaseLock;
-    this.m = opts.metrics && children(opts.metrics, opts.table);
+    this.flushDuration = opts.metrics?.flushDuration.labels({ table: opts.table });
     for (const s of leftovers) this.closed.push({ ...s, wholeRows: undefined });
     this.nextSeq = (leftovers.at(-1)?.seq ?? 0) + 1;
     this.spoolBytes = leftovers.reduce((sum, s) => sum + s.bytes, 0);
     this.timer = setInterval(() => this.tick(), limits.flushIntervalMs);
     this.timer.unref();
-    this.publish();
+    opts.metrics?.track(opts.table, () => this.stats());
     if (leftovers.length > 0) {
       this.logger?.warn({ table: this.table, dir: this.dir, segments: leftovers.length, bytes: this.spoolBytes }, "replaying log spool left by a previous process");
       this.scheduleFlush();
@@ -263,7 +250,6 @@ export class LogWriter<R extends object> {
       this.logger?.warn({ table: this.table, spoolBytes: this.spoolBytes }, "log spool accepting rows again");
     }
     if (seg.rows >= this.flushRows) this.rotate(true, true);
-    this.publish();
     return "ok";
   }
 
@@ -313,7 +299,6 @@ export class LogWriter<R extends object> {
       await this.flush();
       this.rotate(true, false);
       this.releaseLock();
-      this.publish();
     })();
     return this.closing;
   }
@@ -372,13 +357,8 @@ export class LogWriter<R extends object> {
   }
 
   private reject(n: number, result: "dropped" | "refused"): AppendResult {
-    if (result === "dropped") {
-      this.droppedRows += n;
-      this.m?.droppedRows.inc(n);
-    } else {
-      this.refusedRows += n;
-      this.m?.refusedRows.inc(n);
-    }
+    if (result === "dropped") this.droppedRows += n;
+    else this.refusedRows += n;
     return result;
   }
 
@@ -433,12 +413,11 @@ export class LogWriter<R extends object> {
     }
     if (tried.size > 0) {
       this.lastFlushMs = performance.now() - started;
-      this.m?.flushDuration.observe(this.lastFlushMs / 1000);
+      this.flushDuration?.observe(this.lastFlushMs / 1000);
     }
     if (failed) this.scheduleRetry();
     else this.backoffMs = FIRST_BACKOFF_MS;
     this.running = false;
-    this.publish();
   }
 
   private async insertSegment(seg: ClosedSegment): Promise<"ok" | "store-failed" | "read-failed"> {
@@ -449,7 +428,6 @@ export class LogWriter<R extends object> {
       this.toBack(seg);
       if (err instanceof InsertFailed) {
         this.failedFlushes++;
-        this.m?.flushFailures.inc();
         if (this.storeWritable) {
           this.logger?.warn({ table: this.table, err: err.message }, "log store not writable; rows stay in the spool and are retried");
         }
@@ -476,10 +454,8 @@ export class LogWriter<R extends object> {
     }
     this.forget(seg);
     this.flushedRows += inserted;
-    this.m?.flushedRows.inc(inserted);
     if (skipped > 0) {
       this.skippedLines += skipped;
-      this.m?.skippedLines.inc(skipped);
       this.logger?.warn({ table: this.table, segment: seg.path, skipped }, "skipped incomplete lines in log spool segment");
     }
     if (!this.storeWritable) this.logger?.info?.({ table: this.table }, "log store writable again");
@@ -529,7 +505,6 @@ export class LogWriter<R extends object> {
     const at = new Date().toISOString();
     fs.appendFileSync(rejectedPath(this.dir), encodeLines(refused.map((r) => ({ rejected_at: at, reason: r.reason, row: r.row }))));
     this.rejectedRows += refused.length;
-    this.m?.rejectedRows.inc(refused.length);
     this.logger?.warn({ table: this.table, rows: refused.length, reason: refused[0]!.reason, file: rejectedPath(this.dir) }, "the store refused log rows; set aside");
   }
 
@@ -562,28 +537,4 @@ export class LogWriter<R extends object> {
     const i = this.closed.indexOf(seg);
     if (i !== -1) this.closed.push(...this.closed.splice(i, 1));
   }
-
-  private publish(): void {
-    const m = this.m;
-    if (!m) return;
-    m.bufferedRows.set(this.open?.rows ?? 0);
-    m.spoolBytes.set(this.spoolBytes);
-    m.spoolSegments.set(this.closed.length);
-  }
-}
-
-function children(m: LogWriterMetrics, table: string): Children {
-  const labels = { table };
-  return {
-    bufferedRows: m.bufferedRows.labels(labels),
-    spoolBytes: m.spoolBytes.labels(labels),
-    spoolSegments: m.spoolSegments.labels(labels),
-    flushedRows: m.flushedRows.labels(labels),
-    droppedRows: m.droppedRows.labels(labels),
-    refusedRows: m.refusedRows.labels(labels),
-    flushFailures: m.flushFailures.labels(labels),
-    skippedLines: m.skippedLines.labels(labels),
-    rejectedRows: m.rejectedRows.labels(labels),
-    flushDuration: m.flushDuration.labels(labels),
-  };
 }
