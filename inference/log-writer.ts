@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { Store } from "../store/client.ts";
-import { isRejectedData } from "../store/insert-errors.ts";
 import type { LogWriterMetrics } from "./log-writer-metrics.ts";
-import { encodeLines, listSegments, lockSpool, readSegment, rejectedPath, segmentPath, writeFully } from "./spool.ts";
+import { InsertFailed, insertSegment, type InsertOutcome, type InsertTarget, type RefusedRow } from "./segment-insert.ts";
+import { appendRejected, encodeLines, listSegments, lockSpool, rejectedPath, segmentPath, writeFully } from "./spool.ts";
 
 /**
  * The asynchronous, bounded, crash-safe writer of log rows (one instance per table: predictions,
@@ -17,13 +17,8 @@ import { encodeLines, listSegments, lockSpool, readSegment, rejectedPath, segmen
  * insert failed stays on disk and is retried with backoff (100 ms doubling to 5 s). Segments are
  * tried oldest first; a failed one goes to the back, so one bad segment cannot hold up the others.
  *
- * The spool file is the buffer: rows are not kept in memory. A segment this process wrote whole
- * (at most `flushRows` rows, no write error) is already valid JSONEachRow, so its bytes are
- * handed to the store as they are (`INSERT … FORMAT JSONEachRow`; embedded: chDB's raw insert, server:
- * @clickhouse/client) — measured about twice as fast as encoding row
- * objects again. Any other segment (left by a previous process, cut by a write error, or larger
- * than `flushRows` because of one big append) is read back line by line, incomplete lines skipped
- * and counted, and inserted with `store.insert` in chunks of at most `flushRows` rows.
+ * The spool file is the buffer: rows are not kept in memory. How a segment goes into the store —
+ * whole ones as raw bytes, others parsed in chunks — is `segment-insert.ts`.
  *
  * Durability. `append` returns after the rows' bytes were handed to the kernel with write(2)
  * (`fs.writeSync`, looping over short writes); there is no fsync. So a row whose `append` returned
@@ -36,10 +31,9 @@ import { encodeLines, listSegments, lockSpool, readSegment, rejectedPath, segmen
  * written anywhere.
  *
  * Rows the store refuses. When an insert fails because of the rows' contents (a parse or type
- * error: retrying the same bytes can never succeed), the segment is split in halves, recursively,
- * until each refused row stands alone; the others go in, and each refused row is appended with the
- * store's reason to `rejected.jsonl` in the spool directory and counted (`rejectedRows`). One bad
- * row costs about 2·log2(flushRows) extra inserts, and never holds up the rows beside it.
+ * error: retrying the same bytes can never succeed), `segment-insert.ts` isolates the refused rows
+ * and inserts the others; each refused row is appended with the store's reason to `rejected.jsonl`
+ * in the spool directory and counted (`rejectedRows`).
  *
  * At least once, deduplicated downstream. A crash between an insert and the unlink of its segment,
  * or a retry after part of a segment went in, inserts rows a second time. Both tables are
@@ -130,15 +124,8 @@ interface ClosedSegment {
   wholeRows: number | undefined;
 }
 
-/** An insert that the store rejected, as opposed to a segment that could not be read. */
-class InsertFailed extends Error {
-  constructor(readonly storeError: unknown) {
-    super(storeError instanceof Error ? storeError.message : String(storeError));
-  }
-}
-
 export class LogWriter<R extends object> {
-  private readonly store: Store;
+  private readonly target: InsertTarget;
   private readonly table: string;
   private readonly dir: string;
   private readonly flushRows: number;
@@ -200,7 +187,7 @@ export class LogWriter<R extends object> {
     leftovers: { seq: number; path: string; bytes: number }[],
     releaseLock: () => void,
   ) {
-    this.store = opts.store;
+    this.target = { store: opts.store, table: opts.table, chunkRows: limits.flushRows };
     this.table = opts.table;
     this.dir = opts.dir;
     this.flushRows = limits.flushRows;
@@ -401,13 +388,13 @@ export class LogWriter<R extends object> {
         const seg = this.closed.find((s) => !tried.has(s));
         if (!seg) break;
         tried.add(seg);
-        const outcome = await this.insertSegment(seg);
+        const outcome = await this.flushSegment(seg);
         if (outcome === "ok") continue;
         failed = true;
         if (outcome === "store-failed") break;
       }
     } catch (err) {
-      // Not expected (insertSegment classifies its errors); never let a pass reject.
+      // Not expected (flushSegment classifies its errors); never let a pass reject.
       failed = true;
       this.logger?.warn({ table: this.table, err: String(err) }, "log flush failed unexpectedly");
     }
@@ -420,10 +407,11 @@ export class LogWriter<R extends object> {
     this.running = false;
   }
 
-  private async insertSegment(seg: ClosedSegment): Promise<"ok" | "store-failed" | "read-failed"> {
-    let outcome: { inserted: number; skipped: number };
+  /** Inserts one segment and deletes its file, or leaves it for a retry. */
+  private async flushSegment(seg: ClosedSegment): Promise<"ok" | "store-failed" | "read-failed"> {
+    let outcome: InsertOutcome;
     try {
-      outcome = await this.insertContents(seg);
+      outcome = await insertSegment(this.target, seg, (refused) => this.setAside(refused));
     } catch (err) {
       this.toBack(seg);
       if (err instanceof InsertFailed) {
@@ -463,67 +451,10 @@ export class LogWriter<R extends object> {
     return "ok";
   }
 
-  private async insertContents(seg: ClosedSegment): Promise<{ inserted: number; skipped: number }> {
-    try {
-      if (seg.wholeRows !== undefined) {
-        await this.insertFile(seg.path);
-        return { inserted: seg.wholeRows, skipped: 0 };
-      }
-      const read = await readSegment(seg.path, this.flushRows, (chunk) => this.insertRows(chunk));
-      return { inserted: read.rows, skipped: read.skipped };
-    } catch (err) {
-      if (!(err instanceof InsertFailed && isRejectedData(err.storeError))) throw err;
-      return this.insertSettingAside(seg);
-    }
-  }
-
-  /** Inserts every row of the segment the store accepts and sets the refused ones aside. */
-  private async insertSettingAside(seg: ClosedSegment): Promise<{ inserted: number; skipped: number }> {
-    let inserted = 0;
-    const read = await readSegment(seg.path, this.flushRows, async (chunk) => {
-      const refused = await this.insertAccepted(chunk);
-      inserted += chunk.length - refused.length;
-      if (refused.length > 0) this.setAside(refused);
-    });
-    return { inserted, skipped: read.skipped };
-  }
-
-  /** Halves until each refused row stands alone; a refused insert stores nothing, so no row goes in twice. */
-  private async insertAccepted(rows: readonly object[]): Promise<{ row: object; reason: string }[]> {
-    try {
-      await this.store.insert(this.table, rows);
-      return [];
-    } catch (err) {
-      if (!isRejectedData(err)) throw new InsertFailed(err);
-      if (rows.length === 1) return [{ row: rows[0]!, reason: (err instanceof Error ? err.message : String(err)).split("\n")[0]! }];
-      const mid = rows.length >> 1;
-      return [...(await this.insertAccepted(rows.slice(0, mid))), ...(await this.insertAccepted(rows.slice(mid)))];
-    }
-  }
-
-  private setAside(refused: { row: object; reason: string }[]): void {
-    const at = new Date().toISOString();
-    fs.appendFileSync(rejectedPath(this.dir), encodeLines(refused.map((r) => ({ rejected_at: at, reason: r.reason, row: r.row }))));
+  private setAside(refused: RefusedRow[]): void {
+    appendRejected(this.dir, refused);
     this.rejectedRows += refused.length;
     this.logger?.warn({ table: this.table, rows: refused.length, reason: refused[0]!.reason, file: rejectedPath(this.dir) }, "the store refused log rows; set aside");
-  }
-
-  /** A whole segment is JSONEachRow already: its bytes go to the store unparsed. */
-  private async insertFile(file: string): Promise<void> {
-    const body = await fs.promises.readFile(file); // a missing file is a read error, not the store's
-    try {
-      await this.store.insertJsonLines(this.table, body);
-    } catch (err) {
-      throw new InsertFailed(err);
-    }
-  }
-
-  private async insertRows(rows: readonly object[]): Promise<void> {
-    try {
-      await this.store.insert(this.table, rows);
-    } catch (err) {
-      throw new InsertFailed(err);
-    }
   }
 
   private forget(seg: ClosedSegment): void {
