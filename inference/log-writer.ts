@@ -3,7 +3,8 @@ import { performance } from "node:perf_hooks";
 import type { Store } from "../store/client.ts";
 import type { LogWriterMetrics } from "./log-writer-metrics.ts";
 import { InsertFailed, insertSegment, type InsertOutcome, type InsertTarget, type RefusedRow } from "./segment-insert.ts";
-import { appendRejected, encodeLines, listSegments, lockSpool, rejectedPath, segmentPath, writeFully } from "./spool.ts";
+import { appendRejected, encodeLines, listSegments, lockSpool, rejectedPath, type SegmentFile } from "./spool.ts";
+import { SpoolSegments, type ClosedSegment } from "./spool-segments.ts";
 
 /**
  * The asynchronous, bounded, crash-safe writer of log rows (one instance per table: predictions,
@@ -108,37 +109,17 @@ const DEFAULTS = { flushRows: 10_000, flushIntervalMs: 1_000, maxSpoolBytes: 102
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
-interface OpenSegment {
-  seq: number;
-  path: string;
-  fd: number;
-  bytes: number;
-  rows: number;
-}
-
-interface ClosedSegment {
-  seq: number;
-  path: string;
-  bytes: number;
-  /** Rows, when this process wrote the whole file without error: its bytes can go to the store as they are. */
-  wholeRows: number | undefined;
-}
-
 export class LogWriter<R extends object> {
   private readonly target: InsertTarget;
   private readonly table: string;
   private readonly dir: string;
-  private readonly flushRows: number;
   private readonly maxSpoolBytes: number;
   private readonly policy: "drop" | "refuse";
   private readonly logger: LogWriterLogger | undefined;
   private readonly flushDuration: { observe(seconds: number): void } | undefined;
   private readonly releaseLock: () => void;
 
-  private open: OpenSegment | undefined;
-  private readonly closed: ClosedSegment[] = [];
-  private nextSeq: number;
-  private spoolBytes: number;
+  private readonly spool: SpoolSegments;
 
   private readonly timer: NodeJS.Timeout;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -184,26 +165,23 @@ export class LogWriter<R extends object> {
   private constructor(
     opts: LogWriterOptions,
     limits: { flushRows: number; flushIntervalMs: number; maxSpoolBytes: number },
-    leftovers: { seq: number; path: string; bytes: number }[],
+    leftovers: SegmentFile[],
     releaseLock: () => void,
   ) {
     this.target = { store: opts.store, table: opts.table, chunkRows: limits.flushRows };
     this.table = opts.table;
     this.dir = opts.dir;
-    this.flushRows = limits.flushRows;
     this.maxSpoolBytes = limits.maxSpoolBytes;
     this.policy = opts.spoolFullPolicy ?? DEFAULTS.spoolFullPolicy;
     this.logger = opts.logger;
     this.releaseLock = releaseLock;
     this.flushDuration = opts.metrics?.flushDuration.labels({ table: opts.table });
-    for (const s of leftovers) this.closed.push({ ...s, wholeRows: undefined });
-    this.nextSeq = (leftovers.at(-1)?.seq ?? 0) + 1;
-    this.spoolBytes = leftovers.reduce((sum, s) => sum + s.bytes, 0);
+    this.spool = new SpoolSegments(opts.dir, limits.flushRows, leftovers, () => this.scheduleFlush());
     this.timer = setInterval(() => this.tick(), limits.flushIntervalMs);
     this.timer.unref();
     opts.metrics?.track(opts.table, () => this.stats());
     if (leftovers.length > 0) {
-      this.logger?.warn({ table: this.table, dir: this.dir, segments: leftovers.length, bytes: this.spoolBytes }, "replaying log spool left by a previous process");
+      this.logger?.warn({ table: this.table, dir: this.dir, segments: leftovers.length, bytes: this.spool.bytes }, "replaying log spool left by a previous process");
       this.scheduleFlush();
     }
   }
@@ -218,25 +196,17 @@ export class LogWriter<R extends object> {
     if (rows.length === 0) return "ok";
     if (this.shut) return this.reject(rows.length, "refused");
     const data = encodeLines(rows);
-    if (this.spoolBytes + data.length > this.maxSpoolBytes) return this.reject(rows.length, this.onFull());
-    // Keep a segment within flushRows rows, so that it can be inserted as it is, in one piece.
-    if (this.open && this.open.rows > 0 && this.open.rows + rows.length > this.flushRows) this.rotate(true, true);
-    let seg: OpenSegment;
+    if (this.spool.bytes + data.length > this.maxSpoolBytes) return this.reject(rows.length, this.onFull());
     try {
-      seg = this.open ?? this.openSegment();
-      writeFully(seg.fd, data);
+      this.spool.write(data, rows.length);
     } catch (err) {
-      this.afterWriteError(err);
+      this.logger?.warn({ table: this.table, dir: this.dir, err: String(err) }, "cannot write the log spool");
       return this.reject(rows.length, this.onFull());
     }
-    seg.bytes += data.length;
-    this.spoolBytes += data.length;
-    seg.rows += rows.length;
     if (this.full) {
       this.full = false;
-      this.logger?.warn({ table: this.table, spoolBytes: this.spoolBytes }, "log spool accepting rows again");
+      this.logger?.warn({ table: this.table, spoolBytes: this.spool.bytes }, "log spool accepting rows again");
     }
-    if (seg.rows >= this.flushRows) this.rotate(true, true);
     return "ok";
   }
 
@@ -259,9 +229,9 @@ export class LogWriter<R extends object> {
 
   stats(): LogWriterStats {
     return {
-      buffered: this.open?.rows ?? 0,
-      pendingSegments: this.closed.length,
-      spoolBytes: this.spoolBytes,
+      buffered: this.spool.openRows,
+      pendingSegments: this.spool.pendingCount,
+      spoolBytes: this.spool.bytes,
       flushedRows: this.flushedRows,
       droppedRows: this.droppedRows,
       refusedRows: this.refusedRows,
@@ -284,61 +254,16 @@ export class LogWriter<R extends object> {
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       await this.flush();
-      this.rotate(true, false);
+      this.spool.rotate();
       this.releaseLock();
     })();
     return this.closing;
   }
 
-  private openSegment(): OpenSegment {
-    const seq = this.nextSeq;
-    const p = segmentPath(this.dir, seq);
-    const fd = fs.openSync(p, "a");
-    this.nextSeq = seq + 1;
-    this.open = { seq, path: p, fd, bytes: 0, rows: 0 };
-    return this.open;
-  }
-
-  /** Closes the open segment and queues it for insert; the next append opens a new one. */
-  private rotate(whole: boolean, scheduleFlush: boolean): void {
-    const seg = this.open;
-    if (!seg) return;
-    this.open = undefined;
-    try {
-      fs.closeSync(seg.fd);
-    } catch {
-      // Closing only releases the descriptor; the bytes are already written.
-    }
-    if (seg.bytes === 0) {
-      fs.rmSync(seg.path, { force: true });
-      return;
-    }
-    const wholeRows = whole && seg.rows <= this.flushRows ? seg.rows : undefined;
-    this.closed.push({ seq: seg.seq, path: seg.path, bytes: seg.bytes, wholeRows });
-    if (scheduleFlush) this.scheduleFlush();
-  }
-
-  private afterWriteError(err: unknown): void {
-    const seg = this.open;
-    if (seg) {
-      // Part of the lines may be on disk: account for them, and close the segment so that a torn
-      // line stays its last one (skipped when read back) rather than being glued to the next append.
-      try {
-        const size = fs.fstatSync(seg.fd).size;
-        this.spoolBytes += size - seg.bytes;
-        seg.bytes = size;
-      } catch {
-        // Keep the old figure.
-      }
-      this.rotate(false, true);
-    }
-    this.logger?.warn({ table: this.table, dir: this.dir, err: String(err) }, "cannot write the log spool");
-  }
-
   private onFull(): "dropped" | "refused" {
     if (!this.full) {
       this.full = true;
-      this.logger?.warn({ table: this.table, spoolBytes: this.spoolBytes, maxSpoolBytes: this.maxSpoolBytes, policy: this.policy }, "log spool full");
+      this.logger?.warn({ table: this.table, spoolBytes: this.spool.bytes, maxSpoolBytes: this.maxSpoolBytes, policy: this.policy }, "log spool full");
     }
     return this.policy === "drop" ? "dropped" : "refused";
   }
@@ -351,7 +276,7 @@ export class LogWriter<R extends object> {
 
   private tick(): void {
     if (this.running || this.retryTimer || this.shut) return;
-    if ((this.open?.bytes ?? 0) > 0 || this.closed.length > 0) void this.flush();
+    if (this.spool.hasRows()) void this.flush();
   }
 
   /** A flush soon, off the caller's stack, unless the store is in backoff (the retry will come). */
@@ -379,13 +304,13 @@ export class LogWriter<R extends object> {
     this.running = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.rotate(true, false);
+    this.spool.rotate();
     const started = performance.now();
     const tried = new Set<ClosedSegment>();
     let failed = false;
     try {
       for (;;) {
-        const seg = this.closed.find((s) => !tried.has(s));
+        const seg = this.spool.nextPending(tried);
         if (!seg) break;
         tried.add(seg);
         const outcome = await this.flushSegment(seg);
@@ -413,7 +338,7 @@ export class LogWriter<R extends object> {
     try {
       outcome = await insertSegment(this.target, seg, (refused) => this.setAside(refused));
     } catch (err) {
-      this.toBack(seg);
+      this.spool.toBack(seg);
       if (err instanceof InsertFailed) {
         this.failedFlushes++;
         if (this.storeWritable) {
@@ -424,7 +349,7 @@ export class LogWriter<R extends object> {
       }
       if ((err as NodeJS.ErrnoException).code === "ENOENT") {
         // Removed by someone else: nothing left to insert.
-        this.forget(seg);
+        this.spool.forget(seg);
         this.logger?.warn({ table: this.table, segment: seg.path }, "log spool segment vanished before it was inserted");
         return "ok";
       }
@@ -433,14 +358,11 @@ export class LogWriter<R extends object> {
     }
     const { inserted, skipped } = outcome;
     try {
-      await fs.promises.unlink(seg.path);
+      await this.spool.remove(seg);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        // Its rows are in the store; if the file outlives us, a restart inserts them again (deduplicated).
-        this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot delete flushed log spool segment");
-      }
+      // Its rows are in the store; if the file outlives us, a restart inserts them again (deduplicated).
+      this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot delete flushed log spool segment");
     }
-    this.forget(seg);
     this.flushedRows += inserted;
     if (skipped > 0) {
       this.skippedLines += skipped;
@@ -455,17 +377,5 @@ export class LogWriter<R extends object> {
     appendRejected(this.dir, refused);
     this.rejectedRows += refused.length;
     this.logger?.warn({ table: this.table, rows: refused.length, reason: refused[0]!.reason, file: rejectedPath(this.dir) }, "the store refused log rows; set aside");
-  }
-
-  private forget(seg: ClosedSegment): void {
-    const i = this.closed.indexOf(seg);
-    if (i === -1) return;
-    this.closed.splice(i, 1);
-    this.spoolBytes -= seg.bytes;
-  }
-
-  private toBack(seg: ClosedSegment): void {
-    const i = this.closed.indexOf(seg);
-    if (i !== -1) this.closed.push(...this.closed.splice(i, 1));
   }
 }
