@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { Store } from "../store/client.ts";
+import { FlushScheduler } from "./flush-scheduler.ts";
 import type { LogWriterMetrics } from "./log-writer-metrics.ts";
 import { InsertFailed, insertSegment, type InsertOutcome, type InsertTarget, type RefusedRow } from "./segment-insert.ts";
 import { appendRejected, encodeLines, listSegments, lockSpool, rejectedPath, type SegmentFile } from "./spool.ts";
@@ -10,6 +11,12 @@ import { SpoolSegments, type ClosedSegment } from "./spool-segments.ts";
  * The asynchronous, bounded, crash-safe writer of log rows (one instance per table: predictions,
  * feedback labels). The request path only calls `append`, which is synchronous and never touches
  * the store; inserts happen later, in the background, in batches.
+ *
+ * This file composes the parts and keeps the figures (`stats()`, which the metrics in
+ * `log-writer-metrics.ts` read): `spool-segments.ts` tracks the segment files (the open one, the
+ * closed ones awaiting insert, their bytes); `segment-insert.ts` puts one segment into the store;
+ * `flush-scheduler.ts` decides when a flush pass runs; `spool.ts` holds the file formats and the
+ * directory's lock.
  *
  * How rows travel. `append` writes the rows as JSON lines to the open segment file of the spool
  * directory (`segment-<seq>.jsonl`). When the open segment holds `flushRows` rows, or every
@@ -106,8 +113,6 @@ export interface LogWriterStats {
 }
 
 const DEFAULTS = { flushRows: 10_000, flushIntervalMs: 1_000, maxSpoolBytes: 1024 ** 3, spoolFullPolicy: "refuse" } as const;
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
 
 export class LogWriter<R extends object> {
   private readonly target: InsertTarget;
@@ -120,18 +125,9 @@ export class LogWriter<R extends object> {
   private readonly releaseLock: () => void;
 
   private readonly spool: SpoolSegments;
-
-  private readonly timer: NodeJS.Timeout;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs = FIRST_BACKOFF_MS;
-  private flushScheduled = false;
-  /** Passes run one after another on this chain; it never rejects. */
-  private tail: Promise<void> = Promise.resolve();
-  /** A pass on the chain that has not started yet: callers arriving now share it. */
-  private queued: Promise<void> | undefined;
-  private running = false;
+  private readonly scheduler: FlushScheduler;
+  /** Set by `close()`: appends are refused from then on. */
   private closing: Promise<void> | undefined;
-  private shut = false;
   private full = false;
 
   private flushedRows = 0;
@@ -176,13 +172,12 @@ export class LogWriter<R extends object> {
     this.logger = opts.logger;
     this.releaseLock = releaseLock;
     this.flushDuration = opts.metrics?.flushDuration.labels({ table: opts.table });
-    this.spool = new SpoolSegments(opts.dir, limits.flushRows, leftovers, () => this.scheduleFlush());
-    this.timer = setInterval(() => this.tick(), limits.flushIntervalMs);
-    this.timer.unref();
+    this.spool = new SpoolSegments(opts.dir, limits.flushRows, leftovers, () => this.scheduler.soon());
+    this.scheduler = new FlushScheduler(limits.flushIntervalMs, () => this.pass(), () => this.spool.hasRows());
     opts.metrics?.track(opts.table, () => this.stats());
     if (leftovers.length > 0) {
       this.logger?.warn({ table: this.table, dir: this.dir, segments: leftovers.length, bytes: this.spool.bytes }, "replaying log spool left by a previous process");
-      this.scheduleFlush();
+      this.scheduler.soon();
     }
   }
 
@@ -194,7 +189,7 @@ export class LogWriter<R extends object> {
    */
   append(rows: readonly R[]): AppendResult {
     if (rows.length === 0) return "ok";
-    if (this.shut) return this.reject(rows.length, "refused");
+    if (this.closing) return this.reject(rows.length, "refused");
     const data = encodeLines(rows);
     if (this.spool.bytes + data.length > this.maxSpoolBytes) return this.reject(rows.length, this.onFull());
     try {
@@ -217,14 +212,7 @@ export class LogWriter<R extends object> {
    * appended before the call.
    */
   flush(): Promise<void> {
-    if (this.queued) return this.queued;
-    const next: Promise<void> = this.tail.then(() => {
-      if (this.queued === next) this.queued = undefined;
-      return this.pass();
-    });
-    this.queued = next;
-    this.tail = next;
-    return next;
+    return this.scheduler.run();
   }
 
   stats(): LogWriterStats {
@@ -248,16 +236,15 @@ export class LogWriter<R extends object> {
    * attempt. Segments it could not insert stay on disk for the next `open()` on this directory.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.shut = true;
-      clearInterval(this.timer);
-      if (this.retryTimer) clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
-      await this.flush();
-      this.spool.rotate();
-      this.releaseLock();
-    })();
+    this.closing ??= this.shutDown();
     return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.scheduler.stop();
+    await this.scheduler.run();
+    this.spool.rotate();
+    this.releaseLock();
   }
 
   private onFull(): "dropped" | "refused" {
@@ -274,36 +261,8 @@ export class LogWriter<R extends object> {
     return result;
   }
 
-  private tick(): void {
-    if (this.running || this.retryTimer || this.shut) return;
-    if (this.spool.hasRows()) void this.flush();
-  }
-
-  /** A flush soon, off the caller's stack, unless the store is in backoff (the retry will come). */
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.retryTimer || this.shut) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (!this.shut && !this.retryTimer) void this.flush();
-    });
-  }
-
-  private scheduleRetry(): void {
-    if (this.shut || this.retryTimer) return;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.flush();
-    }, delay);
-    this.retryTimer.unref();
-  }
-
-  private async pass(): Promise<void> {
-    this.running = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+  /** Rotates the open segment and tries every closed one, oldest first; true when all went in. */
+  private async pass(): Promise<boolean> {
     this.spool.rotate();
     const started = performance.now();
     const tried = new Set<ClosedSegment>();
@@ -327,9 +286,7 @@ export class LogWriter<R extends object> {
       this.lastFlushMs = performance.now() - started;
       this.flushDuration?.observe(this.lastFlushMs / 1000);
     }
-    if (failed) this.scheduleRetry();
-    else this.backoffMs = FIRST_BACKOFF_MS;
-    this.running = false;
+    return !failed;
   }
 
   /** Inserts one segment and deletes its file, or leaves it for a retry. */
