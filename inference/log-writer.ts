@@ -112,6 +112,9 @@ export interface LogWriterStats {
   storeWritable: boolean;
 }
 
+/** "read-failed": the segment stays for the next pass, but the store may be fine, so the pass goes on. */
+type SegmentFlush = "ok" | "store-failed" | "read-failed";
+
 const DEFAULTS = { flushRows: 10_000, flushIntervalMs: 1_000, maxSpoolBytes: 1024 ** 3, spoolFullPolicy: "refuse" } as const;
 
 export class LogWriter<R extends object> {
@@ -290,36 +293,48 @@ export class LogWriter<R extends object> {
   }
 
   /** Inserts one segment and deletes its file, or leaves it for a retry. */
-  private async flushSegment(seg: ClosedSegment): Promise<"ok" | "store-failed" | "read-failed"> {
+  private async flushSegment(seg: ClosedSegment): Promise<SegmentFlush> {
     let outcome: InsertOutcome;
     try {
       outcome = await insertSegment(this.target, seg, (refused) => this.setAside(refused));
     } catch (err) {
-      this.spool.toBack(seg);
-      if (err instanceof InsertFailed) {
-        this.failedFlushes++;
-        if (this.storeWritable) {
-          this.logger?.warn({ table: this.table, err: err.message }, "log store not writable; rows stay in the spool and are retried");
-        }
-        this.storeWritable = false;
-        return "store-failed";
-      }
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-        // Removed by someone else: nothing left to insert.
-        this.spool.forget(seg);
-        this.logger?.warn({ table: this.table, segment: seg.path }, "log spool segment vanished before it was inserted");
-        return "ok";
-      }
-      this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot read log spool segment; will retry");
-      return "read-failed";
+      return this.afterFailedInsert(seg, err);
     }
-    const { inserted, skipped } = outcome;
+    await this.removeInserted(seg);
+    this.afterInsert(seg, outcome);
+    return "ok";
+  }
+
+  private afterFailedInsert(seg: ClosedSegment, err: unknown): SegmentFlush {
+    this.spool.toBack(seg);
+    if (err instanceof InsertFailed) {
+      this.failedFlushes++;
+      if (this.storeWritable) {
+        this.logger?.warn({ table: this.table, err: err.message }, "log store not writable; rows stay in the spool and are retried");
+      }
+      this.storeWritable = false;
+      return "store-failed";
+    }
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      // Removed by someone else: nothing left to insert.
+      this.spool.forget(seg);
+      this.logger?.warn({ table: this.table, segment: seg.path }, "log spool segment vanished before it was inserted");
+      return "ok";
+    }
+    this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot read log spool segment; will retry");
+    return "read-failed";
+  }
+
+  private async removeInserted(seg: ClosedSegment): Promise<void> {
     try {
       await this.spool.remove(seg);
     } catch (err) {
       // Its rows are in the store; if the file outlives us, a restart inserts them again (deduplicated).
       this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot delete flushed log spool segment");
     }
+  }
+
+  private afterInsert(seg: ClosedSegment, { inserted, skipped }: InsertOutcome): void {
     this.flushedRows += inserted;
     if (skipped > 0) {
       this.skippedLines += skipped;
@@ -327,7 +342,6 @@ export class LogWriter<R extends object> {
     }
     if (!this.storeWritable) this.logger?.info?.({ table: this.table }, "log store writable again");
     this.storeWritable = true;
-    return "ok";
   }
 
   private setAside(refused: RefusedRow[]): void {
