@@ -131,6 +131,7 @@ export class LogWriter<R extends object> {
   private readonly scheduler: FlushScheduler;
   /** Set by `close()`: appends are refused from then on. */
   private closing: Promise<void> | undefined;
+  /** Whether the last append found the spool full: the warning is logged once, and again when rows fit. */
   private full = false;
 
   private flushedRows = 0;

@@ -28,7 +28,7 @@ export interface InsertTarget {
   chunkRows: number;
 }
 
-export interface SegmentToInsert {
+interface SegmentToInsert {
   path: string;
   /** Rows, when the file is known to be whole JSONEachRow: its bytes can go to the store as they are. */
   wholeRows: number | undefined;

@@ -3,7 +3,6 @@ import { segmentPath, writeFully, type SegmentFile } from "./spool.ts";
 
 /** A segment whose rows are not all in the store yet; its file is deleted only once they are. */
 export interface ClosedSegment {
-  seq: number;
   path: string;
   bytes: number;
   /** Rows, when this process wrote the whole file without error: its bytes can go to the store as they are. */
@@ -11,7 +10,6 @@ export interface ClosedSegment {
 }
 
 interface OpenSegment {
-  seq: number;
   path: string;
   fd: number;
   bytes: number;
@@ -40,7 +38,7 @@ export class SpoolSegments {
     leftovers: readonly SegmentFile[],
     private readonly onClosed: () => void,
   ) {
-    this.closed = leftovers.map((s) => ({ ...s, wholeRows: undefined }));
+    this.closed = leftovers.map(({ path, bytes }) => ({ path, bytes, wholeRows: undefined }));
     this.nextSeq = (leftovers.at(-1)?.seq ?? 0) + 1;
     this.totalBytes = leftovers.reduce((sum, s) => sum + s.bytes, 0);
   }
@@ -126,7 +124,7 @@ export class SpoolSegments {
     const p = segmentPath(this.dir, seq);
     const fd = fs.openSync(p, "a");
     this.nextSeq = seq + 1;
-    this.open = { seq, path: p, fd, bytes: 0, rows: 0 };
+    this.open = { path: p, fd, bytes: 0, rows: 0 };
     return this.open;
   }
 
@@ -145,7 +143,7 @@ export class SpoolSegments {
       return;
     }
     const wholeRows = whole && seg.rows <= this.segmentRows ? seg.rows : undefined;
-    this.closed.push({ seq: seg.seq, path: seg.path, bytes: seg.bytes, wholeRows });
+    this.closed.push({ path: seg.path, bytes: seg.bytes, wholeRows });
     if (notify) this.onClosed();
   }
 
