@@ -1,14 +1,22 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { Store } from "../store/client.ts";
-import { isRejectedData } from "../store/insert-errors.ts";
+import { FlushScheduler } from "./flush-scheduler.ts";
 import type { LogWriterMetrics } from "./log-writer-metrics.ts";
-import { encodeLines, listSegments, lockSpool, readSegment, rejectedPath, segmentPath, writeFully } from "./spool.ts";
+import { InsertFailed, insertSegment, type InsertOutcome, type InsertTarget, type RefusedRow } from "./segment-insert.ts";
+import { appendRejected, encodeLines, listSegments, lockSpool, rejectedPath, type SegmentFile } from "./spool.ts";
+import { SpoolSegments, type ClosedSegment } from "./spool-segments.ts";
 
 /**
  * The asynchronous, bounded, crash-safe writer of log rows (one instance per table: predictions,
  * feedback labels). The request path only calls `append`, which is synchronous and never touches
  * the store; inserts happen later, in the background, in batches.
+ *
+ * This file composes the parts and keeps the figures (`stats()`, which the metrics in
+ * `log-writer-metrics.ts` read): `spool-segments.ts` tracks the segment files (the open one, the
+ * closed ones awaiting insert, their bytes); `segment-insert.ts` puts one segment into the store;
+ * `flush-scheduler.ts` decides when a flush pass runs; `spool.ts` holds the file formats and the
+ * directory's lock.
  *
  * How rows travel. `append` writes the rows as JSON lines to the open segment file of the spool
  * directory (`segment-<seq>.jsonl`). When the open segment holds `flushRows` rows, or every
@@ -17,13 +25,8 @@ import { encodeLines, listSegments, lockSpool, readSegment, rejectedPath, segmen
  * insert failed stays on disk and is retried with backoff (100 ms doubling to 5 s). Segments are
  * tried oldest first; a failed one goes to the back, so one bad segment cannot hold up the others.
  *
- * The spool file is the buffer: rows are not kept in memory. A segment this process wrote whole
- * (at most `flushRows` rows, no write error) is already valid JSONEachRow, so its bytes are
- * handed to the store as they are (`INSERT … FORMAT JSONEachRow`; embedded: chDB's raw insert, server:
- * @clickhouse/client) — measured about twice as fast as encoding row
- * objects again. Any other segment (left by a previous process, cut by a write error, or larger
- * than `flushRows` because of one big append) is read back line by line, incomplete lines skipped
- * and counted, and inserted with `store.insert` in chunks of at most `flushRows` rows.
+ * The spool file is the buffer: rows are not kept in memory. How a segment goes into the store —
+ * whole ones as raw bytes, others parsed in chunks — is `segment-insert.ts`.
  *
  * Durability. `append` returns after the rows' bytes were handed to the kernel with write(2)
  * (`fs.writeSync`, looping over short writes); there is no fsync. So a row whose `append` returned
@@ -36,10 +39,9 @@ import { encodeLines, listSegments, lockSpool, readSegment, rejectedPath, segmen
  * written anywhere.
  *
  * Rows the store refuses. When an insert fails because of the rows' contents (a parse or type
- * error: retrying the same bytes can never succeed), the segment is split in halves, recursively,
- * until each refused row stands alone; the others go in, and each refused row is appended with the
- * store's reason to `rejected.jsonl` in the spool directory and counted (`rejectedRows`). One bad
- * row costs about 2·log2(flushRows) extra inserts, and never holds up the rows beside it.
+ * error: retrying the same bytes can never succeed), `segment-insert.ts` isolates the refused rows
+ * and inserts the others; each refused row is appended with the store's reason to `rejected.jsonl`
+ * in the spool directory and counted (`rejectedRows`).
  *
  * At least once, deduplicated downstream. A crash between an insert and the unlink of its segment,
  * or a retry after part of a segment went in, inserts rows a second time. Both tables are
@@ -110,73 +112,26 @@ export interface LogWriterStats {
   storeWritable: boolean;
 }
 
+/** "read-failed": the segment stays for the next pass, but the store may be fine, so the pass goes on. */
+type SegmentFlush = "ok" | "store-failed" | "read-failed";
+
 const DEFAULTS = { flushRows: 10_000, flushIntervalMs: 1_000, maxSpoolBytes: 1024 ** 3, spoolFullPolicy: "refuse" } as const;
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
-
-interface OpenSegment {
-  seq: number;
-  path: string;
-  fd: number;
-  bytes: number;
-  rows: number;
-}
-
-interface ClosedSegment {
-  seq: number;
-  path: string;
-  bytes: number;
-  /** Rows, when this process wrote the whole file without error: its bytes can go to the store as they are. */
-  wholeRows: number | undefined;
-}
-
-/** An insert that the store rejected, as opposed to a segment that could not be read. */
-class InsertFailed extends Error {
-  constructor(readonly storeError: unknown) {
-    super(storeError instanceof Error ? storeError.message : String(storeError));
-  }
-}
-
-type Children = {
-  bufferedRows: { set(v: number): void };
-  spoolBytes: { set(v: number): void };
-  spoolSegments: { set(v: number): void };
-  flushedRows: { inc(v: number): void };
-  droppedRows: { inc(v: number): void };
-  refusedRows: { inc(v: number): void };
-  flushFailures: { inc(v?: number): void };
-  skippedLines: { inc(v: number): void };
-  rejectedRows: { inc(v: number): void };
-  flushDuration: { observe(v: number): void };
-};
 
 export class LogWriter<R extends object> {
-  private readonly store: Store;
+  private readonly target: InsertTarget;
   private readonly table: string;
   private readonly dir: string;
-  private readonly flushRows: number;
   private readonly maxSpoolBytes: number;
   private readonly policy: "drop" | "refuse";
   private readonly logger: LogWriterLogger | undefined;
-  private readonly m: Children | undefined;
+  private readonly flushDuration: { observe(seconds: number): void } | undefined;
   private readonly releaseLock: () => void;
 
-  private open: OpenSegment | undefined;
-  private readonly closed: ClosedSegment[] = [];
-  private nextSeq: number;
-  private spoolBytes: number;
-
-  private readonly timer: NodeJS.Timeout;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs = FIRST_BACKOFF_MS;
-  private flushScheduled = false;
-  /** Passes run one after another on this chain; it never rejects. */
-  private tail: Promise<void> = Promise.resolve();
-  /** A pass on the chain that has not started yet: callers arriving now share it. */
-  private queued: Promise<void> | undefined;
-  private running = false;
+  private readonly spool: SpoolSegments;
+  private readonly scheduler: FlushScheduler;
+  /** Set by `close()`: appends are refused from then on. */
   private closing: Promise<void> | undefined;
-  private shut = false;
+  /** Whether the last append found the spool full: the warning is logged once, and again when rows fit. */
   private full = false;
 
   private flushedRows = 0;
@@ -210,27 +165,23 @@ export class LogWriter<R extends object> {
   private constructor(
     opts: LogWriterOptions,
     limits: { flushRows: number; flushIntervalMs: number; maxSpoolBytes: number },
-    leftovers: { seq: number; path: string; bytes: number }[],
+    leftovers: SegmentFile[],
     releaseLock: () => void,
   ) {
-    this.store = opts.store;
+    this.target = { store: opts.store, table: opts.table, chunkRows: limits.flushRows };
     this.table = opts.table;
     this.dir = opts.dir;
-    this.flushRows = limits.flushRows;
     this.maxSpoolBytes = limits.maxSpoolBytes;
     this.policy = opts.spoolFullPolicy ?? DEFAULTS.spoolFullPolicy;
     this.logger = opts.logger;
     this.releaseLock = releaseLock;
-    this.m = opts.metrics && children(opts.metrics, opts.table);
-    for (const s of leftovers) this.closed.push({ ...s, wholeRows: undefined });
-    this.nextSeq = (leftovers.at(-1)?.seq ?? 0) + 1;
-    this.spoolBytes = leftovers.reduce((sum, s) => sum + s.bytes, 0);
-    this.timer = setInterval(() => this.tick(), limits.flushIntervalMs);
-    this.timer.unref();
-    this.publish();
+    this.flushDuration = opts.metrics?.flushDuration.labels({ table: opts.table });
+    this.spool = new SpoolSegments(opts.dir, limits.flushRows, leftovers, () => this.scheduler.soon());
+    this.scheduler = new FlushScheduler(limits.flushIntervalMs, () => this.pass(), () => this.spool.hasRows());
+    opts.metrics?.track(opts.table, () => this.stats());
     if (leftovers.length > 0) {
-      this.logger?.warn({ table: this.table, dir: this.dir, segments: leftovers.length, bytes: this.spoolBytes }, "replaying log spool left by a previous process");
-      this.scheduleFlush();
+      this.logger?.warn({ table: this.table, dir: this.dir, segments: leftovers.length, bytes: this.spool.bytes }, "replaying log spool left by a previous process");
+      this.scheduler.soon();
     }
   }
 
@@ -242,28 +193,19 @@ export class LogWriter<R extends object> {
    */
   append(rows: readonly R[]): AppendResult {
     if (rows.length === 0) return "ok";
-    if (this.shut) return this.reject(rows.length, "refused");
+    if (this.closing) return this.reject(rows.length, "refused");
     const data = encodeLines(rows);
-    if (this.spoolBytes + data.length > this.maxSpoolBytes) return this.reject(rows.length, this.onFull());
-    // Keep a segment within flushRows rows, so that it can be inserted as it is, in one piece.
-    if (this.open && this.open.rows > 0 && this.open.rows + rows.length > this.flushRows) this.rotate(true, true);
-    let seg: OpenSegment;
+    if (this.spool.bytes + data.length > this.maxSpoolBytes) return this.reject(rows.length, this.onFull());
     try {
-      seg = this.open ?? this.openSegment();
-      writeFully(seg.fd, data);
+      this.spool.write(data, rows.length);
     } catch (err) {
-      this.afterWriteError(err);
+      this.logger?.warn({ table: this.table, dir: this.dir, err: String(err) }, "cannot write the log spool");
       return this.reject(rows.length, this.onFull());
     }
-    seg.bytes += data.length;
-    this.spoolBytes += data.length;
-    seg.rows += rows.length;
     if (this.full) {
       this.full = false;
-      this.logger?.warn({ table: this.table, spoolBytes: this.spoolBytes }, "log spool accepting rows again");
+      this.logger?.warn({ table: this.table, spoolBytes: this.spool.bytes }, "log spool accepting rows again");
     }
-    if (seg.rows >= this.flushRows) this.rotate(true, true);
-    this.publish();
     return "ok";
   }
 
@@ -274,21 +216,14 @@ export class LogWriter<R extends object> {
    * appended before the call.
    */
   flush(): Promise<void> {
-    if (this.queued) return this.queued;
-    const next: Promise<void> = this.tail.then(() => {
-      if (this.queued === next) this.queued = undefined;
-      return this.pass();
-    });
-    this.queued = next;
-    this.tail = next;
-    return next;
+    return this.scheduler.run();
   }
 
   stats(): LogWriterStats {
     return {
-      buffered: this.open?.rows ?? 0,
-      pendingSegments: this.closed.length,
-      spoolBytes: this.spoolBytes,
+      buffered: this.spool.openRows,
+      pendingSegments: this.spool.pendingCount,
+      spoolBytes: this.spool.bytes,
       flushedRows: this.flushedRows,
       droppedRows: this.droppedRows,
       refusedRows: this.refusedRows,
@@ -305,285 +240,114 @@ export class LogWriter<R extends object> {
    * attempt. Segments it could not insert stay on disk for the next `open()` on this directory.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.shut = true;
-      clearInterval(this.timer);
-      if (this.retryTimer) clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
-      await this.flush();
-      this.rotate(true, false);
-      this.releaseLock();
-      this.publish();
-    })();
+    this.closing ??= this.shutDown();
     return this.closing;
   }
 
-  private openSegment(): OpenSegment {
-    const seq = this.nextSeq;
-    const p = segmentPath(this.dir, seq);
-    const fd = fs.openSync(p, "a");
-    this.nextSeq = seq + 1;
-    this.open = { seq, path: p, fd, bytes: 0, rows: 0 };
-    return this.open;
-  }
-
-  /** Closes the open segment and queues it for insert; the next append opens a new one. */
-  private rotate(whole: boolean, scheduleFlush: boolean): void {
-    const seg = this.open;
-    if (!seg) return;
-    this.open = undefined;
-    try {
-      fs.closeSync(seg.fd);
-    } catch {
-      // Closing only releases the descriptor; the bytes are already written.
-    }
-    if (seg.bytes === 0) {
-      fs.rmSync(seg.path, { force: true });
-      return;
-    }
-    const wholeRows = whole && seg.rows <= this.flushRows ? seg.rows : undefined;
-    this.closed.push({ seq: seg.seq, path: seg.path, bytes: seg.bytes, wholeRows });
-    if (scheduleFlush) this.scheduleFlush();
-  }
-
-  private afterWriteError(err: unknown): void {
-    const seg = this.open;
-    if (seg) {
-      // Part of the lines may be on disk: account for them, and close the segment so that a torn
-      // line stays its last one (skipped when read back) rather than being glued to the next append.
-      try {
-        const size = fs.fstatSync(seg.fd).size;
-        this.spoolBytes += size - seg.bytes;
-        seg.bytes = size;
-      } catch {
-        // Keep the old figure.
-      }
-      this.rotate(false, true);
-    }
-    this.logger?.warn({ table: this.table, dir: this.dir, err: String(err) }, "cannot write the log spool");
+  private async shutDown(): Promise<void> {
+    this.scheduler.stop();
+    await this.scheduler.run();
+    this.spool.rotate();
+    this.releaseLock();
   }
 
   private onFull(): "dropped" | "refused" {
     if (!this.full) {
       this.full = true;
-      this.logger?.warn({ table: this.table, spoolBytes: this.spoolBytes, maxSpoolBytes: this.maxSpoolBytes, policy: this.policy }, "log spool full");
+      this.logger?.warn({ table: this.table, spoolBytes: this.spool.bytes, maxSpoolBytes: this.maxSpoolBytes, policy: this.policy }, "log spool full");
     }
     return this.policy === "drop" ? "dropped" : "refused";
   }
 
   private reject(n: number, result: "dropped" | "refused"): AppendResult {
-    if (result === "dropped") {
-      this.droppedRows += n;
-      this.m?.droppedRows.inc(n);
-    } else {
-      this.refusedRows += n;
-      this.m?.refusedRows.inc(n);
-    }
+    if (result === "dropped") this.droppedRows += n;
+    else this.refusedRows += n;
     return result;
   }
 
-  private tick(): void {
-    if (this.running || this.retryTimer || this.shut) return;
-    if ((this.open?.bytes ?? 0) > 0 || this.closed.length > 0) void this.flush();
-  }
-
-  /** A flush soon, off the caller's stack, unless the store is in backoff (the retry will come). */
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.retryTimer || this.shut) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (!this.shut && !this.retryTimer) void this.flush();
-    });
-  }
-
-  private scheduleRetry(): void {
-    if (this.shut || this.retryTimer) return;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.flush();
-    }, delay);
-    this.retryTimer.unref();
-  }
-
-  private async pass(): Promise<void> {
-    this.running = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    this.rotate(true, false);
+  /** Rotates the open segment and tries every closed one, oldest first; true when all went in. */
+  private async pass(): Promise<boolean> {
+    this.spool.rotate();
     const started = performance.now();
     const tried = new Set<ClosedSegment>();
     let failed = false;
     try {
       for (;;) {
-        const seg = this.closed.find((s) => !tried.has(s));
+        const seg = this.spool.nextPending(tried);
         if (!seg) break;
         tried.add(seg);
-        const outcome = await this.insertSegment(seg);
+        const outcome = await this.flushSegment(seg);
         if (outcome === "ok") continue;
         failed = true;
         if (outcome === "store-failed") break;
       }
     } catch (err) {
-      // Not expected (insertSegment classifies its errors); never let a pass reject.
+      // Not expected (flushSegment classifies its errors); never let a pass reject.
       failed = true;
       this.logger?.warn({ table: this.table, err: String(err) }, "log flush failed unexpectedly");
     }
     if (tried.size > 0) {
       this.lastFlushMs = performance.now() - started;
-      this.m?.flushDuration.observe(this.lastFlushMs / 1000);
+      this.flushDuration?.observe(this.lastFlushMs / 1000);
     }
-    if (failed) this.scheduleRetry();
-    else this.backoffMs = FIRST_BACKOFF_MS;
-    this.running = false;
-    this.publish();
+    return !failed;
   }
 
-  private async insertSegment(seg: ClosedSegment): Promise<"ok" | "store-failed" | "read-failed"> {
-    let outcome: { inserted: number; skipped: number };
+  /** Inserts one segment and deletes its file, or leaves it for a retry. */
+  private async flushSegment(seg: ClosedSegment): Promise<SegmentFlush> {
+    let outcome: InsertOutcome;
     try {
-      outcome = await this.insertContents(seg);
+      outcome = await insertSegment(this.target, seg, (refused) => this.setAside(refused));
     } catch (err) {
-      this.toBack(seg);
-      if (err instanceof InsertFailed) {
-        this.failedFlushes++;
-        this.m?.flushFailures.inc();
-        if (this.storeWritable) {
-          this.logger?.warn({ table: this.table, err: err.message }, "log store not writable; rows stay in the spool and are retried");
-        }
-        this.storeWritable = false;
-        return "store-failed";
-      }
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-        // Removed by someone else: nothing left to insert.
-        this.forget(seg);
-        this.logger?.warn({ table: this.table, segment: seg.path }, "log spool segment vanished before it was inserted");
-        return "ok";
-      }
-      this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot read log spool segment; will retry");
-      return "read-failed";
+      return this.afterFailedInsert(seg, err);
     }
-    const { inserted, skipped } = outcome;
+    await this.removeInserted(seg);
+    this.afterInsert(seg, outcome);
+    return "ok";
+  }
+
+  private afterFailedInsert(seg: ClosedSegment, err: unknown): SegmentFlush {
+    this.spool.toBack(seg);
+    if (err instanceof InsertFailed) {
+      this.failedFlushes++;
+      if (this.storeWritable) {
+        this.logger?.warn({ table: this.table, err: err.message }, "log store not writable; rows stay in the spool and are retried");
+      }
+      this.storeWritable = false;
+      return "store-failed";
+    }
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      // Removed by someone else: nothing left to insert.
+      this.spool.forget(seg);
+      this.logger?.warn({ table: this.table, segment: seg.path }, "log spool segment vanished before it was inserted");
+      return "ok";
+    }
+    this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot read log spool segment; will retry");
+    return "read-failed";
+  }
+
+  private async removeInserted(seg: ClosedSegment): Promise<void> {
     try {
-      await fs.promises.unlink(seg.path);
+      await this.spool.remove(seg);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        // Its rows are in the store; if the file outlives us, a restart inserts them again (deduplicated).
-        this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot delete flushed log spool segment");
-      }
+      // Its rows are in the store; if the file outlives us, a restart inserts them again (deduplicated).
+      this.logger?.warn({ table: this.table, segment: seg.path, err: String(err) }, "cannot delete flushed log spool segment");
     }
-    this.forget(seg);
+  }
+
+  private afterInsert(seg: ClosedSegment, { inserted, skipped }: InsertOutcome): void {
     this.flushedRows += inserted;
-    this.m?.flushedRows.inc(inserted);
     if (skipped > 0) {
       this.skippedLines += skipped;
-      this.m?.skippedLines.inc(skipped);
       this.logger?.warn({ table: this.table, segment: seg.path, skipped }, "skipped incomplete lines in log spool segment");
     }
     if (!this.storeWritable) this.logger?.info?.({ table: this.table }, "log store writable again");
     this.storeWritable = true;
-    return "ok";
   }
 
-  private async insertContents(seg: ClosedSegment): Promise<{ inserted: number; skipped: number }> {
-    try {
-      if (seg.wholeRows !== undefined) {
-        await this.insertFile(seg.path);
-        return { inserted: seg.wholeRows, skipped: 0 };
-      }
-      const read = await readSegment(seg.path, this.flushRows, (chunk) => this.insertRows(chunk));
-      return { inserted: read.rows, skipped: read.skipped };
-    } catch (err) {
-      if (!(err instanceof InsertFailed && isRejectedData(err.storeError))) throw err;
-      return this.insertSettingAside(seg);
-    }
-  }
-
-  /** Inserts every row of the segment the store accepts and sets the refused ones aside. */
-  private async insertSettingAside(seg: ClosedSegment): Promise<{ inserted: number; skipped: number }> {
-    let inserted = 0;
-    const read = await readSegment(seg.path, this.flushRows, async (chunk) => {
-      const refused = await this.insertAccepted(chunk);
-      inserted += chunk.length - refused.length;
-      if (refused.length > 0) this.setAside(refused);
-    });
-    return { inserted, skipped: read.skipped };
-  }
-
-  /** Halves until each refused row stands alone; a refused insert stores nothing, so no row goes in twice. */
-  private async insertAccepted(rows: readonly object[]): Promise<{ row: object; reason: string }[]> {
-    try {
-      await this.store.insert(this.table, rows);
-      return [];
-    } catch (err) {
-      if (!isRejectedData(err)) throw new InsertFailed(err);
-      if (rows.length === 1) return [{ row: rows[0]!, reason: (err instanceof Error ? err.message : String(err)).split("\n")[0]! }];
-      const mid = rows.length >> 1;
-      return [...(await this.insertAccepted(rows.slice(0, mid))), ...(await this.insertAccepted(rows.slice(mid)))];
-    }
-  }
-
-  private setAside(refused: { row: object; reason: string }[]): void {
-    const at = new Date().toISOString();
-    fs.appendFileSync(rejectedPath(this.dir), encodeLines(refused.map((r) => ({ rejected_at: at, reason: r.reason, row: r.row }))));
+  private setAside(refused: RefusedRow[]): void {
+    appendRejected(this.dir, refused);
     this.rejectedRows += refused.length;
-    this.m?.rejectedRows.inc(refused.length);
     this.logger?.warn({ table: this.table, rows: refused.length, reason: refused[0]!.reason, file: rejectedPath(this.dir) }, "the store refused log rows; set aside");
   }
-
-  /** A whole segment is JSONEachRow already: its bytes go to the store unparsed. */
-  private async insertFile(file: string): Promise<void> {
-    const body = await fs.promises.readFile(file); // a missing file is a read error, not the store's
-    try {
-      await this.store.insertJsonLines(this.table, body);
-    } catch (err) {
-      throw new InsertFailed(err);
-    }
-  }
-
-  private async insertRows(rows: readonly object[]): Promise<void> {
-    try {
-      await this.store.insert(this.table, rows);
-    } catch (err) {
-      throw new InsertFailed(err);
-    }
-  }
-
-  private forget(seg: ClosedSegment): void {
-    const i = this.closed.indexOf(seg);
-    if (i === -1) return;
-    this.closed.splice(i, 1);
-    this.spoolBytes -= seg.bytes;
-  }
-
-  private toBack(seg: ClosedSegment): void {
-    const i = this.closed.indexOf(seg);
-    if (i !== -1) this.closed.push(...this.closed.splice(i, 1));
-  }
-
-  private publish(): void {
-    const m = this.m;
-    if (!m) return;
-    m.bufferedRows.set(this.open?.rows ?? 0);
-    m.spoolBytes.set(this.spoolBytes);
-    m.spoolSegments.set(this.closed.length);
-  }
-}
-
-function children(m: LogWriterMetrics, table: string): Children {
-  const labels = { table };
-  return {
-    bufferedRows: m.bufferedRows.labels(labels),
-    spoolBytes: m.spoolBytes.labels(labels),
-    spoolSegments: m.spoolSegments.labels(labels),
-    flushedRows: m.flushedRows.labels(labels),
-    droppedRows: m.droppedRows.labels(labels),
-    refusedRows: m.refusedRows.labels(labels),
-    flushFailures: m.flushFailures.labels(labels),
-    skippedLines: m.skippedLines.labels(labels),
-    rejectedRows: m.rejectedRows.labels(labels),
-    flushDuration: m.flushDuration.labels(labels),
-  };
 }

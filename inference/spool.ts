@@ -1,11 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import type { RefusedRow } from "./segment-insert.ts";
 
 /**
  * The on-disk half of the log writer: segment files of JSON lines in one directory per table,
- * `segment-<12-digit seq>.jsonl`, and a lock file naming the process that owns the directory.
- * Only the LogWriter uses this module.
+ * `segment-<12-digit seq>.jsonl`, the rows the store refused (`rejected.jsonl`), and a lock file
+ * naming the process that owns the directory. Only the log writer's modules use this one.
  */
 
 const SEGMENT = /^segment-(\d{12})\.jsonl$/;
@@ -25,6 +26,12 @@ export function segmentPath(dir: string, seq: number): string {
 /** Rows the store refused, with its reason: kept for a person to look at, never replayed. */
 export function rejectedPath(dir: string): string {
   return path.join(dir, "rejected.jsonl");
+}
+
+/** Appends rows the store refused, each with the store's reason and the time, to rejected.jsonl. */
+export function appendRejected(dir: string, refused: readonly RefusedRow[]): void {
+  const at = new Date().toISOString();
+  fs.appendFileSync(rejectedPath(dir), encodeLines(refused.map((r) => ({ rejected_at: at, reason: r.reason, row: r.row }))));
 }
 
 /** Segment files in `dir`, oldest first. Other files (the lock, strays) are ignored. */
