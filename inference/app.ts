@@ -20,15 +20,15 @@ import { JobRunner } from "./jobs/job-runner.ts";
 import { PredictionCache } from "./prediction-cache.ts";
 import { Predictor } from "./predictor.ts";
 import { RecentPredictions } from "./recent-predictions.ts";
-import { registerAdminRoutes } from "./routes/admin.ts";
-import { registerVersionRoute } from "./routes/register-version.ts";
-import { registerEnsembleRoute } from "./routes/register-ensemble.ts";
-import { registerAuditRoutes } from "./routes/audit.ts";
-import { registerExplainRoute } from "./routes/explain.ts";
-import { registerFeedbackRoute } from "./routes/feedback.ts";
-import { registerHealthRoutes } from "./routes/health.ts";
-import { registerJobRoutes } from "./routes/jobs.ts";
-import { registerPredictRoute } from "./routes/predict.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { explainRoutes } from "./routes/explain.ts";
+import { feedbackRoutes } from "./routes/feedback.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { jobRoutes } from "./routes/jobs.ts";
+import { predictRoutes } from "./routes/predict.ts";
+import { ensembleRegistrationRoutes } from "./routes/register-ensemble.ts";
+import { versionRegistrationRoutes } from "./routes/register-version.ts";
 import { SessionCache } from "./sessions.ts";
 import { TrafficController } from "./traffic.ts";
 import { versionsIn } from "../rollout/traffic-changes.ts";
@@ -126,14 +126,19 @@ export async function buildInferenceApp({ config, store, logger, extend }: Infer
     // Ajv's default strips unknown properties silently; a caller's typo must be an error instead.
     ajv: { customOptions: { removeAdditional: false } },
   });
+  // What every route shares is set on the root before any route plugin: a plugin inherits the root's
+  // parsers, error handler, hooks and swagger's onRoute at registration, and adds its own in its scope.
   installJsonBodyParser(app);
   await app.register(swagger, { openapi: openapiDocument });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   installErrorHandler(app, metrics, (name) => traffic.state(name) !== undefined);
   countHttp(app, metrics);
   installAdmission(app, metrics, cfg.maxInFlight);
-  registerPredictRoute(app, predictor, recent, cfg.maxInstances);
-  registerFeedbackRoute(app, {
+
+  // Routes as plugins, each with its options; this order is the order of the OpenAPI document.
+  const adminToken = cfg.adminToken;
+  app.register(predictRoutes, { predictor, recent, maxInstances: cfg.maxInstances });
+  app.register(feedbackRoutes, {
     store,
     recent,
     labels,
@@ -141,13 +146,13 @@ export async function buildInferenceApp({ config, store, logger, extend }: Infer
     classesOf: async (model, version) => (await sessions.get(model, version)).meta.schema.classes,
     maxLabels: cfg.maxInstances,
   });
-  registerAdminRoutes(app, { store, traffic, metrics, adminToken: cfg.adminToken, faults });
-  registerVersionRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
-  registerEnsembleRoute(app, { store, modelDir: config.modelDir, adminToken: cfg.adminToken });
-  registerAuditRoutes(app, store);
-  registerJobRoutes(app, { runner: jobs, adminToken: cfg.adminToken });
-  registerExplainRoute(app, { store, sessions, traffic, flushLog: () => predictions.flush() });
-  registerHealthRoutes(app, { store, traffic, registry, writers: { predictions, labels } });
+  app.register(auditRoutes, { store });
+  app.register(explainRoutes, { store, sessions, traffic, flushLog: () => predictions.flush() });
+  app.register(healthRoutes, { store, traffic, registry, writers: { predictions, labels } });
+  app.register(adminRoutes, { store, traffic, metrics, adminToken, faults });
+  app.register(versionRegistrationRoutes, { store, modelDir: config.modelDir, adminToken });
+  app.register(ensembleRegistrationRoutes, { store, modelDir: config.modelDir, adminToken });
+  app.register(jobRoutes, { runner: jobs, adminToken });
   await extend?.(app, registry);
 
   await app.ready();
