@@ -1,9 +1,9 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { answer, errorResponses } from "../../http/openapi.ts";
 import type { Store } from "../../store/client.ts";
 import { auditRecent, auditSummary } from "../audit.ts";
-import { modelParams } from "./shared.ts";
+import { modelParams, type ModelParams } from "./shared.ts";
 
 /** AuditSummary (inference/audit.ts) as sent. */
 const summarySchema = z.object({
@@ -38,8 +38,12 @@ const recentSchema = z.object({
   ),
 });
 
-export function registerAuditRoutes(app: FastifyInstance, store: Store): void {
-  app.get<{ Params: { name: string }; Querystring: { window_seconds?: number } }>(
+export interface AuditRoutesOptions {
+  store: Store;
+}
+
+export const auditRoutes: FastifyPluginAsync<AuditRoutesOptions> = async (app, { store }) => {
+  app.get<{ Params: ModelParams; Querystring: { window_seconds?: number } }>(
     "/v1/models/:name/audit/summary",
     {
       schema: {
@@ -54,7 +58,7 @@ export function registerAuditRoutes(app: FastifyInstance, store: Store): void {
     },
     async (req) => auditSummary(store, req.params.name, req.query.window_seconds ?? 3600),
   );
-  app.get<{ Params: { name: string }; Querystring: { limit?: number } }>(
+  app.get<{ Params: ModelParams; Querystring: { limit?: number } }>(
     "/v1/models/:name/audit/recent",
     {
       schema: {
@@ -69,4 +73,4 @@ export function registerAuditRoutes(app: FastifyInstance, store: Store): void {
     },
     async (req) => ({ predictions: await auditRecent(store, req.params.name, req.query.limit ?? 50) }),
   );
-}
+};

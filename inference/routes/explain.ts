@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import { z } from "zod";
 import { answer, errorResponses } from "../../http/openapi.ts";
 import { ExplainInputError } from "../../models/explain/check-row.ts";
@@ -6,7 +6,7 @@ import { explainRequest, type ExplainRequest, type ScorerSource } from "../../mo
 import type { Store } from "../../store/client.ts";
 import type { SessionCache } from "../sessions.ts";
 import type { TrafficController } from "../traffic.ts";
-import { EXAMPLE_ROW, modelParams } from "./shared.ts";
+import { EXAMPLE_ROW, modelParams, type ModelParams } from "./shared.ts";
 
 const ID = { type: "string", minLength: 1, maxLength: 128, pattern: "^[\\x21-\\x7e]+$" } as const;
 
@@ -70,7 +70,7 @@ interface ExplainBody {
   seed?: number;
 }
 
-export interface ExplainRouteDeps {
+export interface ExplainRoutesOptions {
   store: Store;
   sessions: SessionCache;
   traffic: TrafficController;
@@ -79,7 +79,7 @@ export interface ExplainRouteDeps {
 }
 
 /** POST /v1/models/:name/explain — Shapley attributions for a logged request id or a posted row. */
-export function registerExplainRoute(app: FastifyInstance, deps: ExplainRouteDeps): void {
+export const explainRoutes: FastifyPluginAsync<ExplainRoutesOptions> = async (app, deps) => {
   // Sessions stay in the serving cache; nothing to release per request.
   const source: ScorerSource = {
     async open(model, version) {
@@ -92,7 +92,7 @@ export function registerExplainRoute(app: FastifyInstance, deps: ExplainRouteDep
     if (!version) throw new ExplainInputError("version", `model '${model}' has no primary version deployed (an unknown model, or none deployed yet); name the version to explain with`, 404);
     return { version, chosenBy: "the primary version" };
   };
-  app.post<{ Params: { name: string }; Body: ExplainBody }>(
+  app.post<{ Params: ModelParams; Body: ExplainBody }>(
     "/v1/models/:name/explain",
     {
       schema: {
@@ -115,10 +115,10 @@ export function registerExplainRoute(app: FastifyInstance, deps: ExplainRouteDep
       }
     },
   );
-}
+};
 
 /** A request id not found is looked up once more after the log's buffer is written. */
-async function explainWithRetry(deps: ExplainRouteDeps, source: ScorerSource, primary: Parameters<typeof explainRequest>[2], req: ExplainRequest) {
+async function explainWithRetry(deps: ExplainRoutesOptions, source: ScorerSource, primary: Parameters<typeof explainRequest>[2], req: ExplainRequest) {
   try {
     return await explainRequest(deps.store, source, primary, req);
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { answer, errorEnvelopeSchema, errorResponses } from "../../http/openapi.ts";
 import type { Store } from "../../store/client.ts";
@@ -35,15 +35,21 @@ export interface LabelLog {
   append(rows: readonly LabelRow[]): "ok" | "dropped" | "refused";
 }
 
+export interface FeedbackRoutesOptions {
+  store: Store;
+  recent: RecentPredictions;
+  labels: LabelLog;
+  metrics: ServingMetrics;
+  classesOf: (model: string, version: string) => Promise<string[]>;
+  maxLabels: number;
+}
+
 /**
  * Ground truth for earlier predictions, any time later. Each label is joined to what was answered
  * (recent memory first, then the store), so accuracy metrics count it now and unknown ids are
  * reported back instead of vanishing.
  */
-export function registerFeedbackRoute(
-  app: FastifyInstance,
-  deps: { store: Store; recent: RecentPredictions; labels: LabelLog; metrics: ServingMetrics; classesOf: (model: string, version: string) => Promise<string[]>; maxLabels: number },
-): void {
+export const feedbackRoutes: FastifyPluginAsync<FeedbackRoutesOptions> = async (app, deps) => {
   app.post<{ Body: FeedbackBody }>(
     "/v1/feedback",
     {
@@ -97,7 +103,7 @@ export function registerFeedbackRoute(
       return reply.code(invalid.length > 0 && accepted.length === 0 ? 400 : 200).send({ accepted: accepted.length, unknown, invalid });
     },
   );
-}
+};
 
 async function lookUp(store: Store, recent: RecentPredictions, ids: string[]): Promise<Map<string, RecentPrediction>> {
   const found = new Map<string, RecentPrediction>();

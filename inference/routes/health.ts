@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import { answer, errorResponses } from "../../http/openapi.ts";
@@ -17,10 +17,14 @@ const readySchema = z.object({
   writers: z.record(z.string(), z.looseObject({ storeWritable: z.boolean(), pendingSegments: z.number().int(), spoolBytes: z.number().int() })).describe("Each log writer's figures"),
 });
 
-export function registerHealthRoutes(
-  app: FastifyInstance,
-  deps: { store: Store; traffic: TrafficController; registry: Registry; writers: Record<string, WriterHealth> },
-): void {
+export interface HealthRoutesOptions {
+  store: Store;
+  traffic: TrafficController;
+  registry: Registry;
+  writers: Record<string, WriterHealth>;
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, deps) => {
   app.get(
     "/healthz",
     { schema: { operationId: "healthz", tags: ["health"], summary: "Alive", security: [], response: { 200: answer("The process answers", z.object({ status: z.literal("ok") })), ...errorResponses(500) } } },
@@ -54,4 +58,4 @@ export function registerHealthRoutes(
     reply.header("content-type", deps.registry.contentType);
     return deps.registry.metrics();
   });
-}
+};

@@ -1,13 +1,13 @@
 import fs from "node:fs";
 import { Readable } from "node:stream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { answer, errorResponses, requires } from "../../http/openapi.ts";
 import { jobStatuses, type JobRow } from "../../store/jobs-table.ts";
 import { bearerGuard } from "../auth.ts";
 import { JobError } from "../jobs/job-files.ts";
 import type { JobRunner } from "../jobs/job-runner.ts";
-import { EXAMPLE_ROW, modelParams } from "./shared.ts";
+import { EXAMPLE_ROW, modelParams, type ModelParams } from "./shared.ts";
 
 const jobSchema = z.object({
   job_id: z.string(),
@@ -27,86 +27,89 @@ const jobParams = { type: "object", properties: { id: { type: "string", minLengt
 const jobs = { tags: ["jobs"], security: requires("adminToken") };
 const csvExample = `${Object.keys(EXAMPLE_ROW).join(",")}\n${Object.values(EXAMPLE_ROW).join(",")}\n`;
 
+export interface JobRoutesOptions {
+  runner: JobRunner;
+  adminToken: string | undefined;
+}
+
 /**
  * The batch job API: submit a CSV, poll its status, download the result, cancel. Admin token: a job
  * writes files to the server's disk and holds a core for as long as the file takes.
  */
-export function registerJobRoutes(app: FastifyInstance, deps: { runner: JobRunner; adminToken: string | undefined }): void {
-  app.register(async (scope) => {
-    scope.addHook("onRequest", bearerGuard(deps.adminToken));
-    // The upload is streamed to disk as it arrives, never held in memory; the runner bounds its size.
-    scope.addContentTypeParser("text/csv", (_req, payload, done) => done(null, payload));
+export const jobRoutes: FastifyPluginAsync<JobRoutesOptions> = async (app, deps) => {
+  app.addHook("onRequest", bearerGuard(deps.adminToken));
+  // The upload is streamed to disk as it arrives, never held in memory; the runner bounds its size.
+  app.addContentTypeParser("text/csv", (_req, payload, done) => done(null, payload));
 
-    scope.post<{ Params: { name: string }; Querystring: { submitted_by?: string } }>(
-      "/v1/models/:name/jobs",
-      {
-        config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, consumes: ["text/csv"], body: { type: "string", description: "A CSV file with a header line; every feature of the model's primary must have a column, other columns are ignored", examples: [csvExample] } }, url }) },
-        schema: {
-          ...jobs,
-          operationId: "submitJob",
-          summary: "Submit a CSV file to be scored in the background at low priority",
-          params: modelParams,
-          querystring: { type: "object", additionalProperties: false, properties: { submitted_by: { type: "string", minLength: 1, maxLength: 128 } } },
-          response: { 202: answer("Accepted and queued; poll GET /v1/jobs/{id}", jobSchema), ...errorResponses(400, 401, 403, 404, 413, 415, 500) },
+  app.post<{ Params: ModelParams; Querystring: { submitted_by?: string } }>(
+    "/v1/models/:name/jobs",
+    {
+      config: { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, consumes: ["text/csv"], body: { type: "string", description: "A CSV file with a header line; every feature of the model's primary must have a column, other columns are ignored", examples: [csvExample] } }, url }) },
+      schema: {
+        ...jobs,
+        operationId: "submitJob",
+        summary: "Submit a CSV file to be scored in the background at low priority",
+        params: modelParams,
+        querystring: { type: "object", additionalProperties: false, properties: { submitted_by: { type: "string", minLength: 1, maxLength: 128 } } },
+        response: { 202: answer("Accepted and queued; poll GET /v1/jobs/{id}", jobSchema), ...errorResponses(400, 401, 403, 404, 413, 415, 500) },
+      },
+    },
+    async (req, reply) => {
+      // Another parser (JSON) may have read the body: only a text/csv body arrives as the stream.
+      if (!(req.body instanceof Readable)) throw new JobError(415, "unsupported_media_type", "content-type", "send the file as text/csv");
+      const job = await deps.runner.submit(req.params.name, req.body, req.query.submitted_by ?? "api");
+      return reply.code(202).header("location", `/v1/jobs/${job.job_id}`).send(wire(job));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/jobs/:id",
+    {
+      schema: {
+        ...jobs,
+        operationId: "getJob",
+        summary: "A job's status and progress",
+        params: jobParams,
+        response: { 200: answer("The job as last checkpointed (progress is written about once a second)", jobSchema), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (req) => wire(await deps.runner.status(req.params.id)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/jobs/:id/result",
+    {
+      schema: {
+        ...jobs,
+        operationId: "getJobResult",
+        summary: "Download a succeeded job's predictions as CSV",
+        params: jobParams,
+        response: {
+          200: { description: "row, request_id, version, predicted, confidence, one p_<class> column per class, error", content: { "text/csv": { schema: { type: "string" } } } },
+          ...errorResponses(400, 401, 403, 404, 409),
         },
       },
-      async (req, reply) => {
-        // Another parser (JSON) may have read the body: only a text/csv body arrives as the stream.
-        if (!(req.body instanceof Readable)) throw new JobError(415, "unsupported_media_type", "content-type", "send the file as text/csv");
-        const job = await deps.runner.submit(req.params.name, req.body, req.query.submitted_by ?? "api");
-        return reply.code(202).header("location", `/v1/jobs/${job.job_id}`).send(wire(job));
-      },
-    );
+    },
+    async (req, reply) => {
+      const file = await deps.runner.resultFile(req.params.id);
+      return reply.type("text/csv; charset=utf-8").send(fs.createReadStream(file));
+    },
+  );
 
-    scope.get<{ Params: { id: string } }>(
-      "/v1/jobs/:id",
-      {
-        schema: {
-          ...jobs,
-          operationId: "getJob",
-          summary: "A job's status and progress",
-          params: jobParams,
-          response: { 200: answer("The job as last checkpointed (progress is written about once a second)", jobSchema), ...errorResponses(400, 401, 403, 404) },
-        },
+  app.post<{ Params: { id: string } }>(
+    "/v1/jobs/:id/cancel",
+    {
+      schema: {
+        ...jobs,
+        operationId: "cancelJob",
+        summary: "Cancel a queued or running job",
+        params: jobParams,
+        response: { 200: answer("The job, cancelled", jobSchema), ...errorResponses(400, 401, 403, 404, 409) },
       },
-      async (req) => wire(await deps.runner.status(req.params.id)),
-    );
-
-    scope.get<{ Params: { id: string } }>(
-      "/v1/jobs/:id/result",
-      {
-        schema: {
-          ...jobs,
-          operationId: "getJobResult",
-          summary: "Download a succeeded job's predictions as CSV",
-          params: jobParams,
-          response: {
-            200: { description: "row, request_id, version, predicted, confidence, one p_<class> column per class, error", content: { "text/csv": { schema: { type: "string" } } } },
-            ...errorResponses(400, 401, 403, 404, 409),
-          },
-        },
-      },
-      async (req, reply) => {
-        const file = await deps.runner.resultFile(req.params.id);
-        return reply.type("text/csv; charset=utf-8").send(fs.createReadStream(file));
-      },
-    );
-
-    scope.post<{ Params: { id: string } }>(
-      "/v1/jobs/:id/cancel",
-      {
-        schema: {
-          ...jobs,
-          operationId: "cancelJob",
-          summary: "Cancel a queued or running job",
-          params: jobParams,
-          response: { 200: answer("The job, cancelled", jobSchema), ...errorResponses(400, 401, 403, 404, 409) },
-        },
-      },
-      async (req) => wire(await deps.runner.cancel(req.params.id)),
-    );
-  });
-}
+    },
+    async (req) => wire(await deps.runner.cancel(req.params.id)),
+  );
+};
 
 function wire(job: JobRow): z.infer<typeof jobSchema> {
   const iso = (us: number) => new Date(us / 1000).toISOString();

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { answer, errorResponses } from "../../http/openapi.ts";
-import { EXAMPLE_ROW, modelParams } from "./shared.ts";
+import { EXAMPLE_ROW, modelParams, type ModelParams } from "./shared.ts";
 import { fallbackReasons } from "../fallback.ts";
 import type { Predictor } from "../predictor.ts";
 import type { RecentPredictions } from "../recent-predictions.ts";
@@ -52,8 +52,14 @@ interface PredictBody {
   routing_key?: string;
 }
 
-export function registerPredictRoute(app: FastifyInstance, predictor: Predictor, recent: RecentPredictions, maxInstances: number): void {
-  app.post<{ Params: { name: string }; Body: PredictBody }>(
+export interface PredictRoutesOptions {
+  predictor: Predictor;
+  recent: RecentPredictions;
+  maxInstances: number;
+}
+
+export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (app, { predictor, recent, maxInstances }) => {
+  app.post<{ Params: ModelParams; Body: PredictBody }>(
     "/v1/models/:name/predict",
     {
       schema: {
@@ -99,7 +105,7 @@ export function registerPredictRoute(app: FastifyInstance, predictor: Predictor,
       };
     },
   );
-}
+};
 
 function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;

@@ -1,13 +1,12 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { answer, documentedBody, errorResponses, requires } from "../../http/openapi.ts";
-import type { Store } from "../../store/client.ts";
 import { RegistryError, registerVersion } from "../../models/registry.ts";
 import { versionFromWire, versionWireSchema } from "../../models/version-wire.ts";
 import { bearerGuard } from "../auth.ts";
 import { invalidBody } from "../http-errors.ts";
 import example from "./new-version.example.json" with { type: "json" };
-import { modelParams, modelVersionSchema } from "./shared.ts";
+import { modelParams, modelVersionSchema, type ModelParams, type RegistrationRoutesOptions } from "./shared.ts";
 
 /** An artifact, its baseline and a reference sample of 20,000 rows run to tens of megabytes. */
 const BODY_LIMIT_BYTES = 256 * 1024 * 1024;
@@ -17,37 +16,35 @@ const BODY_LIMIT_BYTES = 256 * 1024 * 1024;
  * way `mlwatch train` and `mlwatch models import` add a version without stopping `serve` (embedded
  * mode admits one process per store). Admin token, like every other admin route.
  */
-export function registerVersionRoute(app: FastifyInstance, deps: { store: Store; modelDir: string; adminToken: string | undefined }): void {
-  app.register(async (admin) => {
-    admin.addHook("onRequest", bearerGuard(deps.adminToken));
-    admin.post<{ Params: { name: string }; Body: unknown }>(
-      "/v1/admin/models/:name/versions",
-      {
-        bodyLimit: BODY_LIMIT_BYTES,
-        // The example: a logistic model of the demo data set trained on 40 rows (models/version-wire.ts versionToWire).
-        config: documentedBody(versionWireSchema, [example]),
-        schema: {
-          operationId: "registerVersion",
-          tags: ["admin"],
-          summary: "Register a new version (what mlwatch train and models import send while serve owns the store)",
-          security: requires("adminToken"),
-          params: modelParams,
-          response: { 201: answer("Registered", z.object({ version: modelVersionSchema })), ...errorResponses(400, 401, 403, 413, 415, 500) },
-        },
+export const versionRegistrationRoutes: FastifyPluginAsync<RegistrationRoutesOptions> = async (app, deps) => {
+  app.addHook("onRequest", bearerGuard(deps.adminToken));
+  app.post<{ Params: ModelParams; Body: unknown }>(
+    "/v1/admin/models/:name/versions",
+    {
+      bodyLimit: BODY_LIMIT_BYTES,
+      // The example: a logistic model of the demo data set trained on 40 rows (models/version-wire.ts versionToWire).
+      config: documentedBody(versionWireSchema, [example]),
+      schema: {
+        operationId: "registerVersion",
+        tags: ["admin"],
+        summary: "Register a new version (what mlwatch train and models import send while serve owns the store)",
+        security: requires("adminToken"),
+        params: modelParams,
+        response: { 201: answer("Registered", z.object({ version: modelVersionSchema })), ...errorResponses(400, 401, 403, 413, 415, 500) },
       },
-      async (req, reply) => {
-        const parsed = versionWireSchema.safeParse(req.body);
-        if (!parsed.success) return reply.code(400).send(invalidBody(parsed.error));
-        try {
-          const version = await registerVersion(deps.store, deps.modelDir, versionFromWire(req.params.name, parsed.data));
-          return reply.code(201).send({ version });
-        } catch (err) {
-          if (err instanceof RegistryError || (err as { name?: string }).name === "ZodError") {
-            return reply.code(400).send({ error: "invalid_request", field: "body", reason: (err as Error).message.split("\n")[0] });
-          }
-          throw err;
+    },
+    async (req, reply) => {
+      const parsed = versionWireSchema.safeParse(req.body);
+      if (!parsed.success) return reply.code(400).send(invalidBody(parsed.error));
+      try {
+        const version = await registerVersion(deps.store, deps.modelDir, versionFromWire(req.params.name, parsed.data));
+        return reply.code(201).send({ version });
+      } catch (err) {
+        if (err instanceof RegistryError || (err as { name?: string }).name === "ZodError") {
+          return reply.code(400).send({ error: "invalid_request", field: "body", reason: (err as Error).message.split("\n")[0] });
         }
-      },
-    );
-  });
-}
+        throw err;
+      }
+    },
+  );
+};
